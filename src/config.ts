@@ -1,0 +1,255 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+/** The deployment mode; `prod` turns on every refusal and hides internals. */
+export type AppEnv = 'dev' | 'test' | 'prod';
+export type DatabaseSsl = 'disable' | 'require' | 'verify-full';
+export type CaptchaProvider = 'altcha' | 'turnstile' | 'hcaptcha' | 'recaptcha' | 'none';
+export type AiProvider = 'echo' | 'openai';
+export type LogLevel = 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+
+/** The whole runtime configuration, parsed and validated once at startup. */
+export interface Config {
+  appEnv: AppEnv;
+  port: number;
+  host: string;
+  /** Set: use this PostgreSQL. Unset (never in prod): embedded PostgreSQL under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  db: {
+    statementTimeoutMs: number;
+    poolMax: number;
+    ssl: DatabaseSsl;
+    caFile?: string;
+  };
+  secretKey: string;
+  /** True when no SECRET_KEY was given and a random one was made for this process (never in prod). */
+  secretKeyGenerated: boolean;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  logLevel: LogLevel;
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
+  trustProxy: boolean;
+  shutdownTimeoutMs: number;
+  captcha: { provider: CaptchaProvider; difficulty: number };
+  ai: {
+    provider: AiProvider;
+    models: string[];
+    openaiBaseUrl: string;
+    openaiApiKey?: string;
+    echoTokenDelayMs: number;
+  };
+  rateLimitScale: number;
+}
+
+/** Every invalid setting found, so an operator fixes them all in one go. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Secrets that appear in examples and tutorials; refusing them in prod stops copy-paste deployments. */
+const PLACEHOLDER_SECRETS = [
+  'changeme', 'change-me', 'change_me', 'changethis', 'secret', 'secretkey', 'secret-key', 'secret_key',
+  'your-secret-key', 'your_secret_key', 'yoursecretkey', 'mysecret', 'supersecret', 'password',
+  'placeholder', 'example', 'default', 'insecure', 'development', 'test', 'replace-me', 'todo',
+];
+
+/** True when `key` is, or is built from, a well-known placeholder rather than real random material. */
+export function isPlaceholderSecret(key: string): boolean {
+  const lower = key.toLowerCase();
+  const squashed = lower.replace(/[^a-z0-9]/g, '');
+  if (new Set(key).size < 8) return true; // "aaaa…", "abababab…": no real entropy
+  return PLACEHOLDER_SECRETS.some((p) => {
+    const word = p.replace(/[^a-z0-9]/g, '');
+    return lower.includes(p) || squashed.includes(word);
+  });
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** Parses `1mb`, `512kb`, `1048576` into bytes; undefined when malformed. */
+export function parseByteSize(raw: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(raw);
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
+  return bytes > 0 ? bytes : undefined;
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  str(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const v = this.str(name);
+    if (v === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${v}")`);
+    return fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.str(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${v}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  num(name: string, fallback: number, min: number, max: number): number {
+    const v = this.str(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      this.problems.push(`${name} must be a number from ${min} to ${max} (got "${v}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.str(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    this.problems.push(`${name} must be true or false (got "${v}")`);
+    return fallback;
+  }
+
+  list(name: string): string[] {
+    return (this.str(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+function parseDatabaseUrl(r: Reader): string | undefined {
+  const url = r.str('DATABASE_URL');
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+      r.problems.push('DATABASE_URL must be a postgres:// URL');
+    }
+  } catch {
+    r.problems.push('DATABASE_URL is not a valid URL');
+  }
+  return url;
+}
+
+function parseCorsOrigins(r: Reader): string[] {
+  const origins = r.list('CORS_ORIGINS');
+  for (const o of origins) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o;
+    } catch {
+      ok = false;
+    }
+    if (!ok) r.problems.push(`CORS_ORIGINS entry "${o}" must be an exact origin such as https://app.example.com (scheme, host, optional port, no path)`);
+  }
+  return origins;
+}
+
+function parseSecret(r: Reader, appEnv: AppEnv): { secretKey: string; secretKeyGenerated: boolean } {
+  const key = r.str('SECRET_KEY');
+  if (appEnv === 'prod') {
+    if (key === undefined) r.problems.push('SECRET_KEY is required in prod (at least 32 random characters)');
+    else if (key.length < 32) r.problems.push(`SECRET_KEY must be at least 32 characters in prod (got ${key.length})`);
+    else if (isPlaceholderSecret(key)) r.problems.push('SECRET_KEY looks like a placeholder; use at least 32 random characters in prod');
+  }
+  if (key !== undefined) return { secretKey: key, secretKeyGenerated: false };
+  return { secretKey: randomBytes(32).toString('base64url'), secretKeyGenerated: true };
+}
+
+/** Parses and validates the environment; throws ConfigError listing every problem found. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const r = new Reader(env);
+  const appEnv = r.oneOf<AppEnv>('APP_ENV', ['dev', 'test', 'prod'], 'dev');
+  const prod = appEnv === 'prod';
+
+  const databaseUrl = parseDatabaseUrl(r);
+  if (prod && databaseUrl === undefined) {
+    r.problems.push('DATABASE_URL is required in prod (the embedded PostgreSQL is for development only)');
+  }
+  const ssl = r.oneOf<DatabaseSsl>('DATABASE_SSL', ['disable', 'require', 'verify-full'], 'disable');
+  const caFile = r.str('DATABASE_CA_FILE');
+
+  const corsOrigins = parseCorsOrigins(r);
+  if (prod && corsOrigins.length === 0) {
+    r.problems.push('CORS_ORIGINS is required in prod: a comma list of the exact browser origins allowed to call the API');
+  }
+
+  const captchaProvider = r.oneOf<CaptchaProvider>('CAPTCHA_PROVIDER', ['altcha', 'turnstile', 'hcaptcha', 'recaptcha', 'none'], 'altcha');
+  if (prod && captchaProvider === 'none') {
+    r.problems.push('CAPTCHA_PROVIDER=none disables the captcha, which is refused in prod');
+  }
+
+  const bodyLimitRaw = r.str('BODY_LIMIT');
+  let bodyLimitBytes = 1024 * 1024;
+  if (bodyLimitRaw !== undefined) {
+    const parsed = parseByteSize(bodyLimitRaw);
+    if (parsed === undefined) r.problems.push(`BODY_LIMIT must be a size such as 1mb or 524288 (got "${bodyLimitRaw}")`);
+    else bodyLimitBytes = parsed;
+  }
+
+  const aiProvider = r.oneOf<AiProvider>('AI_PROVIDER', ['echo', 'openai'], prod ? 'openai' : 'echo');
+  const models = r.list('AI_MODELS');
+  const openaiBaseUrl = r.str('OPENAI_BASE_URL') ?? 'https://api.openai.com/v1';
+  try {
+    new URL(openaiBaseUrl);
+  } catch {
+    r.problems.push('OPENAI_BASE_URL is not a valid URL');
+  }
+
+  const metricsToken = r.str('METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    r.problems.push('METRICS_TOKEN must be at least 16 characters');
+  }
+
+  const config: Config = {
+    appEnv,
+    port: r.int('PORT', 4000, 0, 65535),
+    host: r.str('HOST') ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(r.str('DATA_DIR') ?? './.data'),
+    db: {
+      statementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+      poolMax: r.int('DB_POOL_MAX', 10, 1, 500),
+      ssl,
+      caFile,
+    },
+    ...parseSecret(r, appEnv),
+    corsOrigins,
+    bodyLimitBytes,
+    logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'], 'info'),
+    metricsToken,
+    trustProxy: r.bool('TRUST_PROXY', false),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 9000, 1000, 60_000),
+    captcha: {
+      provider: captchaProvider,
+      difficulty: r.int('CAPTCHA_DIFFICULTY', 100_000, 1, 10_000_000),
+    },
+    ai: {
+      provider: aiProvider,
+      models: models.length > 0 ? models : aiProvider === 'echo' ? ['echo'] : ['gpt-4o-mini'],
+      openaiBaseUrl,
+      openaiApiKey: r.str('OPENAI_API_KEY'),
+      echoTokenDelayMs: r.int('ECHO_TOKEN_DELAY_MS', 15, 0, 60_000),
+    },
+    rateLimitScale: r.num('RATE_LIMIT_SCALE', 1, 0.001, 1_000_000),
+  };
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,4 @@
+import { Migration20261128000000 } from './Migration20261128000000';
+
+/** Every migration, in order; a new one is generated with `npm run migration:create` and added here. */
+export const MIGRATIONS = [{ name: 'Migration20261128000000', class: Migration20261128000000 }];

@@ -1,0 +1,163 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
+import type { Config } from '../config';
+import type { Logger } from '../logging/logger';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+
+/** The database the process works in: the ORM, its URL, and the embedded server when there is one. */
+export interface Database {
+  orm: MikroORM;
+  url: string;
+  embedded?: EmbeddedPostgres;
+  close(): Promise<void>;
+}
+
+/** Arbitrary but fixed: serialises migrations when several instances start against one database. */
+const MIGRATION_LOCK_KEY = 7_283_115_001;
+const EMBEDDED_DB_NAME = 'parley';
+
+function sslOptions(config: Config): pg.ClientConfig['ssl'] {
+  switch (config.db.ssl) {
+    case 'disable':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-full':
+      return { rejectUnauthorized: true, ...(config.db.caFile ? { ca: fs.readFileSync(config.db.caFile, 'utf8') } : {}) };
+  }
+}
+
+/** Connection settings pg applies to every pooled connection, so no query can run unbounded. */
+export function connectionOptions(config: Config): pg.ClientConfig {
+  return {
+    ssl: sslOptions(config),
+    statement_timeout: config.db.statementTimeoutMs,
+    idle_in_transaction_session_timeout: Math.max(config.db.statementTimeoutMs * 4, 60_000),
+    connectionTimeoutMillis: 5000,
+    application_name: 'parley',
+  };
+}
+
+/** MikroORM options for `clientUrl`; shared by the server, `npm run migrate` and mikro-orm.config.ts. */
+export function ormOptions(config: Config, clientUrl: string, logger?: Logger): Options {
+  return defineConfig({
+    clientUrl,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    pool: { min: 0, max: config.db.poolMax, acquireTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 },
+    driverOptions: {
+      connection: connectionOptions(config),
+      // knex would print to the console; its messages belong in the structured log.
+      log: {
+        warn: (message: unknown) => logger?.warn('knex', { output: String(message) }),
+        error: (message: unknown) => logger?.warn('knex', { output: String(message) }),
+        deprecate: (message: unknown) => logger?.debug('knex', { output: String(message) }),
+        debug: (message: unknown) => logger?.debug('knex', { output: String(message) }),
+      },
+    },
+    migrations: {
+      migrationsList: MIGRATIONS,
+      tableName: 'mikro_orm_migrations',
+      path: path.join(__dirname, 'migrations'),
+      // Where `npm run migration:create` writes new files (run from the repository root).
+      pathTs: path.resolve('src', 'db', 'migrations'),
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+    },
+    debug: false,
+    logger: (message) => logger?.debug(message, { component: 'orm' }),
+  });
+}
+
+async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, ...connectionOptions(config) });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function ensureDatabase(config: Config, adminUrl: string, name: string): Promise<string> {
+  await withClient(config, adminUrl, async (c) => {
+    const found = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
+  });
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Applies pending migrations, holding an advisory lock so concurrent instances take turns. */
+export async function migrate(config: Config, orm: MikroORM, url: string, logger: Logger): Promise<string[]> {
+  return withClient(config, url, async (c) => {
+    await c.query('SET statement_timeout = 0');
+    await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      const applied = await orm.getMigrator().up();
+      const names = applied.map((m) => m.name);
+      if (names.length > 0) logger.info('migrations applied', { migrations: names });
+      return names;
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  });
+}
+
+/** Opens DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, then (by default) migrates. */
+export async function openDatabase(config: Config, logger: Logger, opts: { migrate?: boolean } = {}): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (url === undefined) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
+    url = await ensureDatabase(config, embedded.url, EMBEDDED_DB_NAME).catch(async (err) => {
+      await embedded?.stop();
+      throw err;
+    });
+  }
+  let orm: MikroORM;
+  try {
+    orm = await MikroORM.init(ormOptions(config, url, logger));
+    if (opts.migrate !== false) await migrate(config, orm, url, logger);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  return {
+    orm,
+    url,
+    embedded,
+    async close() {
+      await orm.close(true).catch((err) => logger.error('closing the ORM failed', { err }));
+      await embedded?.stop();
+    },
+  };
+}
+
+/** True when the database answers `select 1` within `timeoutMs`. */
+export async function databaseAnswers(orm: MikroORM, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const probe = orm.em
+    .getConnection()
+    .execute('select 1')
+    .then(() => true)
+    .catch(() => false);
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,50 @@
+import { GraphQLError } from 'graphql';
+
+/** Every `extensions.code` a client can see (API.md "Errors"). */
+export const ERROR_CODES = [
+  'UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'RATE_LIMITED', 'CAPTCHA_INVALID',
+  'ACCOUNT_LOCKED', 'TOKEN_REUSED', 'QUERY_TOO_DEEP', 'QUERY_TOO_COMPLEX', 'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED', 'PERSISTED_QUERY_NOT_FOUND', 'INTERNAL_SERVER_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The message an unexpected error is replaced with in prod. */
+export const INTERNAL_MESSAGE = 'Internal server error';
+
+/** A deliberate, client-facing error: its message and code are safe to show as they are. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+    this.name = 'AppError';
+  }
+}
+
+export class BadUserInputError extends AppError {
+  constructor(message: string, extensions: Record<string, unknown> = {}) {
+    super('BAD_USER_INPUT', message, extensions);
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Authentication required') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Not allowed') {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what = 'Resource') {
+    super('NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number, message = 'Too many requests; try again later') {
+    super('RATE_LIMITED', message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  }
+}

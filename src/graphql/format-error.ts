@@ -1,0 +1,49 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { AppEnv } from '../config';
+import type { Logger } from '../logging/logger';
+import { currentRequestId } from '../logging/request-context';
+import { AppError, ERROR_CODES, INTERNAL_MESSAGE, type ErrorCode } from './errors';
+
+/** Apollo's own request-shape codes, reported to clients as BAD_USER_INPUT (API.md's closed list). */
+const REQUEST_SHAPE_CODES = new Set(['BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+const KNOWN = new Set<string>(ERROR_CODES);
+
+/**
+ * Builds Apollo's `formatError`: deliberate errors pass with their code; anything unexpected
+ * is logged in full with the request id and, outside dev, stripped of internals (in prod its
+ * message becomes exactly `Internal server error`).
+ */
+export type FormatError = ReturnType<typeof createFormatError>;
+
+export function createFormatError(appEnv: AppEnv, logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown, requestId = currentRequestId()): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    let code = formatted.extensions?.code as string | undefined;
+    if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
+
+    const deliberate = original instanceof AppError || (code !== undefined && KNOWN.has(code) && code !== 'INTERNAL_SERVER_ERROR');
+    if (deliberate) {
+      const { stacktrace, ...extensions } = formatted.extensions ?? {};
+      return {
+        ...formatted,
+        extensions: { ...extensions, code: code as ErrorCode, ...(appEnv === 'dev' && stacktrace ? { stacktrace } : {}) },
+      };
+    }
+
+    logger.error('unexpected error', { requestId, err: original, path: formatted.path, code });
+    if (appEnv === 'prod') {
+      return { message: INTERNAL_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } };
+    }
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: {
+        code: 'INTERNAL_SERVER_ERROR',
+        requestId,
+        ...(appEnv === 'dev' && formatted.extensions?.stacktrace ? { stacktrace: formatted.extensions.stacktrace } : {}),
+      },
+    };
+  };
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import { GraphQLError, getOperationAST, type GraphQLSchema } from 'graphql';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Config } from '../config';
+import type { Logger } from '../logging/logger';
+import type { Metrics } from '../observability/metrics';
+import { buildContext, type ContextDeps } from './context';
+import type { FormatError } from './format-error';
+
+/** Largest WebSocket message accepted; a GraphQL operation never needs more. */
+export const WS_MAX_PAYLOAD = 64 * 1024;
+/** Keep-alive ping interval; a peer that misses a pong for as long is dropped. */
+const KEEP_ALIVE_MS = 12_000;
+
+type SocketExtra = {
+  socket: WebSocket;
+  request: IncomingMessage;
+  connectionId: string;
+  ip?: string;
+};
+
+/** The client address: the socket's, or the first X-Forwarded-For hop when TRUST_PROXY is on. */
+export function clientIp(request: IncomingMessage, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const fwd = request.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return request.socket.remoteAddress;
+}
+
+function withCode(err: GraphQLError): GraphQLError {
+  if (err.extensions?.code) return err;
+  const code = err.message.startsWith('Syntax Error') ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED';
+  return new GraphQLError(err.message, { nodes: err.nodes, source: err.source, positions: err.positions, path: err.path, extensions: { ...err.extensions, code } });
+}
+
+/**
+ * graphql-ws on the HTTP server's `/graphql`, sharing the HTTP path's context builder and error
+ * masking. The socket glue is ours (not graphql-ws's `useServer`) so that every failure goes to
+ * the structured log, never the console, and close reasons never carry internals.
+ */
+export function attachWebSocket(deps: {
+  httpServer: Server;
+  schema: GraphQLSchema;
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  contextDeps: ContextDeps;
+  formatError: FormatError;
+}) {
+  const { config, logger, metrics, formatError } = deps;
+  const opId = (extra: SocketExtra, id: string) => `${extra.connectionId}:${id}`;
+
+  const gqlServer = makeServer<Record<string, unknown> | undefined, SocketExtra>({
+    schema: deps.schema,
+    context: (ctx, id, _payload, args) => {
+      const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
+      logger.info('ws subscribe', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id), operationName });
+      return buildContext(deps.contextDeps, { requestId: opId(ctx.extra, id), ip: ctx.extra.ip, transport: 'ws' });
+    },
+    onConnect: (ctx) => {
+      logger.info('ws connect', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip });
+      return true;
+    },
+    onError: (ctx, id, _payload, errors) =>
+      errors.map((e) => {
+        const coded = withCode(e);
+        return formatError(coded.toJSON(), coded, opId(ctx.extra, id));
+      }),
+    onNext: (ctx, id, _payload, _args, result) => {
+      if (!result.errors) return undefined;
+      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, opId(ctx.extra, id))) };
+    },
+    onComplete: (ctx, id) => {
+      logger.info('ws complete', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id) });
+    },
+  });
+
+  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: WS_MAX_PAYLOAD, handleProtocols });
+  wss.on('error', (err) => logger.error('WebSocket server error', { err }));
+
+  wss.on('connection', (socket, request) => {
+    const extra: SocketExtra = { socket, request, connectionId: randomUUID(), ip: clientIp(request, config.trustProxy) };
+    metrics.wsOpen.inc();
+    metrics.wsConnections.inc({ outcome: 'accepted' });
+
+    socket.once('error', (err) => {
+      // e.g. a message over maxPayload: ws has already chosen the close code (1009 for that).
+      logger.warn('ws socket error', { connectionId: extra.connectionId, ip: extra.ip, err: err.message });
+    });
+
+    let pongWait: NodeJS.Timeout | undefined;
+    const ping = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+      socket.once('pong', () => clearTimeout(pongWait));
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+
+    const closed = gqlServer.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (err) => (err ? reject(err) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on('message', async (data) => {
+            try {
+              await cb(String(data));
+            } catch (err) {
+              logger.error('ws message handling failed', { connectionId: extra.connectionId, err });
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      extra,
+    );
+
+    socket.once('close', (code, reason) => {
+      clearInterval(ping);
+      clearTimeout(pongWait);
+      metrics.wsOpen.dec();
+      logger.info('ws close', { connectionId: extra.connectionId, code, reason: reason.toString() || undefined });
+      void closed(code, reason.toString());
+    });
+  });
+
+  return {
+    wss,
+    /** Closes every socket with 1001 (going away), then stops the WebSocket server. */
+    async close(): Promise<void> {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+        }, 2000);
+        wss.close(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+      });
+    },
+  };
+}

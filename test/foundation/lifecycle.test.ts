@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { removeDataDir } from '../helpers/global-teardown';
+import { TEST_DATA } from '../helpers/paths';
+import { spawnServer, type ServerProcess } from '../helpers/process';
+
+const isRoot = process.getuid?.() === 0;
+
+async function readyz(url: string): Promise<number> {
+  return (await fetch(`${url}/readyz`)).status;
+}
+
+/** Connects to the embedded cluster of a running child, with the credentials it keeps in DATA_DIR. */
+async function embeddedClient(dataDir: string, proc: ServerProcess): Promise<pg.Client> {
+  const started = await proc.waitFor((l) => l.message === 'embedded PostgreSQL started');
+  const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'embedded-pg.json'), 'utf8'));
+  const client = new pg.Client({ host: '127.0.0.1', port: started.port, user: creds.user, password: creds.password, database: 'parley' });
+  await client.connect();
+  return client;
+}
+
+describe('process lifecycle on the embedded PostgreSQL', () => {
+  const procs: ServerProcess[] = [];
+  const dirs: string[] = [];
+  const start = (env: Record<string, string>) => {
+    const p = spawnServer({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', ...env });
+    procs.push(p);
+    return p;
+  };
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.kill()));
+    for (const d of dirs) removeDataDir(d);
+  });
+
+  it('boots from an empty DATA_DIR, and a restart on it keeps the data', async () => {
+    const dataDir = path.join(TEST_DATA, 'lifecycle-boot');
+    dirs.push(dataDir);
+    expect(fs.existsSync(dataDir)).toBe(false);
+
+    const first = start({ DATA_DIR: dataDir });
+    const ready = await first.waitFor((l) => l.message === 'ready');
+    expect(ready.embeddedDatabase).toBe(true);
+    expect(await readyz(ready.url)).toBe(200);
+    expect(first.lines.some((l) => l.message === 'migrations applied')).toBe(true);
+    const db = await embeddedClient(dataDir, first);
+    await db.query(`insert into app_meta (key, value, created_at) values ('restart_probe', 'kept', now())`);
+    await db.end();
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+
+    const second = start({ DATA_DIR: dataDir });
+    const again = await second.waitFor((l) => l.message === 'ready');
+    expect(again.installationId).toBe(ready.installationId);
+    expect(second.lines.some((l) => l.message === 'migrations applied')).toBe(false);
+    expect(second.lines.some((l) => l.message === 'embedded PostgreSQL initialised')).toBe(false);
+    const db2 = await embeddedClient(dataDir, second);
+    const { rows } = await db2.query(`select value from app_meta where key = 'restart_probe'`);
+    await db2.end();
+    expect(rows).toEqual([{ value: 'kept' }]);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('exits 0 within 10 s on SIGTERM with an open WebSocket, closing it with 1001', async () => {
+    const dataDir = path.join(TEST_DATA, 'lifecycle-sigterm');
+    dirs.push(dataDir);
+    const proc = start({ DATA_DIR: dataDir });
+    const ready = await proc.waitFor((l) => l.message === 'ready');
+    const socket = new WebSocket(`${ready.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+      socket.once('message', (m) => (JSON.parse(String(m)).type === 'connection_ack' ? resolve() : reject(new Error(String(m)))));
+      socket.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+
+    const sentAt = Date.now();
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    const tookMs = Date.now() - sentAt;
+    expect(code).toBe(0);
+    expect(tookMs).toBeLessThan(10_000);
+    expect(await closed).toBe(1001);
+    expect(proc.lines.some((l) => l.message === 'embedded PostgreSQL stopped')).toBe(true);
+  });
+
+  (isRoot ? it : it.skip)('as root, boots with DATA_DIR inside a folder the postgres user cannot traverse (a clone under /root)', async () => {
+    const locked = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-locked-'));
+    fs.chmodSync(locked, 0o700);
+    const dataDir = path.join(locked, 'data');
+    dirs.push(dataDir);
+    try {
+      const proc = start({ DATA_DIR: dataDir });
+      const ready = await proc.waitFor((l) => l.message === 'ready');
+      expect(await readyz(ready.url)).toBe(200);
+      expect(fs.lstatSync(path.join(dataDir, 'pg')).isSymbolicLink()).toBe(true);
+      proc.child.kill('SIGTERM');
+      expect((await proc.exited).code).toBe(0);
+
+      // The same DATA_DIR finds the same cluster again.
+      const again = start({ DATA_DIR: dataDir });
+      const ready2 = await again.waitFor((l) => l.message === 'ready');
+      expect(ready2.installationId).toBe(ready.installationId);
+      again.child.kill('SIGTERM');
+      expect((await again.exited).code).toBe(0);
+    } finally {
+      removeDataDir(dataDir);
+      fs.rmSync(locked, { recursive: true, force: true });
+    }
+  });
+
+  it('recovers when the previous process was killed and left its PostgreSQL running', async () => {
+    const dataDir = path.join(TEST_DATA, 'lifecycle-killed');
+    dirs.push(dataDir);
+    const first = start({ DATA_DIR: dataDir });
+    const ready = await first.waitFor((l) => l.message === 'ready');
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = start({ DATA_DIR: dataDir });
+    const again = await second.waitFor((l) => l.message === 'ready');
+    expect(again.installationId).toBe(ready.installationId);
+    expect(await readyz(again.url)).toBe(200);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+});

@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { createLogger } from '../../src/logging/logger';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres';
+import { removeDataDir } from '../helpers/global-teardown';
+import { TEST_DATA } from '../helpers/paths';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+async function waitForStatus(url: string, status: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    last = (await fetch(url)).status;
+    if (last === status) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`readyz stayed ${last}, wanted ${status}`);
+}
+
+describe('/readyz follows the database', () => {
+  const dataDir = path.join(TEST_DATA, 'readyz-pg');
+  let pg: EmbeddedPostgres;
+  let t: TestServer;
+
+  beforeAll(async () => {
+    pg = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'error' }) });
+    t = await startTestServer({ databaseUrl: pg.url });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await pg?.stop();
+    removeDataDir(dataDir);
+  });
+
+  it('is 200, turns 503 when the database stops, and 200 again when it returns, with no restart', async () => {
+    const readyz = `${t.url}/readyz`;
+    expect((await fetch(readyz)).status).toBe(200);
+
+    await pg.stop();
+    await waitForStatus(readyz, 503);
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200); // alive, just not ready
+    const body = (await (await fetch(readyz)).json()) as { status: string };
+    expect(body.status).toBe('database unavailable');
+
+    pg = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'error' }), port: pg.port });
+    await waitForStatus(readyz, 200);
+    const models = await fetch(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ models { id } }' }) });
+    expect(models.status).toBe(200);
+  });
+
+  it('answers 503 rather than hanging while the database is frozen, and 200 once it thaws', async () => {
+    // Freeze the postmaster and every backend: connections stay open but nothing answers.
+    const children = execFileSync('pgrep', ['-P', String(pg.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    const frozen = [pg.pid, ...children];
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      await waitForStatus(`${t.url}/readyz`, 503);
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    await waitForStatus(`${t.url}/readyz`, 200);
+  });
+});

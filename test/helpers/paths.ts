@@ -1,0 +1,8 @@
+import path from 'node:path';
+
+/** The repository root. */
+export const ROOT = path.resolve(__dirname, '..', '..');
+/** Where tests keep their databases and data folders (ignored by git). */
+export const TEST_DATA = path.join(ROOT, '.test-data');
+/** The compiled server, built once by the global setup. */
+export const MAIN_JS = path.join(ROOT, 'dist', 'src', 'main.js');

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config';
+import { openDatabase, type Database } from '../../src/db/orm';
+import { createLogger } from '../../src/logging/logger';
+import { startServer, type AppServer } from '../../src/server';
+
+/** A log sink a test can read: every JSON line the server wrote. */
+export class LogCapture {
+  readonly stream = new PassThrough();
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+  private buffer = '';
+
+  constructor() {
+    this.stream.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        if (!line.trim()) continue;
+        this.raw.push(line);
+        this.lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+    });
+  }
+
+  find(pred: (l: Record<string, unknown>) => boolean): Record<string, unknown> | undefined {
+    return this.lines.find(pred);
+  }
+
+  /** Waits (briefly) for a line matching `pred`; log writes are asynchronous. */
+  async waitFor(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 3000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.find(pred);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error('log line not seen');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+export interface TestServer {
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  config: Config;
+  db: Database;
+  server: AppServer;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+function sharedPgUrl(): string {
+  const url = process.env.PARLEY_TEST_PG_URL;
+  if (!url) throw new Error('PARLEY_TEST_PG_URL is not set: run tests through jest (global setup starts PostgreSQL)');
+  return url;
+}
+
+/** Creates an empty database on the shared test cluster and returns its URL. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = sharedPgUrl();
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const d = new pg.Client({ connectionString: admin });
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+    },
+  };
+}
+
+/**
+ * Starts a real server on a free port over a fresh, migrated database of its own.
+ * `env` is applied on top of test defaults, exactly as the process environment would be.
+ */
+export async function startTestServer(opts: { env?: Record<string, string>; databaseUrl?: string; extraResolvers?: Function[] } = {}): Promise<TestServer> {
+  const database = opts.databaseUrl ? undefined : await createTestDatabase();
+  const config = loadConfig({
+    APP_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    DATABASE_URL: opts.databaseUrl ?? database!.url,
+    ...opts.env,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.logLevel, stream: logs.stream });
+  const db = await openDatabase(config, logger);
+  const server = await startServer({ config, logger, db, extraResolvers: opts.extraResolvers });
+  return {
+    url: server.url,
+    graphqlUrl: `${server.url}/graphql`,
+    wsUrl: `${server.url.replace(/^http/, 'ws')}/graphql`,
+    config,
+    db,
+    server,
+    logs,
+    async close() {
+      await server.stop();
+      await db.close();
+      await database?.drop();
+    },
+  };
+}
+
+/** POSTs a GraphQL operation as a browser app would (JSON), returning status, headers and body. */
+export async function gql(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: { data?: any; errors?: any[] } }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: JSON.parse(text) };
+}
