@@ -7,6 +7,7 @@ module.exports = {
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   testTimeout: 60_000,
   maxWorkers: 2,
   // Children spawned by lifecycle tests and sockets are all closed in afterAll; a hang is a bug to see.

@@ -197,7 +197,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Log
   const clusterDir = resolveClusterDir(dataDir, runAs, logger);
   const creds = loadCredentials(dataDir);
   const locale = bestLocale();
-  const env = { PATH: process.env.PATH, LANG: locale, LC_ALL: locale, TZ: 'UTC' };
+  // A minimal environment: the binaries are called by absolute path and need nothing inherited.
+  const env = { LANG: locale, LC_ALL: locale, TZ: 'UTC' };
 
   if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });

@@ -1,10 +1,26 @@
-import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../src/logging/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
 import { startTestServer, type TestServer } from '../helpers/server';
+
+/** Direct children of `pid`, read from /proc (no procps needed). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
 
 async function waitForStatus(url: string, status: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -50,8 +66,7 @@ describe('/readyz follows the database', () => {
 
   it('answers 503 rather than hanging while the database is frozen, and 200 once it thaws', async () => {
     // Freeze the postmaster and every backend: connections stay open but nothing answers.
-    const children = execFileSync('pgrep', ['-P', String(pg.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-    const frozen = [pg.pid, ...children];
+    const frozen = [pg.pid, ...childrenOf(pg.pid)];
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     try {
       await waitForStatus(`${t.url}/readyz`, 503);
