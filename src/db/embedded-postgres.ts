@@ -77,7 +77,9 @@ function reachable(target: string, runAs: RunAs, mode: 'read' | 'exec'): boolean
 /** Copies the binaries to a world-readable place when the postgres user cannot reach node_modules. */
 function stageBinaries(binDir: string, runAs: RunAs, logger: Logger): string {
   if (reachable(path.join(binDir, 'bin', 'postgres'), runAs, 'exec')) return binDir;
-  const version = createHash('sha256').update(fs.realpathSync(binDir)).update(String(fs.statSync(path.join(binDir, 'bin', 'postgres')).size)).digest('hex').slice(0, 16);
+  // Keyed by what the binaries are, not where they sit, so every clone shares one staged copy.
+  const pkg = JSON.parse(fs.readFileSync(path.join(binDir, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+  const version = createHash('sha256').update(`${pkg.name}@${pkg.version}:${fs.statSync(path.join(binDir, 'bin', 'postgres')).size}`).digest('hex').slice(0, 16);
   const staged = path.join(ROOT_STAGING_DIR, `bin-${version}`);
   if (!fs.existsSync(path.join(staged, '.complete'))) {
     logger.warn('embedded PostgreSQL binaries are not reachable by the postgres user; staging a copy', { staged });
@@ -88,8 +90,13 @@ function stageBinaries(binDir: string, runAs: RunAs, logger: Logger): string {
     fs.cpSync(binDir, tmp, { recursive: true, verbatimSymlinks: true });
     fs.chmodSync(tmp, 0o755);
     fs.writeFileSync(path.join(tmp, '.complete'), '');
-    fs.rmSync(staged, { recursive: true, force: true });
-    fs.renameSync(tmp, staged);
+    try {
+      fs.renameSync(tmp, staged);
+    } catch (err) {
+      // Another process staged the same binaries first: use theirs.
+      fs.rmSync(tmp, { recursive: true, force: true });
+      if (!fs.existsSync(path.join(staged, '.complete'))) throw err;
+    }
   }
   return staged;
 }

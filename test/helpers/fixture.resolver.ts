@@ -1,7 +1,7 @@
-import { Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Int, Mutation, Query, Resolver } from 'type-graphql';
 
 /** Counts how often the fixture mutation really ran, so a refusal can be told from a silent run. */
-export const fixtureCalls = { mutate: 0 };
+export const fixtureCalls = { mutate: 0, slowStarted: 0 };
 
 /** Test-only operations (never in schema.graphql): a mutation, and a resolver that fails unexpectedly. */
 @Resolver()
@@ -16,5 +16,16 @@ export class FixtureResolver {
   fixtureExplode(): string {
     const err = new Error('relation "secret_table" does not exist at /srv/app/src/db.ts:42');
     throw err;
+  }
+}
+
+/** Test-only: a query that takes `ms` to answer, to observe in-flight requests during shutdown. */
+@Resolver()
+export class SlowFixtureResolver {
+  @Query(() => String, { description: 'Test fixture: answers after a delay.' })
+  async fixtureSlow(@Arg('ms', () => Int, { description: 'Delay in milliseconds.' }) ms: number): Promise<string> {
+    fixtureCalls.slowStarted += 1;
+    await new Promise((r) => setTimeout(r, ms));
+    return 'finished';
   }
 }
