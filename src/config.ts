@@ -41,6 +41,24 @@ export interface Config {
     echoTokenDelayMs: number;
   };
   rateLimitScale: number;
+  auth: {
+    /** Verifies tokens signed before a key rotation. */
+    secretKeyPrevious?: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    sessionMaxAgeSeconds: number;
+    refreshReuseGraceSeconds: number;
+    argon2: { memoryKiB: number; timeCost: number; parallelism: number };
+    loginMaxFailures: number;
+    loginLockMinutes: number;
+    bootstrapAdmin?: { email: string; password: string };
+  };
+  captchaOptions: {
+    ttlSeconds: number;
+    secret?: string;
+    siteKey?: string;
+    verifyUrl?: string;
+  };
 }
 
 /** Every invalid setting found, so an operator fixes them all in one go. */
@@ -67,6 +85,16 @@ export function isPlaceholderSecret(key: string): boolean {
     const word = p.replace(/[^a-z0-9]/g, '');
     return lower.includes(p) || squashed.includes(word);
   });
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Parses `900`, `30s`, `15m`, `1h`, `14d` into seconds; undefined when malformed. */
+export function parseDuration(raw: string): number | undefined {
+  const m = /^\s*(\d+)\s*(s|m|h|d)?\s*$/i.exec(raw);
+  if (!m) return undefined;
+  const seconds = Number(m[1]) * DURATION_UNITS[(m[2] ?? 's').toLowerCase()];
+  return seconds > 0 ? seconds : undefined;
 }
 
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
@@ -125,6 +153,17 @@ class Reader {
     if (['0', 'false', 'no', 'off'].includes(v)) return false;
     this.problems.push(`${name} must be true or false (got "${v}")`);
     return fallback;
+  }
+
+  duration(name: string, fallback: number, min: number, max: number): number {
+    const v = this.str(name);
+    if (v === undefined) return fallback;
+    const seconds = parseDuration(v);
+    if (seconds === undefined || seconds < min || seconds > max) {
+      this.problems.push(`${name} must be a duration such as 900, 15m, 1h or 14d, from ${min} to ${max} seconds (got "${v}")`);
+      return fallback;
+    }
+    return seconds;
   }
 
   list(name: string): string[] {
@@ -212,6 +251,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     r.problems.push('OPENAI_BASE_URL is not a valid URL');
   }
 
+  const captchaSecret = r.str('CAPTCHA_SECRET');
+  if (['turnstile', 'hcaptcha', 'recaptcha'].includes(captchaProvider) && captchaSecret === undefined) {
+    r.problems.push(`CAPTCHA_SECRET is required with CAPTCHA_PROVIDER=${captchaProvider}`);
+  }
+  const captchaVerifyUrl = r.str('CAPTCHA_VERIFY_URL');
+  if (captchaVerifyUrl !== undefined) {
+    try {
+      new URL(captchaVerifyUrl);
+    } catch {
+      r.problems.push('CAPTCHA_VERIFY_URL is not a valid URL');
+    }
+  }
+
+  const adminEmail = r.str('BOOTSTRAP_ADMIN_EMAIL');
+  const adminPassword = env.BOOTSTRAP_ADMIN_PASSWORD; // not trimmed: spaces may be part of it
+  if ((adminEmail === undefined) !== (adminPassword === undefined || adminPassword === '')) {
+    r.problems.push('BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together');
+  }
+
+  const previousKey = r.str('SECRET_KEY_PREVIOUS');
+  if (prod && previousKey !== undefined && previousKey.length < 32) {
+    r.problems.push('SECRET_KEY_PREVIOUS must be at least 32 characters in prod');
+  }
+
   const metricsToken = r.str('METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 16) {
     r.problems.push('METRICS_TOKEN must be at least 16 characters');
@@ -248,6 +311,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       echoTokenDelayMs: r.int('ECHO_TOKEN_DELAY_MS', 15, 0, 60_000),
     },
     rateLimitScale: r.num('RATE_LIMIT_SCALE', 1, 0.001, 1_000_000),
+    auth: {
+      secretKeyPrevious: previousKey,
+      accessTokenTtlSeconds: r.duration('ACCESS_TOKEN_TTL', 900, 1, 86_400),
+      refreshTokenTtlSeconds: r.duration('REFRESH_TOKEN_TTL', 14 * 86_400, 60, 365 * 86_400),
+      sessionMaxAgeSeconds: r.duration('SESSION_MAX_AGE', 30 * 86_400, 60, 365 * 86_400),
+      refreshReuseGraceSeconds: r.int('REFRESH_REUSE_GRACE_SECONDS', 0, 0, 60),
+      argon2: {
+        // OWASP's floor for argon2id is the minimum: settings may only go up.
+        memoryKiB: r.int('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
+        timeCost: r.int('ARGON2_TIME_COST', 2, 2, 100),
+        parallelism: r.int('ARGON2_PARALLELISM', 1, 1, 16),
+      },
+      loginMaxFailures: r.int('LOGIN_MAX_FAILURES', 5, 1, 1000),
+      loginLockMinutes: r.int('LOGIN_LOCK_MINUTES', 15, 1, 10_080),
+      bootstrapAdmin: adminEmail !== undefined && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
+    },
+    captchaOptions: {
+      ttlSeconds: r.int('CAPTCHA_TTL_SECONDS', 300, 10, 86_400),
+      secret: captchaSecret,
+      siteKey: r.str('CAPTCHA_SITE_KEY'),
+      verifyUrl: captchaVerifyUrl,
+    },
   };
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);

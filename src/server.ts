@@ -18,6 +18,8 @@ import type { Logger } from './logging/logger';
 import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { requestScope } from './logging/request-context';
 import { Metrics } from './observability/metrics';
+import { parseCookies } from './auth/cookies';
+import { createServices, type Services } from './services';
 
 /** A running Parley server: HTTP and WebSocket on one port. */
 export interface AppServer {
@@ -25,6 +27,7 @@ export interface AppServer {
   port: number;
   url: string;
   metrics: Metrics;
+  services: Services;
   /** Stops accepting, closes sockets with 1001, lets in-flight HTTP finish. Does not close the database. */
   stop(): Promise<void>;
 }
@@ -58,7 +61,10 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const metrics = new Metrics();
   const schema = await buildAppSchema(deps.extraResolvers);
   const formatError = createFormatError(config.appEnv, logger);
-  const contextDeps: ContextDeps = { config, logger, em: db.orm.em as ContextDeps['em'] };
+  const services = createServices(config, logger);
+  const rootEm = db.orm.em as ContextDeps['em'];
+  const contextDeps: ContextDeps = { config, logger, em: rootEm, services };
+  await services.auth.bootstrapAdmin(rootEm.fork());
   let shuttingDown = false;
 
   const app = express();
@@ -103,8 +109,21 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     express.json({ limit: config.bodyLimitBytes, strict: true }),
     reenterScope(),
     expressMiddleware(apollo, {
-      context: async ({ req, res }: { req: Request; res: Response }) =>
-        buildContext(contextDeps, { requestId: scopeOf(res)?.requestId ?? '', ip: req.ip, transport: 'http' }),
+      context: async ({ req, res }: { req: Request; res: Response }) => {
+        const scope = scopeOf(res);
+        const { auth, problem } = await services.auth.authenticate(rootEm.fork(), req.headers.authorization);
+        if (scope && auth) scope.userId = auth.userId;
+        return buildContext(contextDeps, {
+          requestId: scope?.requestId ?? '',
+          ip: req.ip,
+          userAgent: req.headers['user-agent'],
+          transport: 'http',
+          auth,
+          authProblem: problem,
+          cookies: parseCookies(req.headers.cookie),
+          setCookie: (value) => res.append('Set-Cookie', value),
+        });
+      },
     }),
   );
   app.use((_req, res) => sendGraphQLError(res, 404, 'NOT_FOUND', 'No such route'));
@@ -129,6 +148,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     port,
     url: `http://${host}:${port}`,
     metrics,
+    services,
     stop() {
       stopping ??= (async () => {
         shuttingDown = true;

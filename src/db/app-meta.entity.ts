@@ -1,4 +1,4 @@
-import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
  * Key/value facts about this installation, written once at first boot (for instance the
@@ -6,6 +6,8 @@ import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
  */
 @Entity({ tableName: 'app_meta' })
 export class AppMeta {
+  [OptionalProps]?: 'createdAt';
+
   @PrimaryKey({ type: 'text' })
   key!: string;
 

@@ -1,4 +1,10 @@
+import { AuditEvent } from '../audit/audit-event.entity';
+import { CaptchaUse } from '../auth/captcha/captcha-use.entity';
+import { LoginThrottle } from '../auth/login-throttle.entity';
+import { RefreshToken } from '../auth/refresh-token.entity';
+import { Session } from '../auth/session.entity';
+import { User } from '../auth/user.entity';
 import { AppMeta } from './app-meta.entity';
 
 /** Every entity, listed explicitly so discovery never depends on file globs or build layout. */
-export const ENTITIES = [AppMeta];
+export const ENTITIES = [AppMeta, User, Session, RefreshToken, LoginThrottle, CaptchaUse, AuditEvent];

@@ -1,5 +1,6 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { AuthResolver } from '../auth/auth.resolver';
 import { ModelsResolver } from '../chat/models.resolver';
 import { SCALARS_MAP } from './scalars';
 
@@ -7,7 +8,7 @@ import { SCALARS_MAP } from './scalars';
 type ResolverClass = Function;
 
 /** Every resolver class of the public API. */
-export const RESOLVERS: NonEmptyArray<ResolverClass> = [ModelsResolver];
+export const RESOLVERS: NonEmptyArray<ResolverClass> = [AuthResolver, ModelsResolver];
 
 /** Builds the executable schema from the resolvers (plus test-only ones when given). */
 export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Promise<GraphQLSchema> {

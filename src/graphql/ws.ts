@@ -4,6 +4,7 @@ import { GraphQLError, getOperationAST, type GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config';
+import type { AuthInfo } from '../auth/auth.service';
 import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
 import { buildContext, type ContextDeps } from './context';
@@ -19,14 +20,24 @@ type SocketExtra = {
   request: IncomingMessage;
   connectionId: string;
   ip?: string;
+  /** Set once in onConnect from `connectionParams.authorization`. */
+  auth?: AuthInfo;
+  expiryTimer?: NodeJS.Timeout;
 };
 
-/** The client address: the socket's, or the first X-Forwarded-For hop when TRUST_PROXY is on. */
+/** graphql-ws's Forbidden: clients refresh their token and reconnect. */
+export const WS_FORBIDDEN = 4403;
+
+/**
+ * The client address: the socket's, or with TRUST_PROXY the address our one trusted proxy saw
+ * (the last X-Forwarded-For entry, which it appended; anything before it is client-written).
+ * Matches express's `trust proxy = 1` on the HTTP side.
+ */
 export function clientIp(request: IncomingMessage, trustProxy: boolean): string | undefined {
   if (trustProxy) {
     const fwd = request.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
+    const hops = (Array.isArray(fwd) ? fwd.join(',') : fwd ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+    if (hops.length > 0) return hops[hops.length - 1];
   }
   return request.socket.remoteAddress;
 }
@@ -52,17 +63,62 @@ export function attachWebSocket(deps: {
   formatError: FormatError;
 }) {
   const { config, logger, metrics, formatError } = deps;
+  const { services, em: rootEm } = deps.contextDeps;
+  const bySession = new Map<string, Set<SocketExtra>>();
+  const forget = (extra: SocketExtra) => {
+    clearTimeout(extra.expiryTimer);
+    if (!extra.auth) return;
+    const set = bySession.get(extra.auth.sessionId);
+    set?.delete(extra);
+    if (set?.size === 0) bySession.delete(extra.auth.sessionId);
+  };
+  // A revoked session's sockets are cut off at once, so clients refresh and reconnect.
+  const onRevoked = (sessionId: string) => {
+    for (const extra of bySession.get(sessionId) ?? []) {
+      logger.info('ws closed: session revoked', { connectionId: extra.connectionId, sessionId });
+      extra.socket.close(WS_FORBIDDEN, 'Session revoked');
+    }
+  };
+  services.revocations.on('revoked', onRevoked);
   const opId = (extra: SocketExtra, id: string) => `${extra.connectionId}:${id}`;
 
   const gqlServer = makeServer<Record<string, unknown> | undefined, SocketExtra>({
     schema: deps.schema,
-    context: (ctx, id, _payload, args) => {
+    context: async (ctx, id, _payload, args) => {
       const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
-      logger.info('ws subscribe', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id), operationName });
-      return buildContext(deps.contextDeps, { requestId: opId(ctx.extra, id), ip: ctx.extra.ip, transport: 'ws' });
+      let auth = ctx.extra.auth ?? null;
+      // Re-checked per operation: the token may have expired or its session been revoked elsewhere.
+      if (auth && (auth.expiresAt <= new Date() || !(await services.revocations.isActive(rootEm.fork(), auth.sessionId)))) {
+        ctx.extra.socket.close(WS_FORBIDDEN, 'Forbidden');
+        auth = null;
+      }
+      logger.info('ws subscribe', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id), operationName, userId: auth?.userId });
+      return buildContext(deps.contextDeps, {
+        requestId: opId(ctx.extra, id),
+        ip: ctx.extra.ip,
+        userAgent: ctx.extra.request.headers['user-agent'],
+        transport: 'ws',
+        auth,
+        authProblem: ctx.extra.auth && !auth ? 'Session has ended' : undefined,
+      });
     },
-    onConnect: (ctx) => {
-      logger.info('ws connect', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip });
+    onConnect: async (ctx) => {
+      const header = ctx.connectionParams?.authorization;
+      if (header !== undefined && header !== null) {
+        const { auth, problem } = typeof header === 'string' ? await services.auth.authenticate(rootEm.fork(), header) : { auth: undefined, problem: 'authorization must be a string' };
+        if (!auth) {
+          metrics.wsConnections.inc({ outcome: 'refused' });
+          logger.warn('ws refused', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, problem });
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+        ctx.extra.auth = auth;
+        const set = bySession.get(auth.sessionId) ?? new Set();
+        set.add(ctx.extra);
+        bySession.set(auth.sessionId, set);
+        ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(WS_FORBIDDEN, 'Token expired'), Math.max(0, auth.expiresAt.getTime() - Date.now()));
+        ctx.extra.expiryTimer.unref();
+      }
+      logger.info('ws connect', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, userId: ctx.extra.auth?.userId });
       return true;
     },
     onError: (ctx, id, _payload, errors) =>
@@ -125,6 +181,7 @@ export function attachWebSocket(deps: {
     socket.once('close', (code, reason) => {
       clearInterval(ping);
       clearTimeout(pongWait);
+      forget(extra);
       metrics.wsOpen.dec();
       logger.info('ws close', { connectionId: extra.connectionId, code, reason: reason.toString() || undefined });
       void closed(code, reason.toString());
@@ -135,6 +192,7 @@ export function attachWebSocket(deps: {
     wss,
     /** Closes every socket with 1001 (going away), then stops the WebSocket server. */
     async close(): Promise<void> {
+      services.revocations.off('revoked', onRevoked);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {

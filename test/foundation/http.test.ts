@@ -27,6 +27,9 @@ describe('HTTP surface', () => {
       expect(headers.get('x-frame-options')).toBe('DENY');
       expect(headers.get('referrer-policy')).toBe('no-referrer');
     });
+    it('disables the legacy XSS auditor (X-XSS-Protection: 0)', () => {
+      expect(headers.get('x-xss-protection')).toBe('0');
+    });
     it('sends no X-Powered-By and no HSTS outside prod', () => {
       expect(headers.get('x-powered-by')).toBeNull();
       expect(headers.get('strict-transport-security')).toBeNull();

@@ -93,6 +93,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     SECRET_KEY: randomBytes(32).toString('hex'),
+    CAPTCHA_DIFFICULTY: '1000',
+    RATE_LIMIT_SCALE: '100', // every test client is 127.0.0.1; limit tests set their own scale
     DATABASE_URL: opts.databaseUrl ?? database!.url,
     ...opts.env,
   });

@@ -1,0 +1,61 @@
+import { Entity, OptionalProps, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Role } from '../auth/role';
+
+export enum AuditOutcome {
+  SUCCESS = 'SUCCESS',
+  FAILURE = 'FAILURE',
+  DENIED = 'DENIED',
+}
+
+/** One link of the tamper-evident audit chain: `hash` covers the event and `prevHash`. */
+@Entity({ tableName: 'audit_event' })
+export class AuditEvent {
+  [OptionalProps]?: 'id';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  /** 1, 2, 3…: gapless, so a deleted row shows as a hole in the chain. */
+  @Property({ type: 'bigint', unique: true })
+  seq!: string;
+
+  @Property({ type: 'timestamptz' })
+  @Index()
+  at!: Date;
+
+  @Property({ type: 'uuid', nullable: true })
+  @Index()
+  actorId?: string | null;
+
+  @Enum({ items: () => Role, nativeEnumName: 'user_role', nullable: true })
+  actorRole?: Role | null;
+
+  @Property({ type: 'text' })
+  @Index()
+  action!: string;
+
+  @Property({ type: 'text', nullable: true })
+  resourceType?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  resourceId?: string | null;
+
+  @Enum({ items: () => AuditOutcome, nativeEnumName: 'audit_outcome' })
+  outcome!: AuditOutcome;
+
+  @Property({ type: 'text', nullable: true })
+  ip?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  requestId?: string | null;
+
+  @Property({ type: 'jsonb', nullable: true })
+  metadata?: Record<string, unknown> | null;
+
+  @Property({ type: 'text' })
+  prevHash!: string;
+
+  @Property({ type: 'text' })
+  hash!: string;
+}

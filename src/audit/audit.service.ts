@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../logging/logger';
+import type { Role } from '../auth/role';
+import { AuditEvent, AuditOutcome } from './audit-event.entity';
+
+/** What a feature tells the audit trail. Never an email, password, token or message text. */
+export interface AuditInput {
+  action: string;
+  outcome: AuditOutcome;
+  actorId?: string | null;
+  actorRole?: Role | null;
+  resourceType?: string | null;
+  resourceId?: string | null;
+  ip?: string | null;
+  requestId?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+/** The `prevHash` of the first event. */
+export const GENESIS_HASH = '0'.repeat(64);
+/** Serialises appends across every process sharing the database. */
+const AUDIT_LOCK_KEY = 7_283_115_002;
+const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,3}$/;
+
+/** JSON with object keys sorted at every level: one byte string per value, whatever the key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** The hash of one event: SHA-256 over the canonical form of every recorded field and `prevHash`. */
+export function eventHash(e: Pick<AuditEvent, 'seq' | 'at' | 'actorId' | 'actorRole' | 'action' | 'resourceType' | 'resourceId' | 'outcome' | 'ip' | 'requestId' | 'metadata' | 'prevHash'>): string {
+  const fields = [
+    String(e.seq), e.at.toISOString(), e.actorId ?? null, e.actorRole ?? null, e.action, e.resourceType ?? null,
+    e.resourceId ?? null, e.outcome, e.ip ?? null, e.requestId ?? null, e.metadata ?? null, e.prevHash,
+  ];
+  return createHash('sha256').update(canonicalJson(fields)).digest('hex');
+}
+
+export interface ChainReport {
+  valid: boolean;
+  checked: number;
+  firstBrokenSeq: number | null;
+}
+
+/** The one way anything is written to the audit trail, and the check that it is intact. */
+export class AuditService {
+  constructor(private readonly logger: Logger) {}
+
+  /**
+   * Appends an event to the chain inside `em`'s transaction (opening one if there is none), so
+   * a change and its record commit or roll back together. A transaction-scoped advisory lock
+   * orders appends across connections and processes.
+   */
+  async record(em: EntityManager, input: AuditInput): Promise<AuditEvent> {
+    if (!ACTION.test(input.action)) throw new Error(`audit action "${input.action}" is not dotted lower case`);
+    return em.transactional(async (tx) => {
+      const conn = tx.getConnection();
+      const ctx = tx.getTransactionContext();
+      await conn.execute('select pg_advisory_xact_lock(?)', [AUDIT_LOCK_KEY], 'all', ctx);
+      const last = await conn.execute<{ seq: string; hash: string }[]>('select seq, hash from audit_event order by seq desc limit 1', [], 'all', ctx);
+      const event = tx.create(AuditEvent, {
+        seq: String(last.length ? BigInt(last[0].seq) + 1n : 1n),
+        at: new Date(),
+        actorId: input.actorId ?? null,
+        actorRole: input.actorRole ?? null,
+        action: input.action,
+        resourceType: input.resourceType ?? null,
+        resourceId: input.resourceId ?? null,
+        outcome: input.outcome,
+        ip: input.ip ?? null,
+        requestId: input.requestId ?? null,
+        metadata: input.metadata ?? null,
+        prevHash: last.length ? last[0].hash : GENESIS_HASH,
+        hash: '',
+      });
+      event.hash = eventHash(event);
+      await tx.flush();
+      return event;
+    });
+  }
+
+  /** Recomputes the chain in batches (constant memory), reporting the first event that does not fit. */
+  async verify(em: EntityManager, batchSize = 1000): Promise<ChainReport> {
+    let checked = 0;
+    let prevHash = GENESIS_HASH;
+    let expectedSeq = 1n;
+    let after = 0n;
+    for (;;) {
+      const rows = await em.find(AuditEvent, { seq: { $gt: String(after) } }, { orderBy: { seq: 'asc' }, limit: batchSize, disableIdentityMap: true });
+      if (rows.length === 0) return { valid: true, checked, firstBrokenSeq: null };
+      for (const row of rows) {
+        const seq = BigInt(row.seq);
+        if (seq !== expectedSeq || row.prevHash !== prevHash || eventHash(row) !== row.hash) {
+          this.logger.warn('audit chain broken', { security: true, seq: String(seq), expectedSeq: String(expectedSeq) });
+          return { valid: false, checked, firstBrokenSeq: Number(seq !== expectedSeq ? expectedSeq : seq) };
+        }
+        checked += 1;
+        prevHash = row.hash;
+        expectedSeq = seq + 1n;
+        after = seq;
+      }
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import argon2 from 'argon2';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
+import * as zxcvbnEn from '@zxcvbn-ts/language-en';
+import type { Config } from '../config';
+import { BadUserInputError } from '../graphql/errors';
+
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 128;
+const MIN_SCORE = 3;
+
+const zxcvbn = new ZxcvbnFactory({
+  dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
+  graphs: zxcvbnCommon.adjacencyGraphs,
+  translations: zxcvbnEn.translations,
+});
+
+/** Refuses a password outside 12–128 characters or weaker than zxcvbn score 3 (given the user's own words). */
+export function assertPasswordPolicy(password: string, userInputs: string[] = []): void {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
+    throw new BadUserInputError(`Password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`, { field: 'password' });
+  }
+  const inputs = userInputs.filter((u) => u && u.length >= 4).map((u) => u.toLowerCase());
+  if (inputs.some((u) => password.toLowerCase().includes(u))) {
+    throw new BadUserInputError('Password must not contain your email or name', { field: 'password' });
+  }
+  const result = zxcvbn.check(password, inputs);
+  if (result.score < MIN_SCORE) {
+    const hint = result.feedback.warning || result.feedback.suggestions[0] || 'Add more words or characters';
+    throw new BadUserInputError(`Password is too easy to guess: ${hint}`, { field: 'password' });
+  }
+}
+
+/** argon2id hashing at the configured cost (never below OWASP's floor, enforced in config). */
+export class PasswordHasher {
+  private readonly options: argon2.HashOptions & { raw?: false };
+  private dummyHash?: Promise<string>;
+
+  constructor(config: Config) {
+    const a = config.auth.argon2;
+    this.options = { type: argon2.argon2id, memoryCost: a.memoryKiB, timeCost: a.timeCost, parallelism: a.parallelism };
+  }
+
+  hash(password: string): Promise<string> {
+    return argon2.hash(password, this.options);
+  }
+
+  /** Verifies; a malformed stored hash counts as a mismatch, never an error the caller sees. */
+  async verify(hash: string, password: string): Promise<boolean> {
+    try {
+      return await argon2.verify(hash, password);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Spends the same time as a real verification, for unknown emails (no timing oracle). */
+  async verifyDummy(password: string): Promise<false> {
+    this.dummyHash ??= this.hash('dummy password for timing equalisation');
+    await this.verify(await this.dummyHash, password);
+    return false;
+  }
+
+  /** True when `hash` was made with weaker settings than today's, so it is redone at the next login. */
+  needsRehash(hash: string): boolean {
+    try {
+      return argon2.needsRehash(hash, this.options);
+    } catch {
+      return true;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { Config } from '../config';
+import { Role } from './role';
+
+export const ISSUER = 'parley';
+export const AUDIENCE = 'parley-api';
+
+/** What a verified access token says. */
+export interface AccessClaims {
+  sub: string;
+  role: Role;
+  sid: string;
+  jti: string;
+  exp: number;
+}
+
+/** A sub-key of SECRET_KEY for one purpose, so no two uses share key material. */
+export function deriveKey(secret: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'parley', purpose, 32));
+}
+
+/** SHA-256 hex of a refresh token: the only form in which it is stored. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** 256 random bits, URL-safe. */
+export function newRefreshToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Signs and verifies access tokens: HS256 only, fixed issuer and audience, previous key still accepted. */
+export class TokenService {
+  private readonly key: Buffer;
+  private readonly verifyKeys: Buffer[];
+
+  constructor(private readonly config: Config) {
+    this.key = deriveKey(config.secretKey, 'jwt');
+    this.verifyKeys = [this.key, ...(config.auth.secretKeyPrevious ? [deriveKey(config.auth.secretKeyPrevious, 'jwt')] : [])];
+  }
+
+  sign(claims: { sub: string; role: Role; sid: string }): { token: string; expiresAt: Date } {
+    const ttl = this.config.auth.accessTokenTtlSeconds;
+    const token = jwt.sign({ role: claims.role, sid: claims.sid }, this.key, {
+      algorithm: 'HS256', subject: claims.sub, issuer: ISSUER, audience: AUDIENCE, expiresIn: ttl, jwtid: randomUUID(),
+    });
+    const { exp } = jwt.decode(token) as { exp: number };
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /** The claims of a valid token, or undefined for anything expired, forged, of another algorithm or malformed. */
+  verify(token: string): AccessClaims | undefined {
+    for (const key of this.verifyKeys) {
+      try {
+        const c = jwt.verify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as jwt.JwtPayload;
+        if (typeof c.sub !== 'string' || typeof c.sid !== 'string' || typeof c.jti !== 'string' || typeof c.exp !== 'number') return undefined;
+        if (!Object.values(Role).includes(c.role)) return undefined;
+        return { sub: c.sub, role: c.role as Role, sid: c.sid, jti: c.jti, exp: c.exp };
+      } catch (err) {
+        if (err instanceof jwt.TokenExpiredError) return undefined; // expiry is final whichever key signed it
+      }
+    }
+    return undefined;
+  }
+}
