@@ -61,8 +61,8 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const metrics = new Metrics();
   const schema = await buildAppSchema(deps.extraResolvers);
   const formatError = createFormatError(config.appEnv, logger);
-  const services = createServices(config, logger);
   const rootEm = db.orm.em as ContextDeps['em'];
+  const services = createServices(config, logger, rootEm);
   const contextDeps: ContextDeps = { config, logger, em: rootEm, services };
   await services.auth.bootstrapAdmin(rootEm.fork());
   let shuttingDown = false;

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config';
 import { AuditService } from './audit/audit.service';
 import { AuthService } from './auth/auth.service';
@@ -19,8 +20,8 @@ export interface Services {
 }
 
 /** Builds the services for this process (plain classes, no container). */
-export function createServices(config: Config, logger: Logger): Services {
-  const audit = new AuditService(logger);
+export function createServices(config: Config, logger: Logger, em: EntityManager): Services {
+  const audit = new AuditService(logger, em);
   const tokens = new TokenService(config);
   const passwords = new PasswordHasher(config);
   const guard = new LoginGuard(config);

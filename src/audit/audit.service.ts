@@ -23,6 +23,10 @@ export const GENESIS_HASH = '0'.repeat(64);
 const AUDIT_LOCK_KEY = 7_283_115_002;
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,3}$/;
 
+function assertAction(action: string): void {
+  if (!ACTION.test(action)) throw new Error(`audit action "${action}" is not dotted lower case`);
+}
+
 /** JSON with object keys sorted at every level: one byte string per value, whatever the key order. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
@@ -48,38 +52,89 @@ export interface ChainReport {
 
 /** The one way anything is written to the audit trail, and the check that it is intact. */
 export class AuditService {
-  constructor(private readonly logger: Logger) {}
+  private readonly queue: { input: AuditInput; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private draining = false;
+
+  /** `em`: the root entity manager, forked for appends that stand alone. */
+  constructor(private readonly logger: Logger, private readonly em: EntityManager) {}
 
   /**
    * Appends an event to the chain inside `em`'s transaction (opening one if there is none), so
-   * a change and its record commit or roll back together. A transaction-scoped advisory lock
-   * orders appends across connections and processes.
+   * a change and its record commit or roll back together.
    */
   async record(em: EntityManager, input: AuditInput): Promise<AuditEvent> {
-    if (!ACTION.test(input.action)) throw new Error(`audit action "${input.action}" is not dotted lower case`);
+    const [event] = await this.appendAll(em, [input]);
+    return event;
+  }
+
+  /**
+   * Appends an event that records no change of its own (a failed login, a refused captcha).
+   * Resolves once it is committed. Concurrent calls are group-committed: everything queued while
+   * one batch is written goes into the next, in one transaction, so a flood of failures costs
+   * one chain lock per batch rather than one per attempt.
+   */
+  append(input: AuditInput): Promise<void> {
+    assertAction(input.action);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, 500);
+        try {
+          await this.appendAll(this.em.fork(), batch.map((b) => b.input));
+          for (const b of batch) b.resolve();
+        } catch (err) {
+          this.logger.error('audit append failed', { err, events: batch.length });
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * Chains `inputs` after the last event and inserts them in `em`'s transaction. A
+   * transaction-scoped advisory lock orders appends across connections and processes.
+   */
+  private async appendAll(em: EntityManager, inputs: AuditInput[]): Promise<AuditEvent[]> {
+    inputs.forEach((i) => assertAction(i.action));
     return em.transactional(async (tx) => {
       const conn = tx.getConnection();
       const ctx = tx.getTransactionContext();
       await conn.execute('select pg_advisory_xact_lock(?)', [AUDIT_LOCK_KEY], 'all', ctx);
       const last = await conn.execute<{ seq: string; hash: string }[]>('select seq, hash from audit_event order by seq desc limit 1', [], 'all', ctx);
-      const event = tx.create(AuditEvent, {
-        seq: String(last.length ? BigInt(last[0].seq) + 1n : 1n),
-        at: new Date(),
-        actorId: input.actorId ?? null,
-        actorRole: input.actorRole ?? null,
-        action: input.action,
-        resourceType: input.resourceType ?? null,
-        resourceId: input.resourceId ?? null,
-        outcome: input.outcome,
-        ip: input.ip ?? null,
-        requestId: input.requestId ?? null,
-        metadata: input.metadata ?? null,
-        prevHash: last.length ? last[0].hash : GENESIS_HASH,
-        hash: '',
+      let seq = last.length ? BigInt(last[0].seq) : 0n;
+      let prevHash = last.length ? last[0].hash : GENESIS_HASH;
+      const events = inputs.map((input) => {
+        seq += 1n;
+        const event = tx.create(AuditEvent, {
+          seq: String(seq),
+          at: new Date(),
+          actorId: input.actorId ?? null,
+          actorRole: input.actorRole ?? null,
+          action: input.action,
+          resourceType: input.resourceType ?? null,
+          resourceId: input.resourceId ?? null,
+          outcome: input.outcome,
+          ip: input.ip ?? null,
+          requestId: input.requestId ?? null,
+          metadata: input.metadata ?? null,
+          prevHash,
+          hash: '',
+        });
+        event.hash = eventHash(event);
+        prevHash = event.hash;
+        return event;
       });
-      event.hash = eventHash(event);
       await tx.flush();
-      return event;
+      return events;
     });
   }
 

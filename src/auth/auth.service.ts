@@ -114,7 +114,7 @@ export class AuthService {
       throw new RateLimitedError(waitSeconds);
     }
     const fail = async (reason: string, user: User | null, extra: Record<string, unknown> = {}) => {
-      await this.audit.record(em, { action: 'auth.login', outcome: AuditOutcome.FAILURE, actorId: user?.id ?? null, actorRole: user?.role ?? null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { reason, ...extra } });
+      await this.audit.append({ action: 'auth.login', outcome: AuditOutcome.FAILURE, actorId: user?.id ?? null, actorRole: user?.role ?? null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { reason, ...extra } });
       this.security('auth.login.failure', { reason, userId: user?.id, ip: meta.ip, requestId: meta.requestId });
     };
     if (!(await this.requireCaptcha(em, input.captcha, meta))) {
@@ -143,7 +143,7 @@ export class AuthService {
       const lockSeconds = await this.guard.recordFailure(em, key);
       await fail('bad_credentials', user);
       if (lockSeconds > 0) {
-        await this.audit.record(em, { action: 'auth.lockout', outcome: AuditOutcome.SUCCESS, actorId: user?.id ?? null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { minutes: lockSeconds / 60 } });
+        await this.audit.append({ action: 'auth.lockout', outcome: AuditOutcome.SUCCESS, actorId: user?.id ?? null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { minutes: lockSeconds / 60 } });
         this.security('auth.lockout', { userId: user?.id, ip: meta.ip, minutes: lockSeconds / 60 });
       }
       throw new UnauthenticatedError(INVALID_CREDENTIALS);

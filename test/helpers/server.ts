@@ -101,7 +101,14 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, stream: logs.stream });
   const db = await openDatabase(config, logger);
-  const server = await startServer({ config, logger, db, extraResolvers: opts.extraResolvers });
+  let server: AppServer;
+  try {
+    server = await startServer({ config, logger, db, extraResolvers: opts.extraResolvers });
+  } catch (err) {
+    await db.close();
+    await database?.drop();
+    throw err;
+  }
   return {
     url: server.url,
     graphqlUrl: `${server.url}/graphql`,
@@ -124,7 +131,7 @@ export async function gql(
   query: string,
   variables?: Record<string, unknown>,
   headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: { data?: any; errors?: any[] } }> {
+): Promise<{ status: number; headers: Headers; body: { data?: any; errors?: any } }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
