@@ -38,13 +38,29 @@ async function main() {
   fs.chmodSync(dataDir, 0o711);
   fs.rmSync(dataDir, { recursive: true, force: true });
   // A high RATE_LIMIT_SCALE so the flood reaches the captcha check instead of the per-IP guard.
-  const child = startServer(dataDir, port, { CAPTCHA_DIFFICULTY: '1000', RATE_LIMIT_SCALE: '100000' });
+  const child = startServer(dataDir, port, { CAPTCHA_DIFFICULTY: '1000', RATE_LIMIT_SCALE: '100000', LOGIN_MAX_FAILURES: '1000' });
   try {
     await waitReady(port);
     const email = `bench-${Date.now()}@example.com`;
     const password = 'correct horse battery staple 42';
     const reg = await gql(port, 'mutation R($i: RegisterInput!) { register(input: $i) { user { id } } }', { i: { email, password, captcha: await captcha(port) } });
     if (reg.errors) throw new Error(JSON.stringify(reg.errors));
+
+    // Wrong password for a real account vs an unknown email: both should cost one argon2 verify.
+    const timeLogin = async (who) => {
+      const c = await captcha(port);
+      const s = process.hrtime.bigint();
+      await gql(port, 'mutation L($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { email: who, password: 'not the password', captcha: c } });
+      return Number(process.hrtime.bigint() - s) / 1e6;
+    };
+    const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const known = [];
+    const unknown = [];
+    for (let i = 0; i < 15; i++) {
+      known.push(await timeLogin(email));
+      unknown.push(await timeLogin(`nobody-${i}@example.com`));
+    }
+    results.failedLoginMedianMs = { knownEmail: +median(known).toFixed(1), unknownEmail: +median(unknown).toFixed(1) };
 
     const bad = { query: 'mutation { login(input: { email: "victim@example.com", password: "guess", captcha: "bm90IGEgc29sdXRpb24=" }) { accessToken } }' };
     await load(port, bad, 8, 2);

@@ -79,7 +79,16 @@ export function ormOptions(config: Config, clientUrl: string, logger?: Logger): 
 }
 
 async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, ...connectionOptions(config) });
+  // Fields taken one by one (not connectionString), so `sslmode` in the URL cannot override DATABASE_SSL.
+  const u = new URL(url);
+  const client = new pg.Client({
+    host: decodeURIComponent(u.hostname),
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
+    ...connectionOptions(config),
+  });
   await client.connect();
   try {
     return await fn(client);
