@@ -80,7 +80,8 @@ export function attachWebSocket(deps: {
     }
   };
   services.revocations.on('revoked', onRevoked);
-  const opId = (extra: SocketExtra, id: string) => `${extra.connectionId}:${id}`;
+  // The operation id is the client's choice: keep it short and plain in logs and error ids.
+  const opId = (extra: SocketExtra, id: string) => `${extra.connectionId}:${id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`;
 
   const gqlServer = makeServer<Record<string, unknown> | undefined, SocketExtra>({
     schema: deps.schema,

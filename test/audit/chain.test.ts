@@ -1,16 +1,10 @@
 import { AuditOutcome } from '../../src/audit/audit-event.entity';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { sql, useTestServer } from '../helpers/server';
 import { login, registerUser } from '../helpers/auth';
 
 describe('the audit hash chain', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-  const sql = (q: string, p: unknown[] = []): Promise<any[]> => t.db.orm.em.fork().getConnection().execute(q, p);
+  const t = useTestServer();
+  const q = (query: string, params: unknown[] = []) => sql(t, query, params);
 
   it('stays intact after 50 concurrent logins', async () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(t.graphqlUrl)));
@@ -18,42 +12,42 @@ describe('the audit hash chain', () => {
     expect(results.filter((r) => r.body.errors)).toHaveLength(0);
     const report = await t.server.services.audit.verify(t.db.orm.em.fork());
     expect(report).toEqual({ valid: true, checked: expect.any(Number), firstBrokenSeq: null });
-    const seqs = (await sql('select seq from audit_event order by seq')).map((r: { seq: string }) => Number(r.seq));
+    const seqs = (await q('select seq from audit_event order by seq')).map((r: { seq: string }) => Number(r.seq));
     expect(report.checked).toBe(seqs.length);
     expect(seqs).toEqual(seqs.map((_: number, i: number) => i + 1)); // gapless from 1
-    expect(await sql(`select * from audit_event where action = 'auth.login' and outcome = 'SUCCESS'`)).toHaveLength(50);
+    expect(await q(`select * from audit_event where action = 'auth.login' and outcome = 'SUCCESS'`)).toHaveLength(50);
   });
 
   it('group-commits concurrent failure records and keeps the chain intact (interleaved with transactional records)', async () => {
     const u = await registerUser(t.graphqlUrl);
-    const before = (await sql(`select count(*)::int as n from audit_event where action = 'auth.login' and outcome = 'FAILURE'`))[0].n;
+    const before = (await q(`select count(*)::int as n from audit_event where action = 'auth.login' and outcome = 'FAILURE'`))[0].n;
     const attempts = Array.from({ length: 40 }, (_, i) => login(t.graphqlUrl, `ghost-${i}@example.com`, 'wrong password here'));
     const successes = Array.from({ length: 5 }, () => login(t.graphqlUrl, u.email, u.password));
     await Promise.all([...attempts, ...successes]);
-    const after = (await sql(`select count(*)::int as n from audit_event where action = 'auth.login' and outcome = 'FAILURE'`))[0].n;
+    const after = (await q(`select count(*)::int as n from audit_event where action = 'auth.login' and outcome = 'FAILURE'`))[0].n;
     expect(after - before).toBe(40);
     expect((await t.server.services.audit.verify(t.db.orm.em.fork())).valid).toBe(true);
   });
 
   it('links each event to the one before', async () => {
-    const rows = await sql('select seq, hash, prev_hash from audit_event order by seq');
+    const rows = await q('select seq, hash, prev_hash from audit_event order by seq');
     expect(rows[0].prev_hash).toBe('0'.repeat(64));
     for (let i = 1; i < rows.length; i++) expect(rows[i].prev_hash).toBe(rows[i - 1].hash);
   });
 
   it('finds a row altered directly in PostgreSQL', async () => {
-    const [target] = await sql(`select seq from audit_event order by seq offset 3 limit 1`);
-    await sql(`update audit_event set outcome = 'FAILURE' where seq = ?`, [target.seq]);
+    const [target] = await q(`select seq from audit_event order by seq offset 3 limit 1`);
+    await q(`update audit_event set outcome = 'FAILURE' where seq = ?`, [target.seq]);
     const report = await t.server.services.audit.verify(t.db.orm.em.fork(), 7);
     expect(report.valid).toBe(false);
     expect(report.firstBrokenSeq).toBe(Number(target.seq));
-    await sql(`update audit_event set outcome = 'SUCCESS' where seq = ?`, [target.seq]);
+    await q(`update audit_event set outcome = 'SUCCESS' where seq = ?`, [target.seq]);
     expect((await t.server.services.audit.verify(t.db.orm.em.fork())).valid).toBe(true);
   });
 
   it('finds a row deleted directly in PostgreSQL', async () => {
-    const [target] = await sql(`select seq from audit_event order by seq offset 5 limit 1`);
-    await sql(`delete from audit_event where seq = ?`, [target.seq]);
+    const [target] = await q(`select seq from audit_event order by seq offset 5 limit 1`);
+    await q(`delete from audit_event where seq = ?`, [target.seq]);
     const report = await t.server.services.audit.verify(t.db.orm.em.fork());
     expect(report).toMatchObject({ valid: false, firstBrokenSeq: Number(target.seq) });
   });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deriveKey } from '../../src/auth/tokens';
-import { gql, startTestServer, type TestServer } from '../helpers/server';
+import { gql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
 import { STRONG_PASSWORD, login, registerUser, solveCaptcha, uniqueEmail } from '../helpers/auth';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -11,13 +11,7 @@ const altcha = require('altcha-lib/v1') as {
 };
 
 describe('ALTCHA captcha', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestServer();
 
   it('serves the SHA-256 challenge in the documented shape', async () => {
     const res = await gql(t.graphqlUrl, '{ captchaChallenge { provider challenge } }');

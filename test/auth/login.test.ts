@@ -1,14 +1,8 @@
-import { gql, startTestServer, type TestServer } from '../helpers/server';
+import { gql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
 import { STRONG_PASSWORD, login, registerUser, uniqueEmail } from '../helpers/auth';
 
 describe('login', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ env: { LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_MINUTES: '15' } });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestServer({ env: { LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_MINUTES: '15' } });
   const audit = (where: string, params: unknown[] = []) => t.db.orm.em.fork().getConnection().execute(`select * from audit_event where ${where} order by seq`, params);
 
   it('signs in with the right password, whatever the email case, and records auth.login SUCCESS with the ip', async () => {

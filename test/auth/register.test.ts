@@ -1,14 +1,8 @@
-import { gql, startTestServer, type TestServer } from '../helpers/server';
+import { gql, useTestServer } from '../helpers/server';
 import { AUTH_FIELDS, STRONG_PASSWORD, bearer, me, registerUser, solveCaptcha, uniqueEmail } from '../helpers/auth';
 
 describe('register', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestServer();
 
   const register = async (input: Record<string, unknown>) =>
     gql(t.graphqlUrl, `mutation R($input: RegisterInput!) { register(input: $input) { ${AUTH_FIELDS} } }`, { input: { captcha: await solveCaptcha(t.graphqlUrl), ...input } });

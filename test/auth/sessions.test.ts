@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { gql, startTestServer, type TestServer } from '../helpers/server';
+import { gql, sql, startTestServer, useTestServer } from '../helpers/server';
 import { bearer, login, me, refresh, registerUser } from '../helpers/auth';
 
 describe('sessions and refresh tokens', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-  const sql = (q: string, p: unknown[] = []): Promise<any[]> => t.db.orm.em.fork().getConnection().execute(q, p);
+  const t = useTestServer();
+  const q = (query: string, params: unknown[] = []) => sql(t, query, params);
 
   it('rotates: a refresh gives new tokens, both work, and the refresh token is stored only as a hash', async () => {
     const u = await registerUser(t.graphqlUrl);
@@ -20,10 +14,10 @@ describe('sessions and refresh tokens', () => {
     expect(next.refreshToken).not.toBe(u.refreshToken);
     expect(next.accessToken).not.toBe(u.accessToken);
     expect((await me(t.graphqlUrl, next.accessToken)).body.data.me.id).toBe(u.userId);
-    const stored = JSON.stringify(await sql('select * from refresh_token'));
+    const stored = JSON.stringify(await q('select * from refresh_token'));
     expect(stored).not.toContain(u.refreshToken);
     expect(stored).not.toContain(next.refreshToken);
-    expect(await sql(`select * from audit_event where action = 'auth.refresh' and actor_id = ?`, [u.userId])).toHaveLength(1);
+    expect(await q(`select * from audit_event where action = 'auth.refresh' and actor_id = ?`, [u.userId])).toHaveLength(1);
   });
 
   it('treats reuse of a rotated token as theft: TOKEN_REUSED, the whole session and its access tokens die', async () => {
@@ -35,7 +29,7 @@ describe('sessions and refresh tokens', () => {
     expect((await refresh(t.graphqlUrl, first.refreshToken)).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     expect((await me(t.graphqlUrl, first.accessToken)).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     expect((await me(t.graphqlUrl, u.accessToken)).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-    const audit = await sql(`select * from audit_event where action = 'auth.token_reused' and actor_id = ?`, [u.userId]);
+    const audit = await q(`select * from audit_event where action = 'auth.token_reused' and actor_id = ?`, [u.userId]);
     expect(audit).toHaveLength(1);
     expect(audit[0].outcome).toBe('FAILURE');
     const logged = await t.logs.waitFor((l) => l.event === 'auth.token_reused' && l.userId === u.userId);
@@ -122,13 +116,7 @@ describe('sessions and refresh tokens', () => {
 });
 
 describe('the refresh cookie', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestServer();
 
   it('is set HttpOnly, SameSite=Strict, Path=/graphql (no Secure outside prod), read by refreshSession(), cleared by logout', async () => {
     const u = await registerUser(t.graphqlUrl);

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { gql, startTestServer, type TestServer } from '../helpers/server';
+import { gql, startTestServer, useTestServer } from '../helpers/server';
 import { bearer, registerUser } from '../helpers/auth';
 
 /** Opens a raw graphql-transport-ws socket and sends connection_init; resolves with what happened first. */
@@ -33,13 +33,7 @@ function run(socket: WebSocket, id: string, query: string): Promise<any> {
 }
 
 describe('WebSocket authentication', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestServer();
 
   it.each([
     ['garbage', 'Bearer not-a-jwt'],

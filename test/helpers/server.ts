@@ -140,3 +140,28 @@ export async function gql(
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: JSON.parse(text) };
 }
+
+/**
+ * Starts a test server for the enclosing `describe` (beforeAll) and closes it (afterAll).
+ * Returns a stand-in that forwards to the running server, for use inside tests.
+ */
+export function useTestServer(opts: Parameters<typeof startTestServer>[0] = {}): TestServer {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(opts);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return new Proxy({} as TestServer, {
+    get(_target, prop) {
+      if (!server) throw new Error('the test server is not running (use it inside a test)');
+      return server[prop as keyof TestServer];
+    },
+  });
+}
+
+/** Runs SQL on the server's database, outside any request. */
+export function sql(t: TestServer, query: string, params: unknown[] = []): Promise<any[]> {
+  return t.db.orm.em.fork().getConnection().execute(query, params);
+}
