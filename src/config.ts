@@ -53,6 +53,18 @@ export interface Config {
     loginLockMinutes: number;
     bootstrapAdmin?: { email: string; password: string };
   };
+  limits: {
+    maxDepth: number;
+    maxCost: number;
+    maxAliases: number;
+    allowIntrospection: boolean;
+    persistedQueriesOnly: boolean;
+    persistedQueriesFile: string;
+  };
+  /** Per-operation limits as [limit, seconds], before RATE_LIMIT_SCALE. */
+  rateLimits: Record<RateLimitName, RateLimitSetting>;
+  redisUrl?: string;
+  ws: { maxConnectionsPerIp: number; maxSubscriptionsPerConnection: number };
   captchaOptions: {
     ttlSeconds: number;
     secret?: string;
@@ -60,6 +72,25 @@ export interface Config {
     verifyUrl?: string;
   };
 }
+
+/** A rate limit: `limit` operations per `duration` seconds. */
+export interface RateLimitSetting {
+  limit: number;
+  duration: number;
+}
+
+/** The configurable rate limits, each with its environment variable and default. */
+export const RATE_LIMIT_DEFAULTS = {
+  captcha: { env: 'RATE_LIMIT_CAPTCHA', limit: 30, duration: 60 },
+  login: { env: 'RATE_LIMIT_LOGIN', limit: 10, duration: 60 },
+  register: { env: 'RATE_LIMIT_REGISTER', limit: 5, duration: 3600 },
+  refresh: { env: 'RATE_LIMIT_REFRESH', limit: 30, duration: 60 },
+  sendMessage: { env: 'RATE_LIMIT_SEND_MESSAGE', limit: 30, duration: 60 },
+  export: { env: 'RATE_LIMIT_EXPORT', limit: 5, duration: 3600 },
+  admin: { env: 'RATE_LIMIT_ADMIN', limit: 120, duration: 60 },
+  wsSubscribe: { env: 'RATE_LIMIT_WS_SUBSCRIBE', limit: 60, duration: 60 },
+} as const;
+export type RateLimitName = keyof typeof RATE_LIMIT_DEFAULTS;
 
 /** Every invalid setting found, so an operator fixes them all in one go. */
 export class ConfigError extends Error {
@@ -164,6 +195,17 @@ class Reader {
       return fallback;
     }
     return seconds;
+  }
+
+  rate(name: string, fallback: RateLimitSetting): RateLimitSetting {
+    const v = this.str(name);
+    if (v === undefined) return { ...fallback };
+    const m = /^(\d+)\s*\/\s*(\d+)$/.exec(v);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[2]) > 86_400) {
+      this.problems.push(`${name} must be "limit/seconds" such as 10/60 (got "${v}")`);
+      return { ...fallback };
+    }
+    return { limit: Number(m[1]), duration: Number(m[2]) };
   }
 
   list(name: string): string[] {
@@ -275,6 +317,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     r.problems.push('SECRET_KEY_PREVIOUS must be at least 32 characters in prod');
   }
 
+  const redisUrl = r.str('REDIS_URL');
+  if (redisUrl !== undefined) {
+    try {
+      const u = new URL(redisUrl);
+      if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') r.problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+    } catch {
+      r.problems.push('REDIS_URL is not a valid URL');
+    }
+  }
+  const rateLimits = Object.fromEntries(
+    Object.entries(RATE_LIMIT_DEFAULTS).map(([key, d]) => [key, r.rate(d.env, { limit: d.limit, duration: d.duration })]),
+  ) as Record<RateLimitName, RateLimitSetting>;
+
   const metricsToken = r.str('METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 16) {
     r.problems.push('METRICS_TOKEN must be at least 16 characters');
@@ -326,6 +381,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginMaxFailures: r.int('LOGIN_MAX_FAILURES', 5, 1, 1000),
       loginLockMinutes: r.int('LOGIN_LOCK_MINUTES', 15, 1, 10_080),
       bootstrapAdmin: adminEmail !== undefined && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
+    },
+    limits: {
+      maxDepth: r.int('MAX_QUERY_DEPTH', 10, 1, 100),
+      maxCost: r.int('MAX_QUERY_COST', 1000, 10, 1_000_000),
+      maxAliases: r.int('MAX_ALIASES', 15, 0, 1000),
+      allowIntrospection: r.bool('ALLOW_INTROSPECTION', false),
+      persistedQueriesOnly: r.bool('PERSISTED_QUERIES_ONLY', false),
+      persistedQueriesFile: path.resolve(r.str('PERSISTED_QUERIES_FILE') ?? 'persisted-queries.json'),
+    },
+    rateLimits,
+    redisUrl,
+    ws: {
+      maxConnectionsPerIp: r.int('WS_MAX_CONNECTIONS_PER_IP', 50, 1, 100_000),
+      maxSubscriptionsPerConnection: r.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 25, 1, 10_000),
     },
     captchaOptions: {
       ttlSeconds: r.int('CAPTCHA_TTL_SECONDS', 300, 10, 86_400),

@@ -1,24 +1,24 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type Response } from 'express';
+import type { IRules } from 'graphql-shield';
 import type { Config } from './config';
 import type { Database } from './db/orm';
-import { buildContext, type Context, type ContextDeps } from './graphql/context';
+import { parseCookies } from './auth/cookies';
+import { createApollo } from './graphql/apollo';
+import { buildContext, type ContextDeps } from './graphql/context';
 import { createFormatError } from './graphql/format-error';
-import { buildAppSchema } from './graphql/schema';
+import { buildExecutableSchema } from './graphql/schema';
 import { attachWebSocket } from './graphql/ws';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
+import { limitDocumentSize, loadManifest, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
 import { opsRoutes } from './http/ops-routes';
 import { corsPolicy, securityHeaders } from './http/security';
 import type { Logger } from './logging/logger';
 import { reenterScope, requestLog, scopeOf } from './logging/request-log';
-import { requestScope } from './logging/request-context';
 import { Metrics } from './observability/metrics';
-import { parseCookies } from './auth/cookies';
+import { createRedis } from './redis';
 import { createServices, type Services } from './services';
 
 /** A running Parley server: HTTP and WebSocket on one port. */
@@ -36,33 +36,21 @@ export interface ServerDeps {
   config: Config;
   logger: Logger;
   db: Database;
-  /** Test-only resolver classes added to the schema (never used by main.ts). */
+  /** Test-only resolver classes added to the schema, and the rules that open them (never used by main.ts). */
   extraResolvers?: Function[];
+  extraRules?: IRules;
 }
-
-const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
-
-/** Records the operation name where the request log and metrics can read it. */
-const operationNamePlugin: ApolloServerPlugin<Context> = {
-  async requestDidStart() {
-    return {
-      async didResolveOperation({ operationName }) {
-        const scope = requestScope.getStore();
-        if (scope && operationName) scope.operationName = operationName;
-      },
-    };
-  },
-};
 
 /** Builds and starts the server on `config.port` (0 picks a free port). */
 export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const { config, logger, db } = deps;
-  const prod = config.appEnv === 'prod';
   const metrics = new Metrics();
-  const schema = await buildAppSchema(deps.extraResolvers);
   const formatError = createFormatError(config.appEnv, logger);
   const rootEm = db.orm.em as ContextDeps['em'];
+  const redis = createRedis(config, logger);
   const services = createServices(config, logger, rootEm);
+  const schema = await buildExecutableSchema({ config, logger, audit: services.audit, redis, extraResolvers: deps.extraResolvers, extraRules: deps.extraRules });
+  const manifest = config.limits.persistedQueriesOnly ? loadManifest(config.limits.persistedQueriesFile) : undefined;
   const contextDeps: ContextDeps = { config, logger, em: rootEm, services };
   await services.auth.bootstrapAdmin(rootEm.fork());
   let shuttingDown = false;
@@ -78,36 +66,17 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 15_000;
 
-  const apollo = new ApolloServer<Context>({
-    schema,
-    formatError,
-    introspection: !prod,
-    csrfPrevention: true,
-    stopOnTerminationSignals: false, // main.ts owns the shutdown order
-    allowBatchedHttpRequests: false,
-    includeStacktraceInErrorResponses: config.appEnv === 'dev',
-    hideSchemaDetailsFromClientErrors: prod,
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: Math.max(1000, config.shutdownTimeoutMs - 2000) }),
-      ApolloServerPluginLandingPageDisabled(),
-      operationNamePlugin,
-    ],
-  });
+  const apollo = createApollo({ config, schema, httpServer, formatError, manifest });
   await apollo.start();
 
   app.use(
     '/graphql',
     corsPolicy(config),
-    (req, res, next) => {
-      // Only JSON bodies are GraphQL requests here: forms and text/plain (the CSRF-able types) never reach Apollo.
-      if (req.method === 'POST' && !JSON_TYPES.some((t) => req.is(t))) {
-        sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be application/json');
-        return;
-      }
-      next();
-    },
+    requireJsonPost(),
     express.json({ limit: config.bodyLimitBytes, strict: true }),
     reenterScope(),
+    limitDocumentSize(),
+    ...(manifest ? [trustedDocumentsOnly(manifest)] : []),
     expressMiddleware(apollo, {
       context: async ({ req, res }: { req: Request; res: Response }) => {
         const scope = scopeOf(res);
@@ -129,7 +98,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   app.use((_req, res) => sendGraphQLError(res, 404, 'NOT_FOUND', 'No such route'));
   app.use(httpErrorHandler(config, logger));
 
-  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, formatError });
+  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, formatError, manifest });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -154,6 +123,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         shuttingDown = true;
         await ws.close();
         await apollo.stop(); // drain plugin: stop accepting, finish in-flight, then close the rest
+        redis?.disconnect();
       })();
       return stopping;
     },

@@ -1,4 +1,5 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { rateLimitOf } from '../graphql/rate-limit';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
 import { NotFoundError } from '../graphql/errors';
 import { AuthPayload, CaptchaChallenge, LoginInput, RegisterInput, SessionInfo } from './auth.types';
@@ -7,6 +8,8 @@ import { REFRESH_COOKIE, clearedRefreshCookie, refreshCookie } from './cookies';
 import { User } from './user.entity';
 
 function deliver(ctx: Context, issued: IssuedTokens): AuthPayload {
+  // From here on the caller is the user just signed in (e.g. for `user { email }` in the payload).
+  ctx.auth = { userId: issued.user.id, role: issued.user.role, sessionId: issued.sessionId, expiresAt: issued.accessTokenExpiresAt };
   ctx.setCookie?.(refreshCookie(issued.refreshToken, issued.refreshTokenExpiresAt, ctx.config.appEnv === 'prod'));
   return {
     accessToken: issued.accessToken,
@@ -19,6 +22,7 @@ function deliver(ctx: Context, issued: IssuedTokens): AuthPayload {
 
 @Resolver()
 export class AuthResolver {
+  @Directive(rateLimitOf('captcha'))
   @Query(() => CaptchaChallenge, { description: 'A fresh captcha to solve before `register` or `login`.' })
   captchaChallenge(@Ctx() ctx: Context): Promise<CaptchaChallenge> {
     return ctx.services.captcha.challenge(ctx.ip, ctx.em);
@@ -37,16 +41,19 @@ export class AuthResolver {
     return sessions.map((s) => ({ id: s.id, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, ip: s.ip, userAgent: s.userAgent, current: s.id === auth.sessionId }));
   }
 
+  @Directive(rateLimitOf('register'))
   @Mutation(() => AuthPayload, { description: 'Creates an account (role USER) and signs it in. Needs a solved captcha.' })
   async register(@Arg('input', () => RegisterInput, { description: 'The new account.' }) input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
     return deliver(ctx, await ctx.services.auth.register(ctx.em, input, requestMeta(ctx)));
   }
 
+  @Directive(rateLimitOf('login'))
   @Mutation(() => AuthPayload, { description: 'Signs in. Needs a solved captcha; repeated failures lock the account for a while.' })
   async login(@Arg('input', () => LoginInput, { description: 'Credentials and captcha.' }) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
     return deliver(ctx, await ctx.services.auth.login(ctx.em, input, requestMeta(ctx)));
   }
 
+  @Directive(rateLimitOf('refresh'))
   @Mutation(() => AuthPayload, { description: 'Trades a refresh token (argument, or the HttpOnly cookie when omitted) for new tokens. Each refresh token works once; reusing one revokes its session (TOKEN_REUSED).' })
   async refreshSession(
     @Arg('refreshToken', () => String, { nullable: true, description: 'The refresh token; omit to use the cookie.' }) refreshToken: string | null | undefined,

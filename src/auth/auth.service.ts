@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import { AppError, BadUserInputError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../graphql/errors';
+import { AppError, BadUserInputError, NotFoundError, UnauthenticatedError } from '../graphql/errors';
 import type { Logger } from '../logging/logger';
 import type { CaptchaVerifier } from './captcha/captcha';
 import { cleanDisplayName, normalizeEmail } from './identity';
@@ -108,11 +108,6 @@ export class AuthService {
   }
 
   async login(em: EntityManager, input: { email: string; password: string; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
-    const waitSeconds = this.guard.takeAttempt(meta.ip);
-    if (waitSeconds > 0) {
-      this.security('auth.login.rate_limited', { ip: meta.ip });
-      throw new RateLimitedError(waitSeconds);
-    }
     const fail = async (reason: string, user: User | null, extra: Record<string, unknown> = {}) => {
       await this.audit.append({ action: 'auth.login', outcome: AuditOutcome.FAILURE, actorId: user?.id ?? null, actorRole: user?.role ?? null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { reason, ...extra } });
       this.security('auth.login.failure', { reason, userId: user?.id, ip: meta.ip, requestId: meta.requestId });

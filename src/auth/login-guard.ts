@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 
-const WINDOW_MS = 60_000;
-const LOGIN_PER_MINUTE_PER_IP = 10;
 const FAILURE_MEMORY_MS = 15 * 60_000;
 const MAX_TRACKED_IPS = 100_000;
 
@@ -13,33 +11,19 @@ export function accountKey(email: string): string {
 }
 
 /**
- * Brute-force brakes for login. Per IP (in memory, until the rate-limit layer replaces it):
- * at most 10 attempts a minute, times RATE_LIMIT_SCALE, and a count of recent failures that
- * makes that IP's captchas harder. Per account key (in PostgreSQL, shared by every instance):
- * LOGIN_MAX_FAILURES failures in 15 minutes lock it for LOGIN_LOCK_MINUTES, doubling each time.
+ * Brute-force brakes for login (the per-IP attempt limit is the `@rateLimit` on `login`).
+ * Per IP (in memory): a count of recent failures that makes that IP's captchas harder. Per
+ * account key (in PostgreSQL, shared by every instance): LOGIN_MAX_FAILURES failures in 15
+ * minutes lock it for LOGIN_LOCK_MINUTES, doubling each time.
  */
 export class LoginGuard {
-  private readonly attempts = new Map<string, { count: number; windowStart: number }>();
   private readonly failures = new Map<string, number[]>();
 
   constructor(private readonly config: Config) {}
 
-  /** Counts an attempt; returns seconds to wait when this IP is over its limit, else 0. */
-  takeAttempt(ip: string | undefined, now = Date.now()): number {
-    const key = ip ?? 'unknown';
-    const limit = Math.max(1, Math.floor(LOGIN_PER_MINUTE_PER_IP * this.config.rateLimitScale));
-    let slot = this.attempts.get(key);
-    if (!slot || now - slot.windowStart >= WINDOW_MS) {
-      if (this.attempts.size >= MAX_TRACKED_IPS) this.prune(now);
-      slot = { count: 0, windowStart: now };
-      this.attempts.set(key, slot);
-    }
-    slot.count += 1;
-    return slot.count > limit ? Math.ceil((slot.windowStart + WINDOW_MS - now) / 1000) : 0;
-  }
-
   noteFailure(ip: string | undefined, now = Date.now()): void {
     const key = ip ?? 'unknown';
+    if (this.failures.size >= MAX_TRACKED_IPS) this.prune(now);
     const list = (this.failures.get(key) ?? []).filter((t) => now - t < FAILURE_MEMORY_MS);
     list.push(now);
     this.failures.set(key, list.slice(-100));
@@ -84,7 +68,6 @@ export class LoginGuard {
   }
 
   private prune(now: number): void {
-    for (const [k, v] of this.attempts) if (now - v.windowStart >= WINDOW_MS) this.attempts.delete(k);
     for (const [k, v] of this.failures) if (!v.some((t) => now - t < FAILURE_MEMORY_MS)) this.failures.delete(k);
   }
 }

@@ -4,6 +4,7 @@ import type { AppEnv } from '../config';
 import type { Logger } from '../logging/logger';
 import { currentRequestId } from '../logging/request-context';
 import { AppError, ERROR_CODES, INTERNAL_MESSAGE, type ErrorCode } from './errors';
+import { LIMIT_CODE } from './limits';
 
 /** Apollo's own request-shape codes, reported to clients as BAD_USER_INPUT (API.md's closed list). */
 const REQUEST_SHAPE_CODES = new Set(['BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED']);
@@ -21,10 +22,18 @@ export function createFormatError(appEnv: AppEnv, logger: Logger) {
     const original = unwrapResolverError(error);
     let code = formatted.extensions?.code as string | undefined;
     if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
+    // Our validation limits carry their own code, which Apollo's relabelling would hide.
+    const limitCode = formatted.extensions?.[LIMIT_CODE] as string | undefined;
+    if (limitCode) code = limitCode;
+    if (appEnv === 'prod' && / Did you mean /.test(formatted.message)) {
+      formatted = { ...formatted, message: formatted.message.replace(/ Did you mean .*$/, '') };
+    }
 
     const deliberate = original instanceof AppError || (code !== undefined && KNOWN.has(code) && code !== 'INTERNAL_SERVER_ERROR');
     if (deliberate) {
-      const { stacktrace, ...extensions } = formatted.extensions ?? {};
+      const { stacktrace, [LIMIT_CODE]: _limit, http: _http, ...extensions } = formatted.extensions ?? {};
+      void _limit;
+      void _http;
       return {
         ...formatted,
         extensions: { ...extensions, code: code as ErrorCode, ...(appEnv === 'dev' && stacktrace ? { stacktrace } : {}) },

@@ -1,7 +1,16 @@
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { lexicographicSortSchema, specifiedDirectives, type GraphQLSchema } from 'graphql';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { applyMiddleware } from 'graphql-middleware';
+import type { IRules } from 'graphql-shield';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import type Redis from 'ioredis';
 import { AuthResolver } from '../auth/auth.resolver';
 import { ModelsResolver } from '../chat/models.resolver';
+import type { AuditService } from '../audit/audit.service';
+import type { Config } from '../config';
+import type { Logger } from '../logging/logger';
+import { permissions } from './permissions';
+import { RATE_LIMIT_DIRECTIVE, rateLimiting } from './rate-limit';
 import { SCALARS_MAP } from './scalars';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -10,17 +19,32 @@ type ResolverClass = Function;
 /** Every resolver class of the public API. */
 export const RESOLVERS: NonEmptyArray<ResolverClass> = [AuthResolver, ModelsResolver];
 
-/** Builds the executable schema from the resolvers (plus test-only ones when given). */
+/** Builds the schema from the resolvers (plus test-only ones when given): types, fields, directives. */
 export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [...RESOLVERS, ...extraResolvers] as NonEmptyArray<ResolverClass>,
     scalarsMap: SCALARS_MAP,
+    directives: [...specifiedDirectives, RATE_LIMIT_DIRECTIVE],
     validate: false,
     emitSchemaFile: false,
   });
 }
 
-/** The SDL committed as schema.graphql: sorted, so it only changes when the API does. */
+/** The SDL committed as schema.graphql: sorted, with directive usages, so it only changes when the API does. */
 export function printAppSchema(schema: GraphQLSchema): string {
-  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+  return `${printSchemaWithDirectives(lexicographicSortSchema(schema))}\n`;
+}
+
+/** The schema the server executes: configured rate limits enforced, then graphql-shield permissions. */
+export async function buildExecutableSchema(deps: {
+  config: Config;
+  logger: Logger;
+  audit: AuditService;
+  redis?: Redis;
+  extraResolvers?: ResolverClass[];
+  extraRules?: IRules;
+}): Promise<GraphQLSchema> {
+  const base = await buildAppSchema(deps.extraResolvers);
+  const limited = rateLimiting(deps).apply(base);
+  return applyMiddleware(limited, permissions(deps.extraRules));
 }

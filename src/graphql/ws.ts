@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError, getOperationAST, type GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -9,6 +10,7 @@ import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
 import { buildContext, type ContextDeps } from './context';
 import type { FormatError } from './format-error';
+import { OperationPreparer, SubscribeBudget, UpgradeGate, refuseUpgrade } from './ws-guards';
 
 /** Largest WebSocket message accepted; a GraphQL operation never needs more. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
@@ -23,6 +25,9 @@ type SocketExtra = {
   /** Set once in onConnect from `connectionParams.authorization`. */
   auth?: AuthInfo;
   expiryTimer?: NodeJS.Timeout;
+  /** Operations running now, against WS_MAX_SUBSCRIPTIONS_PER_CONNECTION. */
+  active: Set<string>;
+  budget: SubscribeBudget;
 };
 
 /** graphql-ws's Forbidden: clients refresh their token and reconnect. */
@@ -61,6 +66,7 @@ export function attachWebSocket(deps: {
   metrics: Metrics;
   contextDeps: ContextDeps;
   formatError: FormatError;
+  manifest?: Map<string, string>;
 }) {
   const { config, logger, metrics, formatError } = deps;
   const { services, em: rootEm } = deps.contextDeps;
@@ -83,8 +89,24 @@ export function attachWebSocket(deps: {
   // The operation id is the client's choice: keep it short and plain in logs and error ids.
   const opId = (extra: SocketExtra, id: string) => `${extra.connectionId}:${id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`;
 
+  const preparer = new OperationPreparer(config, deps.schema, deps.manifest);
+  const subscribeLimit = config.rateLimits.wsSubscribe;
+
   const gqlServer = makeServer<Record<string, unknown> | undefined, SocketExtra>({
     schema: deps.schema,
+    connectionInitWaitTimeout: 3000,
+    onSubscribe: (ctx, id, payload) => {
+      if (!ctx.extra.budget.take()) {
+        logger.warn('security event', { security: true, event: 'security.rate_limited', field: 'ws.subscribe', ip: ctx.extra.ip, connectionId: ctx.extra.connectionId });
+        return [new GraphQLError('Too many operations on this connection; slow down', { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: ctx.extra.budget.retryAfterSeconds() } })];
+      }
+      if (ctx.extra.active.size >= config.ws.maxSubscriptionsPerConnection) {
+        return [new GraphQLError(`At most ${config.ws.maxSubscriptionsPerConnection} operations may run at once on one connection`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
+      }
+      const prepared = preparer.prepare(payload);
+      if (!Array.isArray(prepared)) ctx.extra.active.add(id);
+      return prepared;
+    },
     context: async (ctx, id, _payload, args) => {
       const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
       let auth = ctx.extra.auth ?? null;
@@ -132,15 +154,34 @@ export function attachWebSocket(deps: {
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, opId(ctx.extra, id))) };
     },
     onComplete: (ctx, id) => {
+      ctx.extra.active.delete(id);
       logger.info('ws complete', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id) });
     },
   });
 
-  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: WS_MAX_PAYLOAD, handleProtocols });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, handleProtocols });
   wss.on('error', (err) => logger.error('WebSocket server error', { err }));
+  const gate = new UpgradeGate(config);
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const ip = clientIp(request, config.trustProxy);
+    const refusal = gate.check(request, ip);
+    if (refusal) {
+      metrics.wsConnections.inc({ outcome: 'refused' });
+      logger.warn('ws upgrade refused', { ip, origin: request.headers.origin, status: refusal.status, security: refusal.status === 403 });
+      refuseUpgrade(socket, refusal.status, refusal.reason);
+      return;
+    }
+    gate.opened(ip);
+    socket.once('close', () => gate.closed(ip));
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  deps.httpServer.on('upgrade', onUpgrade);
 
   wss.on('connection', (socket, request) => {
-    const extra: SocketExtra = { socket, request, connectionId: randomUUID(), ip: clientIp(request, config.trustProxy) };
+    const extra: SocketExtra = {
+      socket, request, connectionId: randomUUID(), ip: clientIp(request, config.trustProxy),
+      active: new Set(), budget: new SubscribeBudget(subscribeLimit.limit, subscribeLimit.duration * 1000),
+    };
     metrics.wsOpen.inc();
     metrics.wsConnections.inc({ outcome: 'accepted' });
 
@@ -194,6 +235,7 @@ export function attachWebSocket(deps: {
     /** Closes every socket with 1001 (going away), then stops the WebSocket server. */
     async close(): Promise<void> {
       services.revocations.off('revoked', onRevoked);
+      deps.httpServer.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {

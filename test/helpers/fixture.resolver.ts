@@ -1,3 +1,4 @@
+import { allow } from 'graphql-shield';
 import { Arg, Int, Mutation, Query, Resolver } from 'type-graphql';
 
 /** Counts how often the fixture mutation really ran, so a refusal can be told from a silent run. */
@@ -28,4 +29,16 @@ export class SlowFixtureResolver {
     await new Promise((r) => setTimeout(r, ms));
     return 'finished';
   }
+}
+
+/** Permission rules that open the given fixtures (everything else stays deny-by-default). */
+export function fixtureRules(resolvers: Function[]) {
+  const query: Record<string, typeof allow> = {};
+  const mutation: Record<string, typeof allow> = {};
+  if (resolvers.includes(FixtureResolver)) {
+    query.fixtureExplode = allow;
+    mutation.fixtureMutate = allow;
+  }
+  if (resolvers.includes(SlowFixtureResolver)) query.fixtureSlow = allow;
+  return { Query: query, ...(Object.keys(mutation).length ? { Mutation: mutation } : {}) };
 }

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/orm';
 import { createLogger } from '../../src/logging/logger';
 import { startServer, type AppServer } from '../../src/server';
+import { fixtureRules } from './fixture.resolver';
 
 /** A log sink a test can read: every JSON line the server wrote. */
 export class LogCapture {
@@ -103,7 +104,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   const db = await openDatabase(config, logger);
   let server: AppServer;
   try {
-    server = await startServer({ config, logger, db, extraResolvers: opts.extraResolvers });
+    server = await startServer({ config, logger, db, extraResolvers: opts.extraResolvers, extraRules: opts.extraResolvers ? fixtureRules(opts.extraResolvers) : undefined });
   } catch (err) {
     await db.close();
     await database?.drop();

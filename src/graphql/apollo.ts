@@ -1,0 +1,52 @@
+import type http from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config';
+import { manifestCache } from '../http/graphql-guards';
+import { requestScope } from '../logging/request-context';
+import type { Context } from './context';
+import type { FormatError } from './format-error';
+import { MAX_TOKENS, assertCost, limitRules } from './limits';
+
+/** Records the operation name where the request log and metrics can read it, then checks the cost. */
+function operationPlugin(config: Config, schema: GraphQLSchema): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operationName, document, request }) {
+          const scope = requestScope.getStore();
+          if (scope && operationName) scope.operationName = operationName;
+          assertCost(config, schema, document, request.variables, operationName);
+        },
+      };
+    },
+  };
+}
+
+/** Apollo Server for `/graphql` over HTTP, with every limit and prod hardening switched on. */
+export function createApollo(deps: { config: Config; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string> }) {
+  const { config, schema } = deps;
+  const prod = config.appEnv === 'prod';
+  return new ApolloServer<Context>({
+    schema,
+    formatError: deps.formatError,
+    introspection: !prod || config.limits.allowIntrospection,
+    csrfPrevention: true,
+    stopOnTerminationSignals: false, // main.ts owns the shutdown order
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: config.appEnv === 'dev',
+    hideSchemaDetailsFromClientErrors: prod,
+    validationRules: limitRules(config),
+    parseOptions: { maxTokens: MAX_TOKENS },
+    // Automatic persisted queries stay on with Apollo's bounded LRU cache (about 30 MiB);
+    // with PERSISTED_QUERIES_ONLY the cache is the committed manifest, read-only.
+    persistedQueries: deps.manifest ? { cache: manifestCache(deps.manifest) } : {},
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: deps.httpServer, stopGracePeriodMillis: Math.max(1000, config.shutdownTimeoutMs - 2000) }),
+      ApolloServerPluginLandingPageDisabled(),
+      operationPlugin(config, schema),
+    ],
+  });
+}

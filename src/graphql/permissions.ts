@@ -1,0 +1,63 @@
+import { allow, deny, rule, shield } from 'graphql-shield';
+import type { IRules } from 'graphql-shield';
+import { Role } from '../auth/role';
+import type { Context } from './context';
+import { ForbiddenError, UnauthenticatedError } from './errors';
+
+const unauthenticated = (ctx: Context) => new UnauthenticatedError(ctx.authProblem ?? 'Authentication required');
+
+/** A signed-in caller (a valid access token of an active session). */
+export const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => (ctx.auth ? true : unauthenticated(ctx)));
+
+/** A signed-in caller with one of `roles`; others signed in get FORBIDDEN. */
+export const hasRole = (...roles: Role[]) =>
+  rule(`hasRole(${roles.join(',')})`, { cache: 'contextual' })((_parent, _args, ctx: Context) => {
+    if (!ctx.auth) return unauthenticated(ctx);
+    return roles.includes(ctx.auth.role) ? true : new ForbiddenError();
+  });
+
+/** The user object is the caller's own, or the caller is an ADMIN. */
+const isSelfOrAdmin = rule({ cache: 'strict' })((parent: { id: string }, _args, ctx: Context) => {
+  if (!ctx.auth) return unauthenticated(ctx);
+  return ctx.auth.userId === parent.id || ctx.auth.role === Role.ADMIN ? true : new ForbiddenError();
+});
+
+/**
+ * The one permission map. Every root field is named explicitly (a test walks the schema to
+ * make sure); anything not named, on any type, is denied by the fallback rule. Ownership of
+ * conversations and messages is checked in services, which answer NOT_FOUND.
+ */
+export const RULES = {
+  Query: {
+    captchaChallenge: allow,
+    models: allow,
+    me: isAuthenticated,
+    mySessions: isAuthenticated,
+  },
+  Mutation: {
+    register: allow,
+    login: allow,
+    refreshSession: allow,
+    logout: isAuthenticated,
+    logoutAll: isAuthenticated,
+    revokeSession: isAuthenticated,
+    changePassword: isAuthenticated,
+  },
+  User: { '*': allow, email: isSelfOrAdmin },
+  AuthPayload: allow,
+  Session: allow,
+  CaptchaChallenge: allow,
+  ModelInfo: allow,
+} satisfies IRules;
+
+/** graphql-shield with deny as the fallback; resolvers' own errors keep their codes. `extra`: test fixtures only. */
+export function permissions(extra: IRules = {}) {
+  const rules = { ...RULES } as Record<string, unknown>;
+  for (const [type, fields] of Object.entries(extra as Record<string, object>)) rules[type] = { ...((rules[type] as object) ?? {}), ...fields };
+  return shield(rules as IRules, {
+    fallbackRule: deny,
+    fallbackError: () => new ForbiddenError(),
+    allowExternalErrors: true,
+    debug: false,
+  });
+}

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, parse, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
+import type { Config } from '../config';
+import { originAllowed } from '../http/security';
+import { MAX_DOCUMENT_BYTES, MAX_TOKENS, allRules, assertCost, documentTooLarge } from './limits';
+
+/** Parsed-and-validated documents kept, so subscription churn does not re-parse. */
+const DOCUMENT_CACHE_SIZE = 1000;
+
+function coded(message: string, code: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extra } });
+}
+
+/**
+ * The WebSocket twin of Apollo's request pipeline: size limit, trusted documents, parse with
+ * the token limit, validation with graphql's rules plus ours (depth, aliases, directives,
+ * introspection in prod), then the cost check. Valid documents are cached (bounded LRU).
+ */
+export class OperationPreparer {
+  private readonly cache = new Map<string, DocumentNode>();
+  private readonly rules;
+
+  constructor(private readonly config: Config, private readonly schema: GraphQLSchema, private readonly manifest?: Map<string, string>) {
+    this.rules = allRules(config);
+  }
+
+  prepare(payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+    let query = payload.query;
+    if (this.manifest) {
+      const hash = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+      const byHash = typeof hash === 'string' ? this.manifest.get(hash) : undefined;
+      const byText = typeof query === 'string' && query ? this.manifest.get(createHash('sha256').update(query).digest('hex')) : undefined;
+      const known = byHash ?? byText;
+      if (!known || (query && query !== known)) return [coded('Only trusted (persisted) documents are accepted here', 'PERSISTED_QUERY_NOT_FOUND')];
+      query = known;
+    }
+    if (typeof query !== 'string' || query.length === 0) return [coded('An operation needs a query document', 'BAD_USER_INPUT')];
+    if (documentTooLarge(query)) return [coded(`Query document is larger than ${MAX_DOCUMENT_BYTES / 1024} KB`, 'BAD_USER_INPUT')];
+
+    let document = this.cache.get(query);
+    if (document) {
+      this.cache.delete(query); // refresh its place in the LRU order
+    } else {
+      try {
+        document = parse(query, { maxTokens: MAX_TOKENS });
+      } catch (err) {
+        return [coded((err as Error).message, 'GRAPHQL_PARSE_FAILED')];
+      }
+      const errors = validate(this.schema, document, this.rules);
+      if (errors.length > 0) return errors.map((e) => (e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })));
+      if (this.cache.size >= DOCUMENT_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.cache.set(query, document);
+    try {
+      assertCost(this.config, this.schema, document, payload.variables ?? undefined, payload.operationName);
+    } catch (err) {
+      return [err as GraphQLError];
+    }
+    return { schema: this.schema, document, variableValues: payload.variables, operationName: payload.operationName };
+  }
+}
+
+/**
+ * Decides on each WebSocket upgrade before the handshake: the path, the browser Origin
+ * (CORS_ORIGINS, or anything in dev; non-browser clients send none), and the per-IP cap.
+ */
+export class UpgradeGate {
+  private readonly perIp = new Map<string, number>();
+
+  constructor(private readonly config: Config) {}
+
+  /** An HTTP status to refuse with, or undefined to accept. */
+  check(request: IncomingMessage, ip: string | undefined): { status: number; reason: string } | undefined {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path !== '/graphql') return { status: 404, reason: 'Not Found' };
+    const origin = request.headers.origin;
+    if (origin !== undefined && this.config.appEnv !== 'dev' && !originAllowed(this.config, origin)) return { status: 403, reason: 'Forbidden' };
+    if ((this.perIp.get(ip ?? '') ?? 0) >= this.config.ws.maxConnectionsPerIp) return { status: 429, reason: 'Too Many Requests' };
+    return undefined;
+  }
+
+  opened(ip: string | undefined): void {
+    this.perIp.set(ip ?? '', (this.perIp.get(ip ?? '') ?? 0) + 1);
+  }
+
+  closed(ip: string | undefined): void {
+    const n = (this.perIp.get(ip ?? '') ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(ip ?? '');
+    else this.perIp.set(ip ?? '', n);
+  }
+}
+
+/** Answers a refused upgrade with a bare HTTP response and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\n\r\n${reason}`);
+}
+
+/** A fixed-window counter of subscribe messages for one connection. */
+export class SubscribeBudget {
+  private windowStart = Date.now();
+  private count = 0;
+
+  constructor(private readonly limit: number, private readonly durationMs: number) {}
+
+  /** True when one more subscribe fits in the current window. */
+  take(now = Date.now()): boolean {
+    if (now - this.windowStart >= this.durationMs) {
+      this.windowStart = now;
+      this.count = 0;
+    }
+    this.count += 1;
+    return this.count <= this.limit;
+  }
+
+  retryAfterSeconds(now = Date.now()): number {
+    return Math.max(1, Math.ceil((this.windowStart + this.durationMs - now) / 1000));
+  }
+}

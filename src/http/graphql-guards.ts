@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { MAX_DOCUMENT_BYTES, documentTooLarge } from '../graphql/limits';
+import { sendGraphQLError } from './errors';
+
+const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/** Only JSON bodies are GraphQL requests: forms and text/plain (the CSRF-able types) never reach Apollo. */
+export function requireJsonPost(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'POST' && !JSON_TYPES.some((t) => req.is(t))) {
+      sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be application/json');
+      return;
+    }
+    next();
+  };
+}
+
+/** The query text of a GET or POST request, wherever it sits. */
+function queryOf(req: Request): unknown {
+  return req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+}
+
+/** Refuses documents over 20 KB before they are parsed. */
+export function limitDocumentSize(): RequestHandler {
+  return (req, res, next) => {
+    if (documentTooLarge(queryOf(req))) {
+      sendGraphQLError(res, 413, 'BAD_USER_INPUT', `Query document is larger than ${MAX_DOCUMENT_BYTES / 1024} KB`);
+      return;
+    }
+    next();
+  };
+}
+
+/** Loads a trusted-documents manifest: `{ "<sha256 hex>": "<query>" }`, every hash checked. */
+export function loadManifest(file: string): Map<string, string> {
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  const manifest = new Map<string, string>();
+  for (const [hash, query] of Object.entries(raw)) {
+    if (createHash('sha256').update(query).digest('hex') !== hash) throw new Error(`persisted query manifest ${file}: the hash ${hash} does not match its document`);
+    manifest.set(hash, query);
+  }
+  return manifest;
+}
+
+/**
+ * With PERSISTED_QUERIES_ONLY: only documents from the committed manifest run. A request names
+ * one by `extensions.persistedQuery.sha256Hash` (Apollo's APQ shape); free-form documents and
+ * unknown hashes are PERSISTED_QUERY_NOT_FOUND, and nothing can be registered at run time.
+ */
+export function trustedDocumentsOnly(manifest: Map<string, string>): RequestHandler {
+  return (req, res, next) => {
+    const source = (req.method === 'GET' ? req.query : req.body) as Record<string, unknown> | undefined;
+    let extensions = source?.extensions as { persistedQuery?: { sha256Hash?: unknown } } | string | undefined;
+    if (typeof extensions === 'string') {
+      try {
+        extensions = JSON.parse(extensions) as { persistedQuery?: { sha256Hash?: unknown } };
+      } catch {
+        extensions = undefined;
+      }
+    }
+    const hash = typeof extensions === 'object' ? extensions?.persistedQuery?.sha256Hash : undefined;
+    const query = source?.query;
+    const known = typeof hash === 'string' ? manifest.get(hash) : undefined;
+    if (!known || (query !== undefined && query !== known)) {
+      sendGraphQLError(res, 400, 'PERSISTED_QUERY_NOT_FOUND', 'Only trusted (persisted) documents are accepted here');
+      return;
+    }
+    next(); // Apollo resolves the hash from the manifest-backed persisted query cache
+  };
+}
+
+/** A read-only persisted-query cache over the manifest (Apollo asks for `apq:<hash>`). */
+export function manifestCache(manifest: Map<string, string>) {
+  return {
+    async get(key: string) {
+      return manifest.get(key.replace(/^apq:/, ''));
+    },
+    async set() {},
+    async delete() {},
+  };
+}
