@@ -9,7 +9,7 @@ import { parseCookies } from './auth/cookies';
 import { createApollo } from './graphql/apollo';
 import { buildContext, type ContextDeps } from './graphql/context';
 import { createFormatError } from './graphql/format-error';
-import { buildExecutableSchema } from './graphql/schema';
+import { buildAppSchema, buildExecutableSchema } from './graphql/schema';
 import { attachWebSocket } from './graphql/ws';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
 import { limitDocumentSize, loadManifest, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
@@ -39,6 +39,11 @@ export interface ServerDeps {
   /** Test-only resolver classes added to the schema, and the rules that open them (never used by main.ts). */
   extraResolvers?: Function[];
   extraRules?: IRules;
+  /**
+   * Benchmarks only: serve the bare schema with no permissions, limits, rate limits or input
+   * hygiene, to measure what the defense layer costs. Never set by main.ts or configuration.
+   */
+  withoutDefenseLayerForBenchmark?: boolean;
 }
 
 /** Builds and starts the server on `config.port` (0 picks a free port). */
@@ -49,7 +54,10 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const rootEm = db.orm.em as ContextDeps['em'];
   const redis = createRedis(config, logger);
   const services = createServices(config, logger, rootEm);
-  const schema = await buildExecutableSchema({ config, logger, audit: services.audit, redis, extraResolvers: deps.extraResolvers, extraRules: deps.extraRules });
+  const bare = deps.withoutDefenseLayerForBenchmark === true;
+  const schema = bare
+    ? await buildAppSchema(deps.extraResolvers)
+    : await buildExecutableSchema({ config, logger, audit: services.audit, redis, extraResolvers: deps.extraResolvers, extraRules: deps.extraRules });
   const manifest = config.limits.persistedQueriesOnly ? loadManifest(config.limits.persistedQueriesFile) : undefined;
   const contextDeps: ContextDeps = { config, logger, em: rootEm, services };
   await services.auth.bootstrapAdmin(rootEm.fork());
@@ -66,7 +74,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 15_000;
 
-  const apollo = createApollo({ config, schema, httpServer, formatError, manifest });
+  const apollo = createApollo({ config, schema, httpServer, formatError, manifest, bare });
   await apollo.start();
 
   app.use(
@@ -75,7 +83,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     requireJsonPost(),
     express.json({ limit: config.bodyLimitBytes, strict: true }),
     reenterScope(),
-    limitDocumentSize(),
+    ...(bare ? [] : [limitDocumentSize()]),
     ...(manifest ? [trustedDocumentsOnly(manifest)] : []),
     expressMiddleware(apollo, {
       context: async ({ req, res }: { req: Request; res: Response }) => {

@@ -1,3 +1,4 @@
+import { MaxLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { User } from './user.entity';
@@ -53,26 +54,33 @@ export class CaptchaChallenge {
 @InputType({ description: 'A new account.' })
 export class RegisterInput {
   @Field({ description: 'Email address; trimmed and lower-cased.' })
+  @MaxLength(254)
   email!: string;
 
   @Field({ description: '12 to 128 characters, hard to guess (a long passphrase works well).' })
+  @MaxLength(1024)
   password!: string;
 
   @Field(() => String, { nullable: true, description: 'Name shown to others; plain text, 1 to 64 characters.' })
+  @MaxLength(1024)
   displayName?: string | null;
 
   @Field({ description: 'The solved captcha: for altcha, base64 of `{ algorithm, challenge, number, salt, signature }`.' })
+  @MaxLength(4096)
   captcha!: string;
 }
 
 @InputType({ description: 'Credentials for a login.' })
 export class LoginInput {
   @Field({ description: 'Email address.' })
+  @MaxLength(254)
   email!: string;
 
   @Field({ description: 'Password.' })
+  @MaxLength(1024)
   password!: string;
 
   @Field({ description: 'The solved captcha, as for `register`.' })
+  @MaxLength(4096)
   captcha!: string;
 }

@@ -11,14 +11,14 @@ import type { FormatError } from './format-error';
 import { MAX_TOKENS, assertCost, limitRules } from './limits';
 
 /** Records the operation name where the request log and metrics can read it, then checks the cost. */
-function operationPlugin(config: Config, schema: GraphQLSchema): ApolloServerPlugin<Context> {
+function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ operationName, document, request }) {
           const scope = requestScope.getStore();
           if (scope && operationName) scope.operationName = operationName;
-          assertCost(config, schema, document, request.variables, operationName);
+          if (checkCost) assertCost(config, schema, document, request.variables, operationName);
         },
       };
     },
@@ -26,7 +26,7 @@ function operationPlugin(config: Config, schema: GraphQLSchema): ApolloServerPlu
 }
 
 /** Apollo Server for `/graphql` over HTTP, with every limit and prod hardening switched on. */
-export function createApollo(deps: { config: Config; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string> }) {
+export function createApollo(deps: { config: Config; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string>; bare?: boolean }) {
   const { config, schema } = deps;
   const prod = config.appEnv === 'prod';
   return new ApolloServer<Context>({
@@ -38,15 +38,15 @@ export function createApollo(deps: { config: Config; schema: GraphQLSchema; http
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: config.appEnv === 'dev',
     hideSchemaDetailsFromClientErrors: prod,
-    validationRules: limitRules(config),
-    parseOptions: { maxTokens: MAX_TOKENS },
+    validationRules: deps.bare ? [] : limitRules(config),
+    parseOptions: deps.bare ? {} : { maxTokens: MAX_TOKENS },
     // Automatic persisted queries stay on with Apollo's bounded LRU cache (about 30 MiB);
     // with PERSISTED_QUERIES_ONLY the cache is the committed manifest, read-only.
     persistedQueries: deps.manifest ? { cache: manifestCache(deps.manifest) } : {},
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: deps.httpServer, stopGracePeriodMillis: Math.max(1000, config.shutdownTimeoutMs - 2000) }),
       ApolloServerPluginLandingPageDisabled(),
-      operationPlugin(config, schema),
+      operationPlugin(config, schema, !deps.bare),
     ],
   });
 }

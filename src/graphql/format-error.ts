@@ -34,6 +34,10 @@ export function createFormatError(appEnv: AppEnv, logger: Logger) {
       const { stacktrace, [LIMIT_CODE]: _limit, http: _http, ...extensions } = formatted.extensions ?? {};
       void _limit;
       void _http;
+      // class-validator errors carry the whole input object (passwords included): keep only what failed.
+      if (Array.isArray(extensions.validationErrors)) {
+        extensions.validationErrors = (extensions.validationErrors as { property?: string; constraints?: unknown }[]).map((v) => ({ property: v.property, constraints: v.constraints }));
+      }
       return {
         ...formatted,
         extensions: { ...extensions, code: code as ErrorCode, ...(appEnv === 'dev' && stacktrace ? { stacktrace } : {}) },

@@ -9,6 +9,7 @@ import { ModelsResolver } from '../chat/models.resolver';
 import type { AuditService } from '../audit/audit.service';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
+import { inputHygiene } from './input-hygiene';
 import { permissions } from './permissions';
 import { RATE_LIMIT_DIRECTIVE, rateLimiting } from './rate-limit';
 import { SCALARS_MAP } from './scalars';
@@ -25,7 +26,7 @@ export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Prom
     resolvers: [...RESOLVERS, ...extraResolvers] as NonEmptyArray<ResolverClass>,
     scalarsMap: SCALARS_MAP,
     directives: [...specifiedDirectives, RATE_LIMIT_DIRECTIVE],
-    validate: false,
+    validate: { forbidUnknownValues: false },
     emitSchemaFile: false,
   });
 }
@@ -46,5 +47,6 @@ export async function buildExecutableSchema(deps: {
 }): Promise<GraphQLSchema> {
   const base = await buildAppSchema(deps.extraResolvers);
   const limited = rateLimiting(deps).apply(base);
-  return applyMiddleware(limited, permissions(deps.extraRules));
+  // Outermost first: permissions decide before any input is even looked at.
+  return applyMiddleware(limited, permissions(deps.extraRules), inputHygiene(limited));
 }

@@ -8,6 +8,7 @@ function configVariables(): string[] {
   const names = new Set<string>();
   for (const m of src.matchAll(/r\.(?:str|int|num|bool|list|oneOf|duration)(?:<[^>]+>)?\('([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
   for (const m of src.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]);
+  for (const m of src.matchAll(/\benv: '([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
   return [...names].sort();
 }
 

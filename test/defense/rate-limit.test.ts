@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import { startRedis } from '../helpers/redis';
+import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
+
+const CAPTCHA = '{ captchaChallenge { provider } }';
+
+describe('rate limits', () => {
+  const t = useTestServer({ env: { RATE_LIMIT_SCALE: '1', RATE_LIMIT_CAPTCHA: '3/2', RATE_LIMIT_REGISTER: '2/3600' } });
+
+  it('allow the limit, refuse one past it with RATE_LIMITED and retryAfterSeconds, and reset after the window', async () => {
+    for (let i = 0; i < 3; i++) expect((await gql(t.graphqlUrl, CAPTCHA)).body.errors).toBeUndefined();
+    const limited = await gql(t.graphqlUrl, CAPTCHA);
+    expect(limited.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+    expect(limited.body.errors[0].extensions.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(limited.body.errors[0].extensions.retryAfterSeconds).toBeLessThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await gql(t.graphqlUrl, CAPTCHA)).body.errors).toBeUndefined();
+  });
+
+  it('record each refusal as a security.rate_limited audit event and a security log line', async () => {
+    for (let i = 0; i < 4; i++) await gql(t.graphqlUrl, 'mutation { register(input: { email: "x@example.com", password: "p", captcha: "" }) { accessToken } }');
+    const rows = await sql(t, `select * from audit_event where action = 'security.rate_limited' and resource_id = 'Mutation.register'`);
+    expect(rows).toHaveLength(2);
+    expect(rows[0].outcome).toBe('DENIED');
+    await t.logs.waitFor((l) => l.event === 'security.rate_limited' && l.security === true);
+  });
+
+  it('appear in schema.graphql as @rateLimit on the field', async () => {
+    const sdl = fs.readFileSync('schema.graphql', 'utf8');
+    expect(sdl).toMatch(/login\([\s\S]*?\): AuthPayload! @rateLimit\(limit: 10, duration: 60\)/);
+    expect(sdl).toMatch(/captchaChallenge: CaptchaChallenge! @rateLimit\(limit: 30, duration: 60\)/);
+  });
+});
+
+describe('rate limits across instances', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+    const env = { REDIS_URL: redis.url, RATE_LIMIT_SCALE: '1', RATE_LIMIT_CAPTCHA: '4/60' };
+    a = await startTestServer({ env });
+    b = await startTestServer({ env, databaseUrl: a.config.databaseUrl });
+  });
+  afterAll(async () => {
+    await b?.server.stop();
+    await b?.db.close();
+    await a?.close();
+    await redis?.stop();
+  });
+
+  it('share one limit through Redis', async () => {
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 6; i++) {
+      const server = i % 2 === 0 ? a : b;
+      codes.push((await gql(server.graphqlUrl, CAPTCHA)).body.errors?.[0]?.extensions?.code);
+    }
+    expect(codes).toEqual([undefined, undefined, undefined, undefined, 'RATE_LIMITED', 'RATE_LIMITED']);
+  });
+});
