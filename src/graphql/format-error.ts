@@ -22,6 +22,7 @@ export function createFormatError(appEnv: AppEnv, logger: Logger) {
     const original = unwrapResolverError(error);
     let code = formatted.extensions?.code as string | undefined;
     if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
+    if (code === 'UNAUTHORIZED') code = 'FORBIDDEN'; // type-graphql's @Authorized refusal
     // Our validation limits carry their own code, which Apollo's relabelling would hide.
     const limitCode = formatted.extensions?.[LIMIT_CODE] as string | undefined;
     if (limitCode) code = limitCode;
