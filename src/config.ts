@@ -39,6 +39,16 @@ export interface Config {
     openaiBaseUrl: string;
     openaiApiKey?: string;
     echoTokenDelayMs: number;
+    firstTokenTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxContextChars: number;
+  };
+  chat: {
+    maxConcurrentStreams: number;
+    /** Tokens (prompt + completion) per user per UTC day; undefined: no quota. */
+    dailyTokenQuota?: number;
+    /** A STREAMING message whose generation has not reported for this long is INTERRUPTED. */
+    staleGenerationSeconds: number;
   };
   rateLimitScale: number;
   auth: {
@@ -364,6 +374,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       openaiBaseUrl,
       openaiApiKey: r.str('OPENAI_API_KEY'),
       echoTokenDelayMs: r.int('ECHO_TOKEN_DELAY_MS', 15, 0, 60_000),
+      firstTokenTimeoutMs: r.int('AI_FIRST_TOKEN_TIMEOUT_MS', 30_000, 100, 600_000),
+      idleTimeoutMs: r.int('AI_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
+      maxContextChars: r.int('AI_MAX_CONTEXT_CHARS', 48_000, 100, 10_000_000),
+    },
+    chat: {
+      maxConcurrentStreams: r.int('CHAT_MAX_CONCURRENT_STREAMS', 3, 1, 1000),
+      dailyTokenQuota: r.str('USER_DAILY_TOKEN_QUOTA') === undefined ? undefined : r.int('USER_DAILY_TOKEN_QUOTA', 0, 1, 1_000_000_000),
+      staleGenerationSeconds: r.int('GENERATION_STALE_SECONDS', 15, 2, 3600),
     },
     rateLimitScale: r.num('RATE_LIMIT_SCALE', 1, 0.001, 1_000_000),
     auth: {

@@ -3,12 +3,15 @@ import type { Config } from './config';
 import type { Logger } from './logging/logger';
 
 /**
- * The shared Redis connection when REDIS_URL is set. Commands fail fast while it is down
- * (no offline queue), so callers fall back rather than hang.
+ * A Redis connection when REDIS_URL is set. By default commands fail fast while it is down
+ * (no offline queue), so callers (rate limits) fall back rather than hang.
  */
-export function createRedis(config: Config, logger: Logger): Redis | undefined {
+export function createRedis(config: Config, logger: Logger, opts: { queue?: boolean } = {}): Redis | undefined {
   if (!config.redisUrl) return undefined;
-  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5000, lazyConnect: false });
+  // Pub/sub connections queue commands until connected (a SUBSCRIBE must not be lost).
+  const redis = new Redis(config.redisUrl, opts.queue
+    ? { connectTimeout: 5000 }
+    : { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5000 });
   let down = false;
   redis.on('error', (err) => {
     if (!down) logger.warn('redis unavailable', { err: err.message });

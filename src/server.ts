@@ -19,6 +19,7 @@ import type { Logger } from './logging/logger';
 import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { Metrics } from './observability/metrics';
 import { createRedis } from './redis';
+import { createTopics } from './pubsub/topics';
 import { createServices, type Services } from './services';
 
 /** A running Parley server: HTTP and WebSocket on one port. */
@@ -53,7 +54,10 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const formatError = createFormatError(config.appEnv, logger);
   const rootEm = db.orm.em as ContextDeps['em'];
   const redis = createRedis(config, logger);
-  const services = createServices(config, logger, rootEm);
+  const pubsubRedis = config.redisUrl ? { publish: createRedis(config, logger, { queue: true })!, subscribe: createRedis(config, logger, { queue: true })! } : undefined;
+  const pubsub = createTopics(pubsubRedis);
+  const services = createServices(config, logger, rootEm, pubsub);
+  await services.runner.startBackground();
   const bare = deps.withoutDefenseLayerForBenchmark === true;
   const schema = bare
     ? await buildAppSchema(deps.extraResolvers)
@@ -131,7 +135,11 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         shuttingDown = true;
         await ws.close();
         await apollo.stop(); // drain plugin: stop accepting, finish in-flight, then close the rest
+        await services.runner.stopAll(); // replies still streaming end INTERRUPTED, saved
+        services.revocations.disconnect();
         redis?.disconnect();
+        pubsubRedis?.publish.disconnect();
+        pubsubRedis?.subscribe.disconnect();
       })();
       return stopping;
     },

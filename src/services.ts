@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config';
 import { AuditService } from './audit/audit.service';
@@ -7,27 +8,48 @@ import { LoginGuard } from './auth/login-guard';
 import { PasswordHasher } from './auth/passwords';
 import { SessionRevocations } from './auth/revocations';
 import { TokenService } from './auth/tokens';
+import { ChatService } from './chat/chat.service';
+import { GenerationRunner } from './chat/generation';
+import { EchoProvider } from './chat/providers/echo';
+import { OpenAiProvider } from './chat/providers/openai';
+import type { LlmProvider } from './chat/providers/provider';
 import type { Logger } from './logging/logger';
+import type { PubSub } from './pubsub/topics';
 
 /** Every service, wired once per process; resolvers reach them through the context. */
 export interface Services {
+  instanceId: string;
   audit: AuditService;
   auth: AuthService;
   captcha: CaptchaVerifier;
   tokens: TokenService;
   passwords: PasswordHasher;
   revocations: SessionRevocations;
+  chat: ChatService;
+  runner: GenerationRunner;
+  pubsub: PubSub;
+}
+
+/** The LLM provider AI_PROVIDER names. */
+export function createProvider(config: Config): LlmProvider {
+  return config.ai.provider === 'echo'
+    ? new EchoProvider(config.ai.echoTokenDelayMs)
+    : new OpenAiProvider({ baseURL: config.ai.openaiBaseUrl, apiKey: config.ai.openaiApiKey });
 }
 
 /** Builds the services for this process (plain classes, no container). */
-export function createServices(config: Config, logger: Logger, em: EntityManager): Services {
+export function createServices(config: Config, logger: Logger, em: EntityManager, pubsub: PubSub): Services {
+  const instanceId = randomUUID();
   const audit = new AuditService(logger, em);
   const tokens = new TokenService(config);
   const passwords = new PasswordHasher(config);
   const guard = new LoginGuard(config);
   const revocations = new SessionRevocations();
   revocations.setMaxListeners(0);
+  revocations.connect(pubsub, instanceId);
   const captcha = createCaptchaVerifier(config, logger, (ip) => guard.recentFailures(ip));
   const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, revocations);
-  return { audit, auth, captcha, tokens, passwords, revocations };
+  const runner = new GenerationRunner(config, logger, em, pubsub, createProvider(config), instanceId);
+  const chat = new ChatService(config, audit, runner, pubsub);
+  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub };
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PubSub } from '../pubsub/topics';
 
 /** How long a session seen active is trusted without asking the database again. */
 const ACTIVE_TTL_MS = 5_000;
@@ -8,10 +9,40 @@ const MAX_ENTRIES = 50_000;
 /**
  * Whether a session may still be used, through a small cache: a session revoked by this process
  * is refused at once (the cache entry is replaced, and 'revoked' is emitted so open sockets
- * close); one revoked elsewhere is seen within ACTIVE_TTL_MS.
+ * close), and so is one revoked by another instance, told through pub/sub ('session:revoked';
+ * Redis when configured). Without that notice the database is asked again after ACTIVE_TTL_MS.
  */
 export class SessionRevocations extends EventEmitter {
   private readonly cache = new Map<string, { active: boolean; until: number }>();
+  private pubsub?: PubSub;
+  private stopListening?: () => void;
+
+  /** Shares revocations with every instance through `pubsub`. */
+  connect(pubsub: PubSub, instanceId: string): void {
+    this.pubsub = pubsub;
+    this.origin = instanceId;
+    const it = pubsub.subscribe('session:revoked')[Symbol.asyncIterator]();
+    let stopped = false;
+    void (async () => {
+      for (;;) {
+        const r = await it.next().catch(() => ({ done: true as const, value: undefined }));
+        if (r.done || stopped) return;
+        if (r.value.origin === this.origin) continue;
+        this.remember(r.value.sessionId, false);
+        this.emit('revoked', r.value.sessionId);
+      }
+    })();
+    this.stopListening = () => {
+      stopped = true;
+      void it.return?.();
+    };
+  }
+
+  private origin = '';
+
+  disconnect(): void {
+    this.stopListening?.();
+  }
 
   async isActive(em: EntityManager, sessionId: string): Promise<boolean> {
     const hit = this.cache.get(sessionId);
@@ -30,6 +61,7 @@ export class SessionRevocations extends EventEmitter {
     for (const id of sessionIds) {
       this.remember(id, false);
       this.emit('revoked', id);
+      this.pubsub?.publish('session:revoked', { sessionId: id, origin: this.origin });
     }
   }
 

@@ -16,6 +16,7 @@ export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
   'Mutation.login': 'login',
   'Mutation.register': 'register',
   'Mutation.refreshSession': 'refresh',
+  'Mutation.sendMessage': 'sendMessage',
 };
 
 /** Fields counted per client IP even for a signed-in caller (anonymous by nature). */

@@ -2,9 +2,11 @@ import { lexicographicSortSchema, specifiedDirectives, type GraphQLSchema } from
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { applyMiddleware } from 'graphql-middleware';
 import type { IRules } from 'graphql-shield';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import type Redis from 'ioredis';
 import { AuthResolver } from '../auth/auth.resolver';
+import { ChatResolver, ConversationResolver } from '../chat/chat.resolver';
 import { ModelsResolver } from '../chat/models.resolver';
 import type { AuditService } from '../audit/audit.service';
 import type { Config } from '../config';
@@ -18,7 +20,7 @@ import { SCALARS_MAP } from './scalars';
 type ResolverClass = Function;
 
 /** Every resolver class of the public API. */
-export const RESOLVERS: NonEmptyArray<ResolverClass> = [AuthResolver, ModelsResolver];
+export const RESOLVERS: NonEmptyArray<ResolverClass> = [AuthResolver, ChatResolver, ConversationResolver, ModelsResolver];
 
 /** Builds the schema from the resolvers (plus test-only ones when given): types, fields, directives. */
 export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Promise<GraphQLSchema> {
@@ -27,6 +29,8 @@ export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Prom
     scalarsMap: SCALARS_MAP,
     directives: [...specifiedDirectives, RATE_LIMIT_DIRECTIVE],
     validate: { forbidUnknownValues: false },
+    // type-graphql insists on one; every subscription here brings its own `subscribe`, so it stays unused.
+    pubSub: createPubSub(),
     emitSchemaFile: false,
   });
 }

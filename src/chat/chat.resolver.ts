@@ -1,0 +1,83 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, Directive } from 'type-graphql';
+import { requestMeta, requireAuth, type Context } from '../graphql/context';
+import { rateLimitOf } from '../graphql/rate-limit';
+import type { StreamEventData } from '../pubsub/topics';
+import { ConversationConnection, CreateConversationInput, MessageConnection, MessageStreamEvent, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
+import { Conversation } from './conversation.entity';
+import { messageEvents } from './stream';
+
+/** Placeholder title until one is given or taken from the first message. */
+const UNTITLED = 'New conversation';
+
+@Resolver()
+export class ChatResolver {
+  @Query(() => ConversationConnection, { description: "The caller's conversations, newest first." })
+  conversations(
+    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor of the last item of the previous page.' }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<ConversationConnection> {
+    return ctx.services.chat.listConversations(ctx.em, requireAuth(ctx), first, after);
+  }
+
+  @Query(() => Conversation, { nullable: true, description: "One of the caller's conversations; any other id is NOT_FOUND." })
+  conversation(@Arg('id', () => ID, { description: 'Conversation id.' }) id: string, @Ctx() ctx: Context): Promise<Conversation> {
+    return ctx.services.chat.ownedConversation(ctx.em, requireAuth(ctx), id);
+  }
+
+  @Mutation(() => Conversation, { description: 'Starts a conversation.' })
+  createConversation(@Arg('input', () => CreateConversationInput, { description: 'Title, model and system prompt, all optional.' }) input: CreateConversationInput, @Ctx() ctx: Context): Promise<Conversation> {
+    return ctx.services.chat.createConversation(ctx.em, requireAuth(ctx), input, requestMeta(ctx));
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes a conversation and its messages, stopping replies still streaming.' })
+  deleteConversation(@Arg('id', () => ID, { description: 'Conversation id.' }) id: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.chat.deleteConversation(ctx.em, requireAuth(ctx), id, requestMeta(ctx));
+  }
+
+  @Directive(rateLimitOf('sendMessage'))
+  @Mutation(() => SendMessagePayload, { description: 'Sends a message and starts the reply; returns at once. Stream the reply with messageStream.' })
+  sendMessage(@Arg('input', () => SendMessageInput, { description: 'Conversation and text.' }) input: SendMessageInput, @Ctx() ctx: Context): Promise<SendMessagePayload> {
+    return ctx.services.chat.sendMessage(ctx.em, requireAuth(ctx), input, requestMeta(ctx));
+  }
+
+  @Mutation(() => MessageView, { description: 'Stops a streaming reply, keeping what was generated; it becomes CANCELLED.' })
+  cancelGeneration(@Arg('messageId', () => ID, { description: 'The assistant message.' }) messageId: string, @Ctx() ctx: Context): Promise<MessageView> {
+    return ctx.services.chat.cancelGeneration(ctx.em, requireAuth(ctx), messageId, requestMeta(ctx));
+  }
+
+  @Subscription(() => MessageStreamEvent, {
+    description: 'A reply as it arrives: first what the caller lacks from `fromOffset`, then the live tail; the last event has `done: true`.',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as Context;
+      const auth = requireAuth(ctx);
+      await ctx.services.chat.ownedMessage(ctx.em, auth, args.messageId as string);
+      return messageEvents(ctx.em, ctx.services.pubsub, args.messageId as string, (args.fromOffset as number | undefined) ?? 0);
+    },
+  })
+  messageStream(
+    @Root() event: StreamEventData,
+    @Arg('messageId', () => ID, { description: 'The assistant message to follow.' }) _messageId: string,
+    @Arg('fromOffset', () => Int, { defaultValue: 0, description: 'Characters the caller already has.' }) _fromOffset: number,
+  ): MessageStreamEvent {
+    return event;
+  }
+}
+
+@Resolver(() => Conversation)
+export class ConversationResolver {
+  @FieldResolver(() => String, { description: 'Title; from the first message (60 characters at most) when none was given.' })
+  title(@Root() c: Conversation): string {
+    return c.title ?? UNTITLED;
+  }
+
+  @FieldResolver(() => MessageConnection, { description: 'Messages, oldest first.' })
+  messages(
+    @Root() c: Conversation,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor of the last message of the previous page.' }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<MessageConnection> {
+    return ctx.services.chat.listMessages(ctx.em, c, first, after);
+  }
+}

@@ -1,0 +1,231 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config';
+import { AuditOutcome } from '../audit/audit-event.entity';
+import type { AuditService } from '../audit/audit.service';
+import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import { User } from '../auth/user.entity';
+import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
+import { pageSize } from '../graphql/pagination';
+import type { PubSub } from '../pubsub/topics';
+import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
+import { Conversation } from './conversation.entity';
+import type { GenerationRunner } from './generation';
+import { Message } from './message.entity';
+import { MessageRole, MessageStatus } from './message-enums';
+import type { ChatTurn } from './providers/provider';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TITLE_FROM_MESSAGE = 60;
+const MAX_CONTENT = 32_000;
+const CANCEL_WAIT_MS = 5000;
+
+/** An opaque cursor over (createdAt, id). */
+export function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [iso, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const createdAt = new Date(iso);
+    if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw new Error('bad');
+    return { createdAt, id };
+  } catch {
+    throw new BadUserInputError('Invalid cursor', { field: 'after' });
+  }
+}
+
+/** A message as the API shows it. */
+export function toView(m: Message): MessageView {
+  const usage = m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens } : null;
+  return { id: m.id, conversationId: m.conversation.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, usage, error: m.error ?? null, attachments: [], createdAt: m.createdAt };
+}
+
+/** Conversations, messages and replies; every lookup is scoped to the caller (others' ids are NOT_FOUND). */
+export class ChatService {
+  constructor(
+    private readonly config: Config,
+    private readonly audit: AuditService,
+    private readonly runner: GenerationRunner,
+    private readonly pubsub: PubSub,
+  ) {}
+
+  async ownedConversation(em: EntityManager, auth: AuthInfo, id: string): Promise<Conversation> {
+    const c = UUID.test(id) ? await em.findOne(Conversation, { id, owner: auth.userId }) : null;
+    if (!c) throw new NotFoundError('Conversation');
+    return c;
+  }
+
+  async ownedMessage(em: EntityManager, auth: AuthInfo, id: string): Promise<Message> {
+    const m = UUID.test(id) ? await em.findOne(Message, { id, conversation: { owner: auth.userId } }, { populate: ['conversation'] }) : null;
+    if (!m) throw new NotFoundError('Message');
+    return m;
+  }
+
+  async createConversation(em: EntityManager, auth: AuthInfo, input: CreateConversationInput, meta: RequestMeta): Promise<Conversation> {
+    const model = input.model ?? this.config.ai.models[0];
+    if (!this.config.ai.models.includes(model)) throw new BadUserInputError(`Unknown model; choose one of: ${this.config.ai.models.join(', ')}`, { field: 'model' });
+    const title = input.title?.trim() || null;
+    return em.transactional(async (tx) => {
+      const c = tx.create(Conversation, { owner: tx.getReference(User, auth.userId), title, model, systemPrompt: input.systemPrompt?.trim() || null });
+      await tx.flush();
+      await this.audit.record(tx, { action: 'chat.conversation.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'conversation', resourceId: c.id, ip: meta.ip, requestId: meta.requestId });
+      return c;
+    });
+  }
+
+  async listConversations(em: EntityManager, auth: AuthInfo, first?: number | null, after?: string | null): Promise<ConversationConnection> {
+    const size = pageSize(first);
+    const where: Record<string, unknown> = { owner: auth.userId };
+    if (after) {
+      const c = decodeCursor(after);
+      where.$or = [{ createdAt: { $lt: c.createdAt } }, { createdAt: c.createdAt, id: { $lt: c.id } }];
+    }
+    const rows = await em.find(Conversation, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: size + 1 });
+    const page = rows.slice(0, size);
+    return {
+      edges: page.map((node) => ({ node, cursor: encodeCursor(node.createdAt, node.id) })),
+      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor(page[page.length - 1].createdAt, page[page.length - 1].id) : null },
+    };
+  }
+
+  async listMessages(em: EntityManager, conversation: Conversation, first?: number | null, after?: string | null): Promise<MessageConnection> {
+    const size = pageSize(first);
+    const where: Record<string, unknown> = { conversation: conversation.id };
+    if (after) {
+      const c = decodeCursor(after);
+      where.$or = [{ createdAt: { $gt: c.createdAt } }, { createdAt: c.createdAt, id: { $gt: c.id } }];
+    }
+    const rows = await em.find(Message, where, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: size + 1 });
+    const page = rows.slice(0, size);
+    return {
+      edges: page.map((m) => ({ node: toView(m), cursor: encodeCursor(m.createdAt, m.id) })),
+      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor(page[page.length - 1].createdAt, page[page.length - 1].id) : null },
+    };
+  }
+
+  /** Stops a generation wherever it runs (this instance directly, others through pub/sub). */
+  private stopEverywhere(messageId: string, reason: 'cancel' | 'delete'): void {
+    if (!this.runner.stopLocal(messageId, reason)) this.pubsub.publish('generation:cancel', { messageId, reason });
+  }
+
+  async deleteConversation(em: EntityManager, auth: AuthInfo, id: string, meta: RequestMeta): Promise<boolean> {
+    const c = await this.ownedConversation(em, auth, id);
+    const live = await em.find(Message, { conversation: c.id, status: MessageStatus.STREAMING });
+    for (const m of live) this.stopEverywhere(m.id, 'delete');
+    await em.transactional(async (tx) => {
+      await tx.nativeDelete(Conversation, { id: c.id });
+      await this.audit.record(tx, { action: 'chat.conversation.delete', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'conversation', resourceId: c.id, ip: meta.ip, requestId: meta.requestId });
+    });
+    return true;
+  }
+
+  /** The history sent to the model: system prompt first, then the newest messages that fit. */
+  private async history(em: EntityManager, c: Conversation): Promise<ChatTurn[]> {
+    const messages = await em.find(Message, { conversation: c.id, role: { $ne: MessageRole.SYSTEM } }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: 200 });
+    const turns: ChatTurn[] = [];
+    let budget = this.config.ai.maxContextChars - (c.systemPrompt?.length ?? 0);
+    for (const m of messages) {
+      if (m.role === MessageRole.ASSISTANT && (m.status === MessageStatus.STREAMING || m.content === '')) continue;
+      if (turns.length > 0 && m.content.length > budget) break; // the newest user message always goes
+      budget -= m.content.length;
+      turns.unshift({ role: m.role === MessageRole.USER ? 'user' : 'assistant', content: m.content });
+    }
+    if (c.systemPrompt) turns.unshift({ role: 'system', content: c.systemPrompt });
+    return turns;
+  }
+
+  async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
+    const content = input.content.trim();
+    if (content.length === 0 || content.length > MAX_CONTENT) throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
+    const c = await this.ownedConversation(em, auth, input.conversationId);
+    if (input.attachmentIds?.length) throw new NotFoundError('Attachment'); // no upload exists yet to refer to
+    let quotaRemaining: number | undefined;
+    const { user, assistant } = await em.transactional(async (tx) => {
+      const conn = tx.getConnection();
+      const ctx = tx.getTransactionContext();
+      await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
+      const [{ streaming }] = await conn.execute<{ streaming: string }[]>(
+        `select count(*) as streaming from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.status = 'STREAMING'`, [auth.userId], 'all', ctx);
+      if (Number(streaming) >= this.config.chat.maxConcurrentStreams) {
+        throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
+      }
+      const quota = this.config.chat.dailyTokenQuota;
+      if (quota !== undefined) {
+        const [{ used }] = await conn.execute<{ used: string }[]>(
+          `select coalesce(sum(coalesce(m.prompt_tokens, 0) + coalesce(m.completion_tokens, 0)), 0) as used from message m join conversation c on c.id = m.conversation_id
+           where c.owner_id = ? and m.role = 'ASSISTANT' and m.created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'`, [auth.userId], 'all', ctx);
+        quotaRemaining = quota - Number(used);
+        if (quotaRemaining <= 0) {
+          const midnight = new Date();
+          midnight.setUTCHours(24, 0, 0, 0);
+          throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
+        }
+      }
+      const now = Date.now();
+      const userMsg = tx.create(Message, { conversation: c, role: MessageRole.USER, content, status: MessageStatus.COMPLETE, createdAt: new Date(now) });
+      const assistantMsg = tx.create(Message, {
+        conversation: c, role: MessageRole.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: c.model,
+        createdAt: new Date(now + 1), instanceId: this.runner.instanceId, heartbeatAt: new Date(now),
+      });
+      c.updatedAt = new Date(now);
+      if (!c.title) c.title = content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
+      await tx.flush();
+      await this.audit.record(tx, {
+        action: 'chat.message.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'message', resourceId: userMsg.id,
+        ip: meta.ip, requestId: meta.requestId, metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
+      });
+      return { user: userMsg, assistant: assistantMsg };
+    });
+    const turns = await this.history(em.fork(), c);
+    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, quotaRemaining });
+    return { userMessage: toView(user), assistantMessage: toView(assistant) };
+  }
+
+  /** Stops a streaming reply (on whichever instance runs it), keeping its text, and returns it CANCELLED. */
+  async cancelGeneration(em: EntityManager, auth: AuthInfo, messageId: string, meta: RequestMeta): Promise<MessageView> {
+    const m = await this.ownedMessage(em, auth, messageId);
+    if (m.role !== MessageRole.ASSISTANT) throw new BadUserInputError('Only an assistant reply can be cancelled', { field: 'messageId' });
+    if (m.status === MessageStatus.STREAMING) {
+      const done = this.waitForDone(em, messageId);
+      this.stopEverywhere(messageId, 'cancel');
+      if (!(await done)) {
+        // Nobody answered: the generating process is gone. Settle it here.
+        await em.getConnection().execute(`update message set status = 'CANCELLED', instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [messageId]);
+      }
+      await this.audit.record(em, { action: 'chat.generation.cancel', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'message', resourceId: messageId, ip: meta.ip, requestId: meta.requestId });
+    }
+    const fresh = await em.fork().findOneOrFail(Message, { id: messageId }, { populate: ['conversation'] });
+    return toView(fresh);
+  }
+
+  /** Resolves true once the message is final (its last event, or the database says so); false after CANCEL_WAIT_MS. */
+  private waitForDone(em: EntityManager, messageId: string): Promise<boolean> {
+    const it = this.pubsub.subscribe('message:stream', messageId)[Symbol.asyncIterator]();
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => finish(false), CANCEL_WAIT_MS);
+      const poll = setInterval(() => {
+        void em.fork().getConnection().execute<{ status: string }[]>('select status from message where id = ?', [messageId]).then((rows) => {
+          if (!rows[0] || rows[0].status !== MessageStatus.STREAMING) finish(true);
+        }, () => undefined);
+      }, 250);
+      const finish = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        void it.return?.();
+        resolve(ok);
+      };
+      void (async () => {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return finish(false);
+          if (r.value.done) return finish(true);
+        }
+      })().catch(() => finish(false));
+    });
+  }
+}
+

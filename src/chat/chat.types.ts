@@ -1,0 +1,167 @@
+import { MaxLength } from 'class-validator';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Conversation } from './conversation.entity';
+import { MessageRole, MessageStatus } from './message-enums';
+
+@ObjectType({ description: 'Cursor pagination state.' })
+export class PageInfo {
+  @Field({ description: 'True when another page follows.' })
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page.' })
+  endCursor!: string | null;
+}
+
+@ObjectType({ description: 'Tokens a reply used.' })
+export class TokenUsage {
+  @Field(() => Int, { description: 'Tokens of the history sent to the model.' })
+  promptTokens!: number;
+
+  @Field(() => Int, { description: 'Tokens of the reply.' })
+  completionTokens!: number;
+}
+
+@ObjectType({ description: 'A file attached to a message.' })
+export class Attachment {
+  @Field(() => ID, { description: 'Attachment id.' })
+  id!: string;
+
+  @Field({ description: 'File name as uploaded (sanitised).' })
+  filename!: string;
+
+  @Field({ description: 'Type sniffed from the bytes.' })
+  mimeType!: string;
+
+  @Field(() => Int, { description: 'Size in bytes.' })
+  size!: number;
+}
+
+@ObjectType('Message', { description: 'One message of a conversation. Assistant replies fill in while STREAMING.' })
+export class MessageView {
+  @Field(() => ID, { description: 'Message id.' })
+  id!: string;
+
+  @Field(() => ID, { description: 'The conversation it belongs to.' })
+  conversationId!: string;
+
+  @Field(() => MessageRole, { description: 'Who wrote it.' })
+  role!: MessageRole;
+
+  @Field({ description: 'The text so far (all of it once no longer STREAMING).' })
+  content!: string;
+
+  @Field(() => MessageStatus, { description: 'Where the message is.' })
+  status!: MessageStatus;
+
+  @Field(() => String, { nullable: true, description: 'The model that wrote an assistant reply.' })
+  model!: string | null;
+
+  @Field(() => TokenUsage, { nullable: true, description: 'Tokens used, once a reply has finished.' })
+  usage!: TokenUsage | null;
+
+  @Field(() => String, { nullable: true, description: 'Why a reply FAILED (short, safe text).' })
+  error!: string | null;
+
+  @Field(() => [Attachment], { description: 'Files attached to the message.' })
+  attachments!: Attachment[];
+
+  @Field({ description: 'When it was written.' })
+  createdAt!: Date;
+}
+
+@ObjectType({ description: 'A message in a page.' })
+export class MessageEdge {
+  @Field(() => MessageView, { description: 'The message.' })
+  node!: MessageView;
+
+  @Field({ description: 'Its position, for `after`.' })
+  cursor!: string;
+}
+
+@ObjectType({ description: 'A page of messages, oldest first.' })
+export class MessageConnection {
+  @Field(() => [MessageEdge], { description: 'The messages.' })
+  edges!: MessageEdge[];
+
+  @Field(() => PageInfo, { description: 'Whether more follow.' })
+  pageInfo!: PageInfo;
+}
+
+@ObjectType({ description: 'A conversation in a page.' })
+export class ConversationEdge {
+  @Field(() => Conversation, { description: 'The conversation.' })
+  node!: Conversation;
+
+  @Field({ description: 'Its position, for `after`.' })
+  cursor!: string;
+}
+
+@ObjectType({ description: 'A page of conversations, newest first.' })
+export class ConversationConnection {
+  @Field(() => [ConversationEdge], { description: 'The conversations.' })
+  edges!: ConversationEdge[];
+
+  @Field(() => PageInfo, { description: 'Whether more follow.' })
+  pageInfo!: PageInfo;
+}
+
+@ObjectType({ description: 'What sendMessage stored: the user message and the assistant reply it started.' })
+export class SendMessagePayload {
+  @Field(() => MessageView, { description: 'The message just sent.' })
+  userMessage!: MessageView;
+
+  @Field(() => MessageView, { description: 'The reply, STREAMING; subscribe to messageStream for its text.' })
+  assistantMessage!: MessageView;
+}
+
+@ObjectType({ description: 'A piece of a streamed reply. Concatenating `delta`s in order gives the content.' })
+export class MessageStreamEvent {
+  @Field(() => ID, { description: 'The message.' })
+  messageId!: string;
+
+  @Field(() => Int, { description: 'Character offset of `delta` in the full content.' })
+  offset!: number;
+
+  @Field({ description: 'Text at `offset` (empty on the final event unless it carries a remainder).' })
+  delta!: string;
+
+  @Field({ description: 'True on the last event; the subscription then completes.' })
+  done!: boolean;
+
+  @Field(() => MessageStatus, { description: 'STREAMING, or the final status on the last event.' })
+  status!: MessageStatus;
+
+  @Field(() => TokenUsage, { nullable: true, description: 'Tokens used (last event).' })
+  usage?: TokenUsage | null;
+
+  @Field(() => String, { nullable: true, description: 'Why it FAILED (last event).' })
+  error?: string | null;
+}
+
+@InputType({ description: 'A new conversation.' })
+export class CreateConversationInput {
+  @Field(() => String, { nullable: true, description: 'Title (at most 200 characters); from the first message when omitted.' })
+  @MaxLength(200)
+  title?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'One of `models`; the default model when omitted.' })
+  @MaxLength(200)
+  model?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Instructions sent first on every reply (at most 8,000 characters).' })
+  @MaxLength(8000)
+  systemPrompt?: string | null;
+}
+
+@InputType({ description: 'A message to send.' })
+export class SendMessageInput {
+  @Field(() => ID, { description: 'The conversation.' })
+  conversationId!: string;
+
+  @Field({ description: 'The text: 1 to 32,000 characters.' })
+  @MaxLength(32_000)
+  content!: string;
+
+  @Field(() => [ID], { nullable: true, description: 'Uploaded attachments to include.' })
+  attachmentIds?: string[] | null;
+}

@@ -1,0 +1,38 @@
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { User } from '../auth/user.entity';
+
+@ObjectType({ description: "A chat between its owner and a model. Only its owner sees it." })
+@Entity({ tableName: 'conversation' })
+@Index({ properties: ['owner', 'createdAt', 'id'] })
+export class Conversation {
+  [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt' | 'systemPrompt' | 'title';
+
+  @Field(() => ID, { description: 'Stable random identifier.' })
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne({ entity: () => User, deleteRule: 'cascade' })
+  owner!: User;
+
+  /** Null until given or taken from the first message; the API shows a placeholder meanwhile. */
+  @Property({ type: 'text', nullable: true })
+  title?: string | null;
+
+  @Field({ description: 'The model replies come from.' })
+  @Property({ type: 'text' })
+  model!: string;
+
+  @Field(() => String, { nullable: true, description: 'Instructions sent to the model first, on every reply.' })
+  @Property({ type: 'text', nullable: true })
+  systemPrompt?: string | null;
+
+  @Field({ description: 'When the conversation was created.' })
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Field({ description: 'When a message was last added.' })
+  @Property({ type: 'timestamptz' })
+  updatedAt: Date = new Date();
+}

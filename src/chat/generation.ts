@@ -1,0 +1,212 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config';
+import type { Logger } from '../logging/logger';
+import type { PubSub, StreamEventData } from '../pubsub/topics';
+import { MessageStatus } from './message-enums';
+import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type TokenUsageData } from './providers/provider';
+
+/** Persist partial content at most this often, or once this many characters are unsaved. */
+const PERSIST_EVERY_MS = 250;
+const PERSIST_EVERY_CHARS = 4096;
+
+type StopReason = 'cancel' | 'delete' | 'quota' | 'shutdown' | 'timeout';
+
+export interface GenerationJob {
+  messageId: string;
+  userId: string;
+  model: string;
+  turns: ChatTurn[];
+  /** Tokens the user may still spend today (undefined: no quota). */
+  quotaRemaining?: number;
+}
+
+interface Running {
+  abort: AbortController;
+  reason?: StopReason;
+  done: Promise<void>;
+}
+
+const FINAL_FOR: Record<StopReason, { status: MessageStatus; error: string | null }> = {
+  cancel: { status: MessageStatus.CANCELLED, error: null },
+  delete: { status: MessageStatus.CANCELLED, error: null },
+  quota: { status: MessageStatus.FAILED, error: 'quota exceeded' },
+  shutdown: { status: MessageStatus.INTERRUPTED, error: null },
+  timeout: { status: MessageStatus.FAILED, error: 'upstream timed out' },
+};
+
+/**
+ * Runs assistant replies in the background: streams from the provider, publishes every delta
+ * with its offset, persists content in batches (not per token), and writes the final status
+ * and usage before announcing it. Each running generation carries this instance's id and a
+ * heartbeat; a sweeper marks generations whose heartbeat went stale INTERRUPTED.
+ */
+export class GenerationRunner {
+  private readonly running = new Map<string, Running>();
+  private heartbeatTimer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
+  private readonly unsubscribeCancel: () => void;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly em: EntityManager,
+    private readonly pubsub: PubSub,
+    private readonly provider: LlmProvider,
+    readonly instanceId: string,
+  ) {
+    // A cancel may arrive from any instance; only the one running the generation acts on it.
+    const cancels = this.pubsub.subscribe('generation:cancel');
+    let stopped = false;
+    void (async () => {
+      for await (const { messageId, reason } of cancels) {
+        if (stopped) break;
+        this.stopLocal(messageId, reason);
+      }
+    })();
+    this.unsubscribeCancel = () => {
+      stopped = true;
+      void cancels.return?.();
+    };
+  }
+
+  /** Starts the heartbeat and the stale-generation sweeper (and sweeps once now). */
+  async startBackground(): Promise<void> {
+    const staleMs = this.config.chat.staleGenerationSeconds * 1000;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(500, staleMs / 3));
+    this.sweepTimer = setInterval(() => void this.sweep(), Math.max(500, staleMs / 2));
+    this.heartbeatTimer.unref();
+    this.sweepTimer.unref();
+    await this.sweep();
+  }
+
+  /** Number of generations running in this process. */
+  get size(): number {
+    return this.running.size;
+  }
+
+  start(job: GenerationJob): void {
+    const abort = new AbortController();
+    const entry: Running = { abort, done: Promise.resolve() };
+    this.running.set(job.messageId, entry);
+    entry.done = this.run(job, entry).finally(() => this.running.delete(job.messageId));
+  }
+
+  /** Stops a generation running here; returns false when it is not running in this process. */
+  stopLocal(messageId: string, reason: StopReason): boolean {
+    const entry = this.running.get(messageId);
+    if (!entry) return false;
+    entry.reason ??= reason;
+    entry.abort.abort(new Error(reason));
+    return true;
+  }
+
+  /** Waits for a local generation to finish (after a stop). */
+  async settled(messageId: string): Promise<void> {
+    await this.running.get(messageId)?.done;
+  }
+
+  /** Stops every generation here as INTERRUPTED (the process is going away). */
+  async stopAll(): Promise<void> {
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.sweepTimer);
+    this.unsubscribeCancel();
+    const all = [...this.running.entries()];
+    for (const [id] of all) this.stopLocal(id, 'shutdown');
+    await Promise.all(all.map(([, r]) => r.done));
+  }
+
+  private publish(event: StreamEventData): void {
+    this.pubsub.publish('message:stream', event.messageId, event);
+  }
+
+  private async run(job: GenerationJob, entry: Running): Promise<void> {
+    const { messageId } = job;
+    let content = '';
+    let persisted = 0;
+    let lastPersist = Date.now();
+    let usage: TokenUsageData | null = null;
+    let failure: string | null = null;
+    let writes = Promise.resolve();
+    const persist = () => {
+      const snapshot = content;
+      persisted = snapshot.length;
+      lastPersist = Date.now();
+      writes = writes.then(() =>
+        this.em.fork().getConnection().execute(`update message set content = ?, heartbeat_at = now() where id = ? and status = 'STREAMING'`, [snapshot, messageId]).then(() => undefined),
+      ).catch((err) => {
+        this.logger.error('persisting a partial reply failed', { messageId, err });
+      });
+    };
+
+    // First-token and idle timeouts, whatever the provider.
+    let timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.firstTokenTimeoutMs);
+    const promptEstimate = estimateTokens(job.turns.map((t) => t.content).join('\n'));
+    try {
+      for await (const chunk of this.provider.stream({ model: job.model, turns: job.turns }, entry.abort.signal)) {
+        if (entry.abort.signal.aborted) break;
+        if (chunk.type === 'usage') {
+          usage = chunk.usage;
+          continue;
+        }
+        clearTimeout(timer);
+        timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.idleTimeoutMs);
+        const offset = content.length;
+        content += chunk.text;
+        this.publish({ messageId, offset, delta: chunk.text, done: false, status: MessageStatus.STREAMING });
+        if (job.quotaRemaining !== undefined && promptEstimate + estimateTokens(content) > job.quotaRemaining) {
+          this.stopLocal(messageId, 'quota');
+          break;
+        }
+        if (Date.now() - lastPersist >= PERSIST_EVERY_MS || content.length - persisted >= PERSIST_EVERY_CHARS) persist();
+      }
+    } catch (err) {
+      if (!entry.reason) {
+        failure = err instanceof ProviderError ? err.safeMessage : 'generation failed';
+        if (!(err instanceof ProviderError)) this.logger.error('generation failed', { messageId, err });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+
+    await writes;
+    const final = entry.reason ? FINAL_FOR[entry.reason] : failure ? { status: MessageStatus.FAILED, error: failure } : { status: MessageStatus.COMPLETE, error: null };
+    usage ??= { promptTokens: promptEstimate, completionTokens: estimateTokens(content) };
+    try {
+      await this.em.fork().getConnection().execute(
+        `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, error = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
+        [content, final.status, usage.promptTokens, usage.completionTokens, final.error, messageId],
+      );
+    } catch (err) {
+      this.logger.error('saving a finished reply failed', { messageId, err });
+    }
+    this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
+    this.logger.info('generation finished', { messageId, status: final.status, chars: content.length, userId: job.userId });
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.running.size === 0) return;
+    await this.em
+      .fork()
+      .getConnection()
+      .execute(`update message set heartbeat_at = now() where id in (${[...this.running.keys()].map(() => '?').join(',')}) and status = 'STREAMING'`, [...this.running.keys()])
+      .catch((err) => this.logger.warn('generation heartbeat failed', { err: (err as Error).message }));
+  }
+
+  /** Marks STREAMING messages whose generation stopped reporting INTERRUPTED (never a live one). */
+  private async sweep(): Promise<void> {
+    try {
+      const rows = await this.em.fork().getConnection().execute<{ id: string; content: string }[]>(
+        `update message set status = 'INTERRUPTED', instance_id = null, heartbeat_at = null
+         where status = 'STREAMING' and (heartbeat_at is null or heartbeat_at < now() - make_interval(secs => ?))
+         returning id, content`,
+        [this.config.chat.staleGenerationSeconds],
+      );
+      for (const row of rows) {
+        this.logger.warn('generation interrupted (its process stopped reporting)', { messageId: row.id });
+        this.publish({ messageId: row.id, offset: row.content.length, delta: '', done: true, status: MessageStatus.INTERRUPTED });
+      }
+    } catch (err) {
+      this.logger.warn('generation sweep failed', { err: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/** One turn of the history sent to a model. */
+export interface ChatTurn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface TokenUsageData {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** What a provider yields: text deltas, then (once, last) the usage. */
+export type StreamChunk = { type: 'delta'; text: string } | { type: 'usage'; usage: TokenUsageData };
+
+/** A model failure that is safe to show the user (no upstream body, no key). */
+export class ProviderError extends Error {
+  constructor(readonly safeMessage: string, readonly retryable = false) {
+    super(safeMessage);
+    this.name = 'ProviderError';
+  }
+}
+
+/** Every LLM provider: stream a reply for `turns`, stopping when `signal` aborts. */
+export interface LlmProvider {
+  readonly name: string;
+  stream(request: { model: string; turns: ChatTurn[] }, signal: AbortSignal): AsyncIterable<StreamChunk>;
+}
+
+/** A rough token count (4 characters a token) for providers that report none. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}

@@ -1,0 +1,137 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { BadUserInputError } from '../graphql/errors';
+import type { PubSub, StreamEventData } from '../pubsub/topics';
+import { MessageStatus } from './message-enums';
+
+/** How long to wait for a live event before checking the database again. */
+const RECHECK_MS = 1000;
+/** How long a gap (events missed before subscribing) may take to reach the database. */
+const GAP_WAIT_MS = 3000;
+
+interface Stored {
+  content: string;
+  status: MessageStatus;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  error: string | null;
+}
+
+async function readStored(em: EntityManager, messageId: string): Promise<Stored | undefined> {
+  const rows = await em.fork().getConnection().execute<{ content: string; status: MessageStatus; prompt_tokens: number | null; completion_tokens: number | null; error: string | null }[]>(
+    'select content, status, prompt_tokens, completion_tokens, error from message where id = ?',
+    [messageId],
+  );
+  const r = rows[0];
+  return r && { content: r.content, status: r.status, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, error: r.error };
+}
+
+function finalEvent(messageId: string, offset: number, s: Stored): StreamEventData {
+  const usage = s.promptTokens !== null && s.completionTokens !== null ? { promptTokens: s.promptTokens, completionTokens: s.completionTokens } : null;
+  return { messageId, offset, delta: '', done: true, status: s.status, usage, error: s.error };
+}
+
+/**
+ * The events a `messageStream(messageId, fromOffset)` subscriber receives: it subscribes to the
+ * live topic first, then reads what is stored and sends what the subscriber lacks from
+ * `fromOffset`, then the live tail, trimming overlaps and filling gaps from the database, so
+ * the deltas always concatenate to exactly the stored content. A finished message yields the
+ * remainder and a final `done` event. While no event arrives the database is re-checked, so a
+ * final event missed in the subscription race still ends the stream.
+ */
+export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageId: string, fromOffset: number): AsyncGenerator<StreamEventData> {
+  if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new BadUserInputError('fromOffset must be a whole number, 0 or more', { field: 'fromOffset' });
+  const queue: StreamEventData[] = [];
+  let wake: (() => void) | undefined;
+  const live = pubsub.subscribe('message:stream', messageId)[Symbol.asyncIterator]();
+  let closed = false;
+  void (async () => {
+    try {
+      for (;;) {
+        const r = await live.next();
+        if (r.done || closed) break;
+        queue.push(r.value);
+        wake?.();
+      }
+    } catch {
+      // the subscription ended; the database re-check finishes the stream
+    }
+  })();
+  const next = (ms: number) =>
+    queue.length > 0
+      ? Promise.resolve(queue.shift())
+      : new Promise<StreamEventData | undefined>((resolve) => {
+          const timer = setTimeout(() => {
+            wake = undefined;
+            resolve(undefined);
+          }, ms);
+          wake = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve(queue.shift());
+          };
+        });
+
+  try {
+    let stored = await readStored(em, messageId);
+    if (!stored) return;
+    if (stored.status !== MessageStatus.STREAMING && fromOffset > stored.content.length) {
+      throw new BadUserInputError('fromOffset is past the end of the message', { field: 'fromOffset' });
+    }
+    let covered = fromOffset;
+    const emitStoredUpTo = function* (end: number) {
+      if (stored && end > covered && stored.content.length >= end) {
+        const delta = stored.content.slice(covered, end);
+        const offset = covered;
+        covered = end;
+        yield { messageId, offset, delta, done: false, status: MessageStatus.STREAMING } as StreamEventData;
+      }
+    };
+    yield* emitStoredUpTo(stored.content.length);
+    if (stored.status !== MessageStatus.STREAMING) {
+      yield finalEvent(messageId, covered, stored);
+      return;
+    }
+
+    for (;;) {
+      const ev = await next(RECHECK_MS);
+      if (!ev) {
+        stored = await readStored(em, messageId);
+        if (!stored) return; // deleted
+        if (stored.status !== MessageStatus.STREAMING) {
+          yield* emitStoredUpTo(stored.content.length);
+          yield finalEvent(messageId, covered, stored);
+          return;
+        }
+        continue;
+      }
+      if (ev.offset > covered) {
+        // Events published before we subscribed: they reach the database within a persist interval.
+        const deadline = Date.now() + GAP_WAIT_MS;
+        for (;;) {
+          stored = await readStored(em, messageId);
+          if (!stored || stored.content.length >= ev.offset || stored.status !== MessageStatus.STREAMING) break;
+          if (Date.now() > deadline) throw new Error('stream gap not filled; resubscribe with fromOffset');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (!stored) return;
+        yield* emitStoredUpTo(ev.offset);
+      }
+      if (ev.done) {
+        if (ev.offset > covered) {
+          stored = (await readStored(em, messageId)) ?? stored;
+          yield* emitStoredUpTo(stored.content.length);
+        }
+        yield { ...ev, offset: covered, delta: '' };
+        return;
+      }
+      const end = ev.offset + ev.delta.length;
+      if (end <= covered) continue;
+      yield { ...ev, offset: covered, delta: ev.delta.slice(covered - ev.offset) };
+      covered = end;
+    }
+  } finally {
+    closed = true;
+    wake?.();
+    await live.return?.();
+  }
+}
