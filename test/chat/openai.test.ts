@@ -1,0 +1,78 @@
+import { registerUser } from '../helpers/auth';
+import { assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
+import { startFakeOpenAI } from '../helpers/fake-openai';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+describe('the OpenAI-compatible provider against a local SSE server', () => {
+  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    t = await startTestServer({
+      env: {
+        AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key',
+        AI_MODELS: 'good,unauthorized,broken,dies,silent,stalls', AI_FIRST_TOKEN_TIMEOUT_MS: '700', AI_IDLE_TIMEOUT_MS: '700', AI_MAX_CONTEXT_CHARS: '120',
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  async function reply(model: string, content = 'hello model') {
+    const u = await registerUser(t.graphqlUrl);
+    const conv = await createConversation(t.graphqlUrl, u.accessToken, { model, systemPrompt: 'You are terse.' });
+    const { assistantMessage } = (await sendMessage(t.graphqlUrl, u.accessToken, conv, content)).body.data.sendMessage;
+    const client = authedWs(t.wsUrl, u.accessToken);
+    const events = await streamReply(client, assistantMessage.id);
+    await client.dispose();
+    return { events, text: assemble(events), last: events[events.length - 1], conv, u };
+  }
+
+  it('streams a reply with the upstream usage, sending the system prompt first with stream_options.include_usage', async () => {
+    const { text, last } = await reply('good');
+    expect(text).toBe('Hello from the fake model, streaming nicely.');
+    expect(last).toMatchObject({ done: true, status: 'COMPLETE', usage: { promptTokens: 11, completionTokens: 8 } });
+    const req = fake.requests[fake.requests.length - 1];
+    expect(req.json).toMatchObject({ model: 'good', stream: true, stream_options: { include_usage: true } });
+    expect(req.json.messages[0]).toEqual({ role: 'system', content: 'You are terse.' });
+    expect(req.headers.authorization).toBe('Bearer sk-test-key');
+  });
+
+  it('caps the history at AI_MAX_CONTEXT_CHARS, newest kept, system prompt first', async () => {
+    const first = await reply('good', 'x'.repeat(60));
+    const client = authedWs(t.wsUrl, first.u.accessToken);
+    const { assistantMessage } = (await sendMessage(t.graphqlUrl, first.u.accessToken, first.conv, 'the newest question')).body.data.sendMessage;
+    await streamReply(client, assistantMessage.id);
+    await client.dispose();
+    const sent = fake.requests[fake.requests.length - 1].json.messages;
+    expect(sent[0].role).toBe('system');
+    expect(sent[sent.length - 1]).toEqual({ role: 'user', content: 'the newest question' });
+    expect(sent.some((m: any) => m.content === 'x'.repeat(60))).toBe(false);
+  });
+
+  it.each([
+    ['unauthorized', 'upstream authentication failed'],
+    ['broken', 'upstream service error'],
+  ])('fails before the stream (%s) with a short safe error and no upstream text', async (model, error) => {
+    const { last, text } = await reply(model);
+    expect(last).toMatchObject({ done: true, status: 'FAILED', error });
+    expect(text).toBe('');
+    expect(JSON.stringify(last)).not.toMatch(/sk-|srv|Incorrect/);
+  });
+
+  it('fails during the stream on a mid-stream disconnect, keeping the partial text', async () => {
+    const { last, text } = await reply('dies');
+    expect(last).toMatchObject({ done: true, status: 'FAILED', error: 'upstream stream interrupted' });
+    expect(text).toBe('Hello from the fake');
+  });
+
+  it('fails on the first-token timeout and on the idle timeout', async () => {
+    const silent = await reply('silent');
+    expect(silent.last).toMatchObject({ status: 'FAILED', error: 'upstream timed out' });
+    const stalls = await reply('stalls');
+    expect(stalls.last).toMatchObject({ status: 'FAILED', error: 'upstream timed out' });
+    expect(stalls.text).toBe('Hello from the');
+  });
+});

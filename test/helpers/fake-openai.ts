@@ -1,0 +1,60 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for an OpenAI-compatible Chat Completions endpoint, speaking its real SSE
+ * wire format: `data: {chunk}` lines split across TCP writes, a usage chunk, `data: [DONE]`.
+ * The requested model picks the behaviour.
+ */
+export async function startFakeOpenAI(): Promise<{ url: string; requests: any[]; close(): Promise<void> }> {
+  const requests: any[] = [];
+  const chunk = (id: number, content: string | null, usage?: object) =>
+    `data: ${JSON.stringify({ id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created: 1, model: 'm', choices: content === null ? [] : [{ index: 0, delta: { content }, finish_reason: null }], ...(usage ? { usage } : {}) })}\n\n`;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', async () => {
+      const json = JSON.parse(body);
+      requests.push({ json, headers: req.headers });
+      const model: string = json.model;
+      if (model === 'unauthorized') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: { message: 'Incorrect API key provided: sk-secret-upstream', type: 'invalid_request_error' } }));
+      }
+      if (model === 'broken') {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: { message: 'internal upstream stack at /srv/model.py:12' } }));
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const words = ['Hello', ' from', ' the', ' fake', ' model', ', streaming', ' nicely', '.'];
+      if (model === 'silent') return; // never sends a byte: first-token timeout
+      for (let i = 0; i < words.length; i++) {
+        const line = chunk(i, words[i]);
+        // Split each event across two TCP writes, as real servers do.
+        res.write(line.slice(0, 7));
+        await new Promise((r) => setTimeout(r, 5));
+        res.write(line.slice(7));
+        if (model === 'dies' && i === 3) {
+          await new Promise((r) => setTimeout(r, 30)); // let " fake" reach the client first
+          req.socket.destroy();
+          return;
+        }
+        if (model === 'stalls' && i === 2) return; // goes quiet mid-stream: idle timeout
+      }
+      res.write(chunk(99, null, { prompt_tokens: 11, completion_tokens: 8, total_tokens: 19 }));
+      res.write('data: [DONE]\n\n');
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
