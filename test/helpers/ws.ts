@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 
 /** A graphql-ws client over the `ws` package, as an integrator's Node program would use it. */
 export function wsClient(url: string, opts: Partial<ClientOptions> = {}): Client {
-  return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, ...opts });
+  return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined, ...opts });
 }
 
 /** Runs one operation over the socket and collects every result until it completes. */
