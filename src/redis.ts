@@ -23,3 +23,14 @@ export function createRedis(config: Config, logger: Logger, opts: { queue?: bool
   });
   return redis;
 }
+
+/** Closes connections gracefully (pending replies first, such as UNSUBSCRIBE), giving up after 1 s. */
+export async function closeRedis(clients: (Redis | undefined)[]): Promise<void> {
+  await Promise.all(
+    clients.filter((c): c is Redis => c !== undefined).map(async (c) => {
+      const timer = setTimeout(() => c.disconnect(), 1000);
+      await c.quit().catch(() => c.disconnect());
+      clearTimeout(timer);
+    }),
+  );
+}

@@ -18,7 +18,7 @@ import { corsPolicy, securityHeaders } from './http/security';
 import type { Logger } from './logging/logger';
 import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { Metrics } from './observability/metrics';
-import { createRedis } from './redis';
+import { closeRedis, createRedis } from './redis';
 import { createTopics } from './pubsub/topics';
 import { createServices, type Services } from './services';
 
@@ -136,10 +136,8 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         await ws.close();
         await apollo.stop(); // drain plugin: stop accepting, finish in-flight, then close the rest
         await services.runner.stopAll(); // replies still streaming end INTERRUPTED, saved
-        services.revocations.disconnect();
-        redis?.disconnect();
-        pubsubRedis?.publish.disconnect();
-        pubsubRedis?.subscribe.disconnect();
+        await services.revocations.disconnect();
+        await closeRedis([redis, pubsubRedis?.publish, pubsubRedis?.subscribe]);
       })();
       return stopping;
     },

@@ -15,7 +15,7 @@ const MAX_ENTRIES = 50_000;
 export class SessionRevocations extends EventEmitter {
   private readonly cache = new Map<string, { active: boolean; until: number }>();
   private pubsub?: PubSub;
-  private stopListening?: () => void;
+  private stopListening?: () => Promise<void>;
 
   /** Shares revocations with every instance through `pubsub`. */
   connect(pubsub: PubSub, instanceId: string): void {
@@ -32,16 +32,16 @@ export class SessionRevocations extends EventEmitter {
         this.emit('revoked', r.value.sessionId);
       }
     })();
-    this.stopListening = () => {
+    this.stopListening = async () => {
       stopped = true;
-      void it.return?.();
+      await it.return?.();
     };
   }
 
   private origin = '';
 
-  disconnect(): void {
-    this.stopListening?.();
+  async disconnect(): Promise<void> {
+    await this.stopListening?.();
   }
 
   async isActive(em: EntityManager, sessionId: string): Promise<boolean> {

@@ -58,7 +58,7 @@ export class ChatResolver {
   messageStream(
     @Root() event: StreamEventData,
     @Arg('messageId', () => ID, { description: 'The assistant message to follow.' }) _messageId: string,
-    @Arg('fromOffset', () => Int, { defaultValue: 0, description: 'Characters the caller already has.' }) _fromOffset: number,
+    @Arg('fromOffset', () => Int, { nullable: true, defaultValue: 0, description: 'Characters (UTF-16 code units) the caller already has.' }) _fromOffset: number | null,
   ): MessageStreamEvent {
     return event;
   }

@@ -44,7 +44,7 @@ export class GenerationRunner {
   private readonly running = new Map<string, Running>();
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
-  private readonly unsubscribeCancel: () => void;
+  private readonly unsubscribeCancel: () => Promise<void>;
 
   constructor(
     private readonly config: Config,
@@ -63,9 +63,9 @@ export class GenerationRunner {
         this.stopLocal(messageId, reason);
       }
     })();
-    this.unsubscribeCancel = () => {
+    this.unsubscribeCancel = async () => {
       stopped = true;
-      void cancels.return?.();
+      await cancels.return?.();
     };
   }
 
@@ -109,7 +109,7 @@ export class GenerationRunner {
   async stopAll(): Promise<void> {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
-    this.unsubscribeCancel();
+    await this.unsubscribeCancel();
     const all = [...this.running.entries()];
     for (const [id] of all) this.stopLocal(id, 'shutdown');
     await Promise.all(all.map(([, r]) => r.done));

@@ -38,7 +38,8 @@ function finalEvent(messageId: string, offset: number, s: Stored): StreamEventDa
  * remainder and a final `done` event. While no event arrives the database is re-checked, so a
  * final event missed in the subscription race still ends the stream.
  */
-export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageId: string, fromOffset: number): AsyncGenerator<StreamEventData> {
+export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageId: string, fromOffset: number | null): AsyncGenerator<StreamEventData> {
+  fromOffset ??= 0;
   if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new BadUserInputError('fromOffset must be a whole number, 0 or more', { field: 'fromOffset' });
   const queue: StreamEventData[] = [];
   let wake: (() => void) | undefined;

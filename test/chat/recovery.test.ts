@@ -29,7 +29,7 @@ describe('crash recovery', () => {
     });
     first.child.kill('SIGKILL');
     await first.exited;
-    await client.dispose().catch(() => undefined);
+    await Promise.resolve(client.dispose()).catch(() => undefined);
 
     const second = spawnServer(env);
     procs.push(second);
