@@ -1,0 +1,91 @@
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql as tag } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { getMainDefinition } from '@apollo/client/utilities';
+import { OperationTypeNode } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { registerUser, solveCaptcha } from '../helpers/auth';
+import { useTestServer } from '../helpers/server';
+
+const LOGIN = tag`mutation Login($input: LoginInput!) { login(input: $input) { accessToken user { id email } } }`;
+const CREATE = tag`mutation Create { createConversation(input: {}) { id title } }`;
+const SEND = tag`mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { userMessage { id content } assistantMessage { id status } } }`;
+const CANCEL = tag`mutation Cancel($id: ID!) { cancelGeneration(messageId: $id) { id status content } }`;
+const STREAM = tag`subscription Stream($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { messageId offset delta done status } }`;
+const CONVERSATION = tag`query Conversation($id: ID!) { conversation(id: $id) { id title messages { edges { node { id role content status } } } } }`;
+
+/** An Apollo Client wired the way a React app wires it: HTTP for queries and mutations, graphql-ws for subscriptions. */
+function apollo(httpUrl: string, wsUrl: string, getToken: () => string | undefined) {
+  const wsClient = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: () => ({ authorization: getToken() ? `Bearer ${getToken()}` : undefined }) });
+  const auth = new ApolloLink((operation, forward) => {
+    const token = getToken();
+    operation.setContext(({ headers = {} }: { headers?: Record<string, string> }) => ({ headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } }));
+    return forward(operation);
+  });
+  const link = ApolloLink.split(
+    ({ query }) => {
+      const def = getMainDefinition(query);
+      return def.kind === 'OperationDefinition' && def.operation === OperationTypeNode.SUBSCRIPTION;
+    },
+    new GraphQLWsLink(wsClient),
+    auth.concat(new HttpLink({ uri: httpUrl })),
+  );
+  return { client: new ApolloClient({ link, cache: new InMemoryCache() }), wsClient };
+}
+
+function collect(client: ApolloClient, variables: Record<string, unknown>, onEvent?: (e: any) => void): Promise<any[]> {
+  return new Promise((resolve, reject) => {
+    const events: any[] = [];
+    client.subscribe({ query: STREAM, variables }).subscribe({
+      next: (r) => {
+        if (r.error) return reject(r.error);
+        events.push(r.data!.messageStream);
+        onEvent?.(r.data!.messageStream);
+      },
+      error: reject,
+      complete: () => resolve(events),
+    });
+  });
+}
+
+describe('an Apollo Client app', () => {
+  const t = useTestServer({ env: { ECHO_TOKEN_DELAY_MS: '15' } });
+
+  it('logs in, sends, streams, cancels, reloads and resumes', async () => {
+    const account = await registerUser(t.graphqlUrl);
+    let token: string | undefined;
+    const app = apollo(t.graphqlUrl, t.wsUrl, () => token);
+
+    const login = await app.client.mutate({ mutation: LOGIN, variables: { input: { email: account.email, password: account.password, captcha: await solveCaptcha(t.graphqlUrl) } } });
+    token = (login.data as any).login.accessToken;
+    const conversationId = ((await app.client.mutate({ mutation: CREATE })).data as any).createConversation.id;
+
+    // Send and stream a reply to the end.
+    const sent = (await app.client.mutate({ mutation: SEND, variables: { input: { conversationId, content: 'streamed through apollo' } } })).data as any;
+    const first = await collect(app.client, { id: sent.sendMessage.assistantMessage.id });
+    expect(first.map((e) => e.delta).join('')).toBe('Echo: streamed through apollo');
+    expect(first[first.length - 1]).toMatchObject({ done: true, status: 'COMPLETE' });
+
+    // Send a long one and cancel it mid-stream.
+    const long = Array.from({ length: 80 }, (_, i) => `t${i}`).join(' ');
+    const second = (await app.client.mutate({ mutation: SEND, variables: { input: { conversationId, content: long } } })).data as any;
+    let cancel: Promise<any> | undefined;
+    const partial = await collect(app.client, { id: second.sendMessage.assistantMessage.id }, (e) => {
+      if (!cancel && e.offset > 20) cancel = app.client.mutate({ mutation: CANCEL, variables: { id: second.sendMessage.assistantMessage.id } });
+    });
+    const cancelled = ((await cancel) as any).data.cancelGeneration;
+    expect(cancelled.status).toBe('CANCELLED');
+    expect(partial.map((e) => e.delta).join('')).toBe(cancelled.content);
+    await app.wsClient.dispose();
+
+    // "Reload": a fresh client with the same token reads the conversation and resumes a stream from an offset.
+    const reloaded = apollo(t.graphqlUrl, t.wsUrl, () => token);
+    const conv = ((await reloaded.client.query({ query: CONVERSATION, variables: { id: conversationId } })).data as any).conversation;
+    expect(conv.title).toBe('streamed through apollo');
+    expect(conv.messages.edges.map((e: any) => e.node.status)).toEqual(['COMPLETE', 'COMPLETE', 'COMPLETE', 'CANCELLED']);
+    const resumed = await collect(reloaded.client, { id: sent.sendMessage.assistantMessage.id, from: 6 });
+    expect(resumed.map((e) => e.delta).join('')).toBe('streamed through apollo');
+    expect(resumed[resumed.length - 1].done).toBe(true);
+    await reloaded.wsClient.dispose();
+  });
+});
