@@ -4,6 +4,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type Response } from 'express';
 import type { IRules } from 'graphql-shield';
 import type { Config } from './config';
+import type { LlmProvider } from './chat/providers/provider';
 import type { Database } from './db/orm';
 import { parseCookies } from './auth/cookies';
 import { createApollo } from './graphql/apollo';
@@ -45,6 +46,8 @@ export interface ServerDeps {
    * hygiene, to measure what the defense layer costs. Never set by main.ts or configuration.
    */
   withoutDefenseLayerForBenchmark?: boolean;
+  /** Benchmarks only: a provider instead of the configured one. */
+  providerForBenchmark?: LlmProvider;
 }
 
 /** Builds and starts the server on `config.port` (0 picks a free port). */
@@ -56,7 +59,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const redis = createRedis(config, logger);
   const pubsubRedis = config.redisUrl ? { publish: createRedis(config, logger, { queue: true })!, subscribe: createRedis(config, logger, { queue: true })! } : undefined;
   const pubsub = createTopics(pubsubRedis);
-  const services = createServices(config, logger, rootEm, pubsub);
+  const services = createServices(config, logger, rootEm, pubsub, deps.providerForBenchmark);
   await services.runner.startBackground();
   const bare = deps.withoutDefenseLayerForBenchmark === true;
   const schema = bare

@@ -38,7 +38,7 @@ export function createProvider(config: Config): LlmProvider {
 }
 
 /** Builds the services for this process (plain classes, no container). */
-export function createServices(config: Config, logger: Logger, em: EntityManager, pubsub: PubSub): Services {
+export function createServices(config: Config, logger: Logger, em: EntityManager, pubsub: PubSub, provider: LlmProvider = createProvider(config)): Services {
   const instanceId = randomUUID();
   const audit = new AuditService(logger, em);
   const tokens = new TokenService(config);
@@ -49,7 +49,7 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   revocations.connect(pubsub, instanceId);
   const captcha = createCaptchaVerifier(config, logger, (ip) => guard.recentFailures(ip));
   const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, revocations);
-  const runner = new GenerationRunner(config, logger, em, pubsub, createProvider(config), instanceId);
+  const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
   const chat = new ChatService(config, audit, runner, pubsub);
   return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub };
 }

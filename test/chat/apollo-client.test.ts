@@ -39,8 +39,9 @@ function collect(client: ApolloClient, variables: Record<string, unknown>, onEve
     client.subscribe({ query: STREAM, variables }).subscribe({
       next: (r) => {
         if (r.error) return reject(r.error);
-        events.push(r.data!.messageStream);
-        onEvent?.(r.data!.messageStream);
+        const event = (r.data as { messageStream: unknown }).messageStream;
+        events.push(event);
+        onEvent?.(event);
       },
       error: reject,
       complete: () => resolve(events),
