@@ -379,7 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxContextChars: r.int('AI_MAX_CONTEXT_CHARS', 48_000, 100, 10_000_000),
     },
     chat: {
-      maxConcurrentStreams: r.int('CHAT_MAX_CONCURRENT_STREAMS', 3, 1, 1000),
+      maxConcurrentStreams: r.int('CHAT_MAX_CONCURRENT_STREAMS', 3, 1, 1_000_000),
       dailyTokenQuota: r.str('USER_DAILY_TOKEN_QUOTA') === undefined ? undefined : r.int('USER_DAILY_TOKEN_QUOTA', 0, 1, 1_000_000_000),
       staleGenerationSeconds: r.int('GENERATION_STALE_SECONDS', 15, 2, 3600),
     },

@@ -1,4 +1,4 @@
-import { createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createSecretKey, hkdfSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config';
 import { Role } from './role';
@@ -32,12 +32,14 @@ export function newRefreshToken(): string {
 
 /** Signs and verifies access tokens: HS256 only, fixed issuer and audience, previous key still accepted. */
 export class TokenService {
-  private readonly key: Buffer;
-  private readonly verifyKeys: Buffer[];
+  // KeyObjects, made once: given raw bytes, jsonwebtoken would first try (and fail) to parse
+  // them as a public key on every call.
+  private readonly key: KeyObject;
+  private readonly verifyKeys: KeyObject[];
 
   constructor(private readonly config: Config) {
-    this.key = deriveKey(config.secretKey, 'jwt');
-    this.verifyKeys = [this.key, ...(config.auth.secretKeyPrevious ? [deriveKey(config.auth.secretKeyPrevious, 'jwt')] : [])];
+    this.key = createSecretKey(deriveKey(config.secretKey, 'jwt'));
+    this.verifyKeys = [this.key, ...(config.auth.secretKeyPrevious ? [createSecretKey(deriveKey(config.auth.secretKeyPrevious, 'jwt'))] : [])];
   }
 
   sign(claims: { sub: string; role: Role; sid: string }): { token: string; expiresAt: Date } {

@@ -5,7 +5,7 @@ import type { PubSub, StreamEventData } from '../pubsub/topics';
 import { MessageStatus } from './message-enums';
 import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type TokenUsageData } from './providers/provider';
 
-/** Persist partial content at most this often, or once this many characters are unsaved. */
+/** Persist partial content at most this often (all replies of the process in one statement), or once this many characters of one reply are unsaved. */
 const PERSIST_EVERY_MS = 250;
 const PERSIST_EVERY_CHARS = 4096;
 
@@ -42,6 +42,10 @@ const FINAL_FOR: Record<StopReason, { status: MessageStatus; error: string | nul
  */
 export class GenerationRunner {
   private readonly running = new Map<string, Running>();
+  /** Partial replies not yet saved, written together every PERSIST_EVERY_MS (one statement for all). */
+  private readonly unsaved = new Map<string, string>();
+  private flushTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private readonly unsubscribeCancel: () => Promise<void>;
@@ -109,6 +113,7 @@ export class GenerationRunner {
   async stopAll(): Promise<void> {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
+    clearTimeout(this.flushTimer);
     await this.unsubscribeCancel();
     const all = [...this.running.entries()];
     for (const [id] of all) this.stopLocal(id, 'shutdown');
@@ -123,20 +128,8 @@ export class GenerationRunner {
     const { messageId } = job;
     let content = '';
     let persisted = 0;
-    let lastPersist = Date.now();
     let usage: TokenUsageData | null = null;
     let failure: string | null = null;
-    let writes = Promise.resolve();
-    const persist = () => {
-      const snapshot = content;
-      persisted = snapshot.length;
-      lastPersist = Date.now();
-      writes = writes.then(() =>
-        this.em.fork().getConnection().execute(`update message set content = ?, heartbeat_at = now() where id = ? and status = 'STREAMING'`, [snapshot, messageId]).then(() => undefined),
-      ).catch((err) => {
-        this.logger.error('persisting a partial reply failed', { messageId, err });
-      });
-    };
 
     // First-token and idle timeouts, whatever the provider.
     let timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.firstTokenTimeoutMs);
@@ -157,7 +150,13 @@ export class GenerationRunner {
           this.stopLocal(messageId, 'quota');
           break;
         }
-        if (Date.now() - lastPersist >= PERSIST_EVERY_MS || content.length - persisted >= PERSIST_EVERY_CHARS) persist();
+        this.unsaved.set(messageId, content);
+        if (content.length - persisted >= PERSIST_EVERY_CHARS) {
+          persisted = content.length;
+          void this.flushUnsaved();
+        } else {
+          this.flushTimer ??= setTimeout(() => void this.flushUnsaved(), PERSIST_EVERY_MS);
+        }
       }
     } catch (err) {
       if (!entry.reason) {
@@ -168,7 +167,8 @@ export class GenerationRunner {
       clearTimeout(timer);
     }
 
-    await writes;
+    this.unsaved.delete(messageId);
+    await this.flushing; // a batch already under way must not land after the final write
     const final = entry.reason ? FINAL_FOR[entry.reason] : failure ? { status: MessageStatus.FAILED, error: failure } : { status: MessageStatus.COMPLETE, error: null };
     usage ??= { promptTokens: promptEstimate, completionTokens: estimateTokens(content) };
     try {
@@ -181,6 +181,29 @@ export class GenerationRunner {
     }
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
     this.logger.info('generation finished', { messageId, status: final.status, chars: content.length, userId: job.userId });
+  }
+
+  /** Saves every unsaved partial reply in one statement (guarded: never touches a finished message). */
+  private flushUnsaved(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = [...this.unsaved.entries()];
+    this.unsaved.clear();
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(async () => {
+      for (let i = 0; i < batch.length; i += 500) {
+        const part = batch.slice(i, i + 500);
+        await this.em.fork().getConnection().execute(
+          `update message as m set content = v.content, heartbeat_at = now()
+           from (values ${part.map(() => '(?::uuid, ?::text)').join(', ')}) as v(id, content)
+           where m.id = v.id and m.status = 'STREAMING'`,
+          part.flat(),
+        );
+      }
+    }).catch((err) => {
+      this.logger.error('saving partial replies failed', { err, messages: batch.length });
+    });
+    return this.flushing;
   }
 
   private async heartbeat(): Promise<void> {

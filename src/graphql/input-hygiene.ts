@@ -25,7 +25,9 @@ function clean(value: unknown, path: string, depth: number): unknown {
  * Lookalike and invisible-character tricks stop here, before any service sees the input.
  */
 export function inputHygiene(schema: GraphQLSchema): Record<string, IMiddlewareFunction> {
-  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter((t) => t !== null && t !== undefined);
+  // Queries and mutations: their arguments reach services. Subscription arguments are ids and
+  // offsets validated where the subscription starts; wrapping them would re-run on every event.
+  const roots = [schema.getQueryType(), schema.getMutationType()].filter((t) => t !== null && t !== undefined);
   return Object.fromEntries(
   roots.map((root) => root.name).map((type) => [
     type,
