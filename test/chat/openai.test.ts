@@ -62,10 +62,23 @@ describe('the OpenAI-compatible provider against a local SSE server', () => {
     expect(JSON.stringify(last)).not.toMatch(/sk-|srv|Incorrect/);
   });
 
-  it('fails during the stream on a mid-stream disconnect, keeping the partial text', async () => {
+  it('fails during the stream on a mid-stream disconnect, keeping the partial text, without retrying', async () => {
+    const before = fake.requests.filter((r) => r.json.model === 'dies').length;
     const { last, text } = await reply('dies');
     expect(last).toMatchObject({ done: true, status: 'FAILED', error: 'upstream stream interrupted' });
     expect(text).toBe('Hello from the fake');
+    expect(last.usage!.completionTokens).toBeGreaterThan(0); // estimated: the upstream sent none
+    expect(fake.requests.filter((r) => r.json.model === 'dies').length - before).toBe(1);
+  });
+
+  it('retries a retryable failure before the first token only (500: three attempts; 401: one)', async () => {
+    const count = (model: string) => fake.requests.filter((r) => r.json.model === model).length;
+    const broken = count('broken');
+    const unauthorized = count('unauthorized');
+    await reply('broken');
+    await reply('unauthorized');
+    expect(count('broken') - broken).toBe(3);
+    expect(count('unauthorized') - unauthorized).toBe(1);
   });
 
   it('fails on the first-token timeout and on the idle timeout', async () => {
