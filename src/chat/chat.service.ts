@@ -35,6 +35,35 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   }
 }
 
+/**
+ * One page over (createdAt, id) in `direction`, read as `first + 1` rows so `hasNextPage`
+ * needs no count; `after` is the cursor of the previous page's last row.
+ */
+async function keysetPage<T extends Conversation | Message, N>(
+  em: EntityManager,
+  entity: new () => T,
+  scope: Record<string, unknown>,
+  direction: 'asc' | 'desc',
+  first: number | null | undefined,
+  after: string | null | undefined,
+  toNode: (row: T) => N,
+): Promise<{ edges: { node: N; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }> {
+  const size = pageSize(first);
+  const where: Record<string, unknown> = { ...scope };
+  if (after) {
+    const c = decodeCursor(after);
+    const beyond = direction === 'asc' ? '$gt' : '$lt';
+    where.$or = [{ createdAt: { [beyond]: c.createdAt } }, { createdAt: c.createdAt, id: { [beyond]: c.id } }];
+  }
+  const rows = (await em.find(entity as never, where as never, { orderBy: [{ createdAt: direction }, { id: direction }] as never, limit: size + 1 })) as T[];
+  const page = rows.slice(0, size);
+  const last = page[page.length - 1];
+  return {
+    edges: page.map((row) => ({ node: toNode(row), cursor: encodeCursor(row.createdAt, row.id) })),
+    pageInfo: { hasNextPage: rows.length > size, endCursor: last ? encodeCursor(last.createdAt, last.id) : null },
+  };
+}
+
 /** A message as the API shows it. */
 export function toView(m: Message): MessageView {
   const usage = m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens } : null;
@@ -75,33 +104,11 @@ export class ChatService {
   }
 
   async listConversations(em: EntityManager, auth: AuthInfo, first?: number | null, after?: string | null): Promise<ConversationConnection> {
-    const size = pageSize(first);
-    const where: Record<string, unknown> = { owner: auth.userId };
-    if (after) {
-      const c = decodeCursor(after);
-      where.$or = [{ createdAt: { $lt: c.createdAt } }, { createdAt: c.createdAt, id: { $lt: c.id } }];
-    }
-    const rows = await em.find(Conversation, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: size + 1 });
-    const page = rows.slice(0, size);
-    return {
-      edges: page.map((node) => ({ node, cursor: encodeCursor(node.createdAt, node.id) })),
-      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor(page[page.length - 1].createdAt, page[page.length - 1].id) : null },
-    };
+    return keysetPage(em, Conversation, { owner: auth.userId }, 'desc', first, after, (c) => c);
   }
 
   async listMessages(em: EntityManager, conversation: Conversation, first?: number | null, after?: string | null): Promise<MessageConnection> {
-    const size = pageSize(first);
-    const where: Record<string, unknown> = { conversation: conversation.id };
-    if (after) {
-      const c = decodeCursor(after);
-      where.$or = [{ createdAt: { $gt: c.createdAt } }, { createdAt: c.createdAt, id: { $gt: c.id } }];
-    }
-    const rows = await em.find(Message, where, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit: size + 1 });
-    const page = rows.slice(0, size);
-    return {
-      edges: page.map((m) => ({ node: toView(m), cursor: encodeCursor(m.createdAt, m.id) })),
-      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor(page[page.length - 1].createdAt, page[page.length - 1].id) : null },
-    };
+    return keysetPage(em, Message, { conversation: conversation.id }, 'asc', first, after, toView);
   }
 
   /** Stops a generation wherever it runs (this instance directly, others through pub/sub). */

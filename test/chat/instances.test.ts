@@ -1,25 +1,20 @@
 import { bearer, registerUser } from '../helpers/auth';
 import { MESSAGE_FIELDS, assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
-import { startRedis } from '../helpers/redis';
-import { gql, startTestServer, type TestServer } from '../helpers/server';
+import { startTwoInstances } from '../helpers/redis';
+import { gql, type TestServer } from '../helpers/server';
 
 const LONG = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
 
 describe('two instances on one PostgreSQL and one Redis', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let pair: Awaited<ReturnType<typeof startTwoInstances>>;
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url, ECHO_TOKEN_DELAY_MS: '20', SECRET_KEY: 'shared-secret-key-for-both-instances-0123456789' };
-    a = await startTestServer({ env });
-    b = await startTestServer({ env, databaseUrl: a.config.databaseUrl });
+    pair = await startTwoInstances({ ECHO_TOKEN_DELAY_MS: '20' });
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await b?.server.stop();
-    await b?.db.close();
-    await a?.close();
-    await redis?.stop();
+    await pair?.close();
   });
 
   it('a subscriber on B receives a reply generated on A', async () => {

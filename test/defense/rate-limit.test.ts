@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { startRedis } from '../helpers/redis';
-import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
+import { startTwoInstances } from '../helpers/redis';
+import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 
 const CAPTCHA = '{ captchaChallenge { provider } }';
 
@@ -33,20 +33,15 @@ describe('rate limits', () => {
 });
 
 describe('rate limits across instances', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let pair: Awaited<ReturnType<typeof startTwoInstances>>;
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RATE_LIMIT_SCALE: '1', RATE_LIMIT_CAPTCHA: '4/60' };
-    a = await startTestServer({ env });
-    b = await startTestServer({ env, databaseUrl: a.config.databaseUrl });
+    pair = await startTwoInstances({ RATE_LIMIT_SCALE: '1', RATE_LIMIT_CAPTCHA: '4/60' });
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await b?.server.stop();
-    await b?.db.close();
-    await a?.close();
-    await redis?.stop();
+    await pair?.close();
   });
 
   it('share one limit through Redis', async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { freePort } from '../../src/db/embedded-postgres';
+import { startTestServer } from './server';
 
 /** A throwaway redis-server on a free loopback port (Debian's redis-server; .ci/run installs it). */
 export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -26,5 +27,23 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+  };
+}
+
+/** Two servers on one PostgreSQL database and one throwaway Redis, as two instances behind a load balancer. */
+export async function startTwoInstances(env: Record<string, string>) {
+  const redis = await startRedis();
+  const shared = { REDIS_URL: redis.url, SECRET_KEY: 'shared-secret-key-for-both-instances-0123456789', ...env };
+  const a = await startTestServer({ env: shared });
+  const b = await startTestServer({ env: shared, databaseUrl: a.config.databaseUrl });
+  return {
+    a,
+    b,
+    async close() {
+      await b.server.stop();
+      await b.db.close();
+      await a.close();
+      await redis.stop();
+    },
   };
 }
