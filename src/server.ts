@@ -139,6 +139,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         await ws.close();
         await apollo.stop(); // drain plugin: stop accepting, finish in-flight, then close the rest
         await services.runner.stopAll(); // replies still streaming end INTERRUPTED, saved
+        await services.audit.flushReads();
         await services.revocations.disconnect();
         await closeRedis([redis, pubsubRedis?.publish, pubsubRedis?.subscribe]);
       })();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config';
+import { AdminService } from './admin/admin.service';
 import { AuditService } from './audit/audit.service';
 import { AuthService } from './auth/auth.service';
 import { createCaptchaVerifier, type CaptchaVerifier } from './auth/captcha/captcha';
@@ -28,6 +29,7 @@ export interface Services {
   chat: ChatService;
   runner: GenerationRunner;
   pubsub: PubSub;
+  admin: AdminService;
 }
 
 /** The LLM provider AI_PROVIDER names. */
@@ -40,7 +42,7 @@ export function createProvider(config: Config): LlmProvider {
 /** Builds the services for this process (plain classes, no container). */
 export function createServices(config: Config, logger: Logger, em: EntityManager, pubsub: PubSub, provider: LlmProvider = createProvider(config)): Services {
   const instanceId = randomUUID();
-  const audit = new AuditService(logger, em);
+  const audit = new AuditService(logger, em, pubsub);
   const tokens = new TokenService(config);
   const passwords = new PasswordHasher(config);
   const guard = new LoginGuard(config);
@@ -51,5 +53,6 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, revocations);
   const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
   const chat = new ChatService(config, audit, runner, pubsub);
-  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub };
+  const admin = new AdminService(audit, revocations);
+  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub, admin };
 }

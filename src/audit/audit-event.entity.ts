@@ -10,6 +10,12 @@ export enum AuditOutcome {
 
 /** One link of the tamper-evident audit chain: `hash` covers the event and `prevHash`. */
 @Entity({ tableName: 'audit_event' })
+// Every filter of `auditEvents` has an index ending in seq, so a filtered newest-first page is an index range scan.
+@Index({ properties: ['actorId', 'seq'] })
+@Index({ properties: ['action', 'seq'] })
+@Index({ properties: ['resourceType', 'resourceId', 'seq'] })
+@Index({ properties: ['ip', 'seq'] })
+@Index({ properties: ['outcome', 'seq'] })
 export class AuditEvent {
   [OptionalProps]?: 'id';
 
@@ -25,14 +31,12 @@ export class AuditEvent {
   at!: Date;
 
   @Property({ type: 'uuid', nullable: true })
-  @Index()
   actorId?: string | null;
 
   @Enum({ items: () => Role, nativeEnumName: 'user_role', nullable: true })
   actorRole?: Role | null;
 
   @Property({ type: 'text' })
-  @Index()
   action!: string;
 
   @Property({ type: 'text', nullable: true })

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../logging/logger';
+import type { AuditEventData, PubSub } from '../pubsub/topics';
 import type { Role } from '../auth/role';
 import { AuditEvent, AuditOutcome } from './audit-event.entity';
 
@@ -44,6 +45,15 @@ export function eventHash(e: Pick<AuditEvent, 'seq' | 'at' | 'actorId' | 'actorR
   return createHash('sha256').update(canonicalJson(fields)).digest('hex');
 }
 
+/** An event in its JSON-safe published form. */
+export function toAuditData(e: AuditEvent): AuditEventData {
+  return {
+    id: e.id, seq: Number(e.seq), at: e.at.toISOString(), actorId: e.actorId ?? null, actorRole: e.actorRole ?? null, action: e.action,
+    resourceType: e.resourceType ?? null, resourceId: e.resourceId ?? null, outcome: e.outcome, ip: e.ip ?? null,
+    requestId: e.requestId ?? null, metadata: e.metadata ?? null, hash: e.hash, prevHash: e.prevHash,
+  };
+}
+
 export interface ChainReport {
   valid: boolean;
   checked: number;
@@ -55,8 +65,25 @@ export class AuditService {
   private readonly queue: { input: AuditInput; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private draining = false;
 
-  /** `em`: the root entity manager, forked for appends that stand alone. */
-  constructor(private readonly logger: Logger, private readonly em: EntityManager) {}
+  private readonly pendingReads = new Set<Promise<void>>();
+
+  /** `em`: the root entity manager, forked for appends that stand alone; `pubsub`: the live tail. */
+  constructor(private readonly logger: Logger, private readonly em: EntityManager, private readonly pubsub?: PubSub) {}
+
+  /**
+   * Records a read (`data.read`) without making the request wait: reads are queued and
+   * group-committed in order with everything else, at once when idle and in batches under load.
+   */
+  recordRead(input: Omit<AuditInput, 'action' | 'outcome'>): void {
+    const p = this.append({ ...input, action: 'data.read', outcome: AuditOutcome.SUCCESS }).catch(() => undefined);
+    this.pendingReads.add(p);
+    void p.finally(() => this.pendingReads.delete(p));
+  }
+
+  /** Waits until every queued read record is written (shutdown). */
+  async flushReads(): Promise<void> {
+    while (this.pendingReads.size > 0) await Promise.all([...this.pendingReads]);
+  }
 
   /**
    * Appends an event to the chain inside `em`'s transaction (opening one if there is none), so
@@ -134,6 +161,7 @@ export class AuditService {
         return event;
       });
       await tx.flush();
+      for (const e of events) this.pubsub?.publish('audit:events', toAuditData(e));
       return events;
     });
   }
@@ -144,6 +172,19 @@ export class AuditService {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1n;
     let after = 0n;
+    // After a retention purge the chain starts at the checkpoint: the purged prefix's last hash.
+    const [{ min }] = await em.getConnection().execute<{ min: string | null }[]>('select min(seq) as min from audit_event');
+    if (min !== null && BigInt(min) > 1n) {
+      const first = BigInt(min);
+      const checkpoints = await em.getConnection().execute<{ metadata: { purgedThroughSeq?: string; purgedThroughHash?: string } }[]>(
+        `select metadata from audit_event where action = 'audit.checkpoint' and metadata->>'purgedThroughSeq' = ? order by seq limit 1`,
+        [String(first - 1n)],
+      );
+      if (checkpoints.length === 0) return { valid: false, checked: 0, firstBrokenSeq: Number(first) };
+      prevHash = checkpoints[0].metadata.purgedThroughHash ?? '';
+      expectedSeq = first;
+      after = first - 1n;
+    }
     for (;;) {
       const rows = await em.find(AuditEvent, { seq: { $gt: String(after) } }, { orderBy: { seq: 'asc' }, limit: batchSize, disableIdentityMap: true });
       if (rows.length === 0) return { valid: true, checked, firstBrokenSeq: null };
@@ -160,4 +201,22 @@ export class AuditService {
       }
     }
   }
+}
+
+/** Deletes events older than `retentionDays` and appends a checkpoint holding the last purged hash. */
+export async function purgeAuditPrefix(audit: AuditService, em: EntityManager, retentionDays: number): Promise<number> {
+  const rows = await em.getConnection().execute<{ seq: string; hash: string }[]>(
+    `select seq, hash from audit_event where at < now() - make_interval(days => ?) and action <> 'audit.checkpoint' order by seq desc limit 1`,
+    [retentionDays],
+  );
+  if (rows.length === 0) return 0;
+  const through = rows[0];
+  // Everything up to and including `through` goes (a prefix: later events stay, even if old).
+  const deleted = await em.transactional(async (tx) => {
+    const res = await tx.getConnection().execute<{ n: string }[]>(
+      'with d as (delete from audit_event where seq <= ? returning 1) select count(*) as n from d', [through.seq], 'all', tx.getTransactionContext());
+    await audit.record(tx, { action: 'audit.checkpoint', outcome: AuditOutcome.SUCCESS, metadata: { purgedThroughSeq: through.seq, purgedThroughHash: through.hash, retentionDays } });
+    return Number(res[0].n);
+  });
+  return deleted;
 }

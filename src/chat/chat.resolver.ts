@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, Directive } from 'type-graphql';
+import { recordRead } from '../admin/admin.resolver';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { StreamEventData } from '../pubsub/topics';
@@ -21,8 +22,10 @@ export class ChatResolver {
   }
 
   @Query(() => Conversation, { nullable: true, description: "One of the caller's conversations; any other id is NOT_FOUND." })
-  conversation(@Arg('id', () => ID, { description: 'Conversation id.' }) id: string, @Ctx() ctx: Context): Promise<Conversation> {
-    return ctx.services.chat.ownedConversation(ctx.em, requireAuth(ctx), id);
+  async conversation(@Arg('id', () => ID, { description: 'Conversation id.' }) id: string, @Ctx() ctx: Context): Promise<Conversation> {
+    const c = await ctx.services.chat.ownedConversation(ctx.em, requireAuth(ctx), id);
+    recordRead(ctx, 'conversation', c.id);
+    return c;
   }
 
   @Mutation(() => Conversation, { description: 'Starts a conversation.' })
@@ -78,6 +81,7 @@ export class ConversationResolver {
     @Arg('after', () => String, { nullable: true, description: 'Cursor of the last message of the previous page.' }) after: string | null,
     @Ctx() ctx: Context,
   ): Promise<MessageConnection> {
+    recordRead(ctx, 'conversation.messages', c.id);
     return ctx.services.chat.listMessages(ctx.em, c, first, after);
   }
 }

@@ -23,6 +23,8 @@ export interface Context {
   cookies: Record<string, string>;
   /** Adds a Set-Cookie header (HTTP only). */
   setCookie?: (value: string) => void;
+  /** Reads already recorded in the audit trail for this operation (one record per resource). */
+  readsRecorded: Set<string>;
 }
 
 /** The process-wide parts a context is built from. */
@@ -60,6 +62,7 @@ export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
     authProblem: req.authProblem,
     cookies: req.cookies ?? {},
     setCookie: req.setCookie,
+    readsRecorded: new Set(),
   };
 }
 

@@ -16,6 +16,10 @@ export const hasRole = (...roles: Role[]) =>
     return roles.includes(ctx.auth.role) ? true : new ForbiddenError();
   });
 
+/** One instance per rule: shield requires a rule name to mean one object. */
+const isAdmin = hasRole(Role.ADMIN);
+const isAdminOrAuditor = hasRole(Role.ADMIN, Role.AUDITOR);
+
 /** The user object is the caller's own, or the caller is an ADMIN. */
 const isSelfOrAdmin = rule({ cache: 'strict' })((parent: { id: string }, _args, ctx: Context) => {
   if (!ctx.auth) return unauthenticated(ctx);
@@ -35,6 +39,10 @@ export const RULES = {
     mySessions: isAuthenticated,
     conversations: isAuthenticated,
     conversation: isAuthenticated,
+    auditEvents: isAdminOrAuditor,
+    verifyAuditChain: isAdminOrAuditor,
+    securitySummary: isAdminOrAuditor,
+    users: isAdmin,
   },
   Mutation: {
     register: allow,
@@ -48,11 +56,16 @@ export const RULES = {
     deleteConversation: isAuthenticated,
     sendMessage: isAuthenticated,
     cancelGeneration: isAuthenticated,
+    setUserRole: isAdmin,
+    lockUser: isAdmin,
+    unlockUser: isAdmin,
+    revokeUserSessions: isAdmin,
   },
   Subscription: {
     messageStream: isAuthenticated,
+    auditEventAdded: isAdminOrAuditor,
   },
-  User: { '*': allow, email: isSelfOrAdmin },
+  User: { '*': allow, email: isSelfOrAdmin, usage: isAdmin },
   AuthPayload: allow,
   Session: allow,
   CaptchaChallenge: allow,
@@ -68,6 +81,15 @@ export const RULES = {
   SendMessagePayload: allow,
   TokenUsage: allow,
   Attachment: allow,
+  AuditEvent: allow,
+  AuditEventEdge: allow,
+  AuditEventConnection: allow,
+  AuditChainReport: allow,
+  UserEdge: allow,
+  UserConnection: allow,
+  IpCount: allow,
+  SecuritySummary: allow,
+  UsageSummary: allow,
 } satisfies IRules;
 
 /** graphql-shield with deny as the fallback; resolvers' own errors keep their codes. `extra`: test fixtures only. */

@@ -17,6 +17,10 @@ export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
   'Mutation.register': 'register',
   'Mutation.refreshSession': 'refresh',
   'Mutation.sendMessage': 'sendMessage',
+  'Query.auditEvents': 'admin',
+  'Query.verifyAuditChain': 'admin',
+  'Query.users': 'admin',
+  'Query.securitySummary': 'admin',
 };
 
 /** Fields counted per client IP even for a signed-in caller (anonymous by nature). */

@@ -5,6 +5,7 @@ import type { IRules } from 'graphql-shield';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import type Redis from 'ioredis';
+import { AdminResolver, UserAdminResolver } from '../admin/admin.resolver';
 import { AuthResolver } from '../auth/auth.resolver';
 import { ChatResolver, ConversationResolver } from '../chat/chat.resolver';
 import { ModelsResolver } from '../chat/models.resolver';
@@ -20,7 +21,7 @@ import { SCALARS_MAP } from './scalars';
 type ResolverClass = Function;
 
 /** Every resolver class of the public API. */
-export const RESOLVERS: NonEmptyArray<ResolverClass> = [AuthResolver, ChatResolver, ConversationResolver, ModelsResolver];
+export const RESOLVERS: NonEmptyArray<ResolverClass> = [AdminResolver, AuthResolver, ChatResolver, ConversationResolver, ModelsResolver, UserAdminResolver];
 
 /** Builds the schema from the resolvers (plus test-only ones when given): types, fields, directives. */
 export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Promise<GraphQLSchema> {

@@ -4,6 +4,24 @@ import type Redis from 'ioredis';
 import type { MessageStatus } from '../chat/message-enums';
 import type { TokenUsageData } from '../chat/providers/provider';
 
+/** An audit event as published (JSON-safe: dates as ISO strings). */
+export interface AuditEventData {
+  id: string;
+  seq: number;
+  at: string;
+  actorId: string | null;
+  actorRole: string | null;
+  action: string;
+  resourceType: string | null;
+  resourceId: string | null;
+  outcome: string;
+  ip: string | null;
+  requestId: string | null;
+  metadata: Record<string, unknown> | null;
+  hash: string;
+  prevHash: string;
+}
+
 /** One piece of an assistant reply: `delta` sits at character `offset` of the full content. */
 export interface StreamEventData {
   messageId: string;
@@ -27,6 +45,8 @@ export type Topics = {
   'generation:cancel': [payload: { messageId: string; reason: 'cancel' | 'delete' }];
   /** A session was revoked: every instance drops it from its cache and closes its sockets. */
   'session:revoked': [payload: { sessionId: string; origin: string }];
+  /** Every audit event, once written (the live tail for admins and auditors). */
+  'audit:events': [event: AuditEventData];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;

@@ -11,11 +11,6 @@ import { compareWithContract, contractSchema } from './contract';
 const PENDING = [
   // privacy
   'Mutation.exportMyData', 'Mutation.deleteMyAccount',
-  // audit and admin
-  'AuditOutcome', 'AuditEvent', 'AuditEventEdge', 'AuditEventConnection', 'AuditChainReport', 'UserEdge',
-  'UserConnection', 'IpCount', 'SecuritySummary', 'AuditFilter', 'UserFilter', 'Query.auditEvents',
-  'Query.verifyAuditChain', 'Query.users', 'Query.securitySummary', 'Mutation.setUserRole', 'Mutation.lockUser',
-  'Mutation.unlockUser', 'Mutation.revokeUserSessions', 'Subscription.auditEventAdded',
 ];
 
 describe('schema.graphql', () => {

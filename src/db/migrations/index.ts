@@ -1,10 +1,12 @@
 import { Migration20261128000000 } from './Migration20261128000000';
 import { Migration20261128011100 } from './Migration20261128011100';
 import { Migration20261128015226 } from './Migration20261128015226';
+import { Migration20261128021222 } from './Migration20261128021222';
 
 /** Every migration, in order; a new one is generated with `npm run migration:create` and added here. */
 export const MIGRATIONS = [
   { name: 'Migration20261128000000', class: Migration20261128000000 },
   { name: 'Migration20261128011100', class: Migration20261128011100 },
   { name: 'Migration20261128015226', class: Migration20261128015226 },
+  { name: 'Migration20261128021222', class: Migration20261128021222 },
 ];

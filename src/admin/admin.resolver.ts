@@ -1,0 +1,101 @@
+import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { listAuditEvents } from '../audit/audit-query';
+import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, SecuritySummary } from '../audit/audit.types';
+import { Role } from '../auth/role';
+import { User } from '../auth/user.entity';
+import { requestMeta, requireAuth, type Context } from '../graphql/context';
+import { rateLimitOf } from '../graphql/rate-limit';
+import type { AuditEventData } from '../pubsub/topics';
+import { UsageSummary, UserConnection, UserFilter } from './admin.types';
+
+/** Records that the caller read `resourceType` (once per operation), without delaying the answer. */
+export function recordRead(ctx: Context, resourceType: string, resourceId: string | null = null): void {
+  const key = `${resourceType}:${resourceId ?? ''}`;
+  if (ctx.readsRecorded.has(key)) return;
+  ctx.readsRecorded.add(key);
+  ctx.services.audit.recordRead({ actorId: ctx.auth?.userId ?? null, actorRole: ctx.auth?.role ?? null, resourceType, resourceId, ip: ctx.ip, requestId: ctx.requestId });
+}
+
+@Resolver()
+export class AdminResolver {
+  @Directive(rateLimitOf('admin'))
+  @Query(() => AuditEventConnection, { description: 'The audit trail, newest first, filtered by every field given. ADMIN and AUDITOR.' })
+  async auditEvents(
+    @Arg('filter', () => AuditFilter, { nullable: true, description: 'What to narrow to.' }) filter: AuditFilter | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor of the last event of the previous page.' }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<AuditEventConnection> {
+    const page = await listAuditEvents(ctx.em, filter, first, after);
+    recordRead(ctx, 'audit_event');
+    return page;
+  }
+
+  @Directive(rateLimitOf('admin'))
+  @Query(() => AuditChainReport, { description: 'Recomputes the audit hash chain and reports the first event that does not fit. ADMIN and AUDITOR.' })
+  async verifyAuditChain(@Ctx() ctx: Context): Promise<AuditChainReport> {
+    recordRead(ctx, 'audit_chain');
+    return ctx.services.audit.verify(ctx.em);
+  }
+
+  @Directive(rateLimitOf('admin'))
+  @Query(() => UserConnection, { description: 'Users, newest first. ADMIN.' })
+  async users(
+    @Arg('filter', () => UserFilter, { nullable: true, description: 'What to narrow to.' }) filter: UserFilter | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor of the last user of the previous page.' }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<UserConnection> {
+    const page = await ctx.services.admin.listUsers(ctx.em, filter, first, after);
+    recordRead(ctx, 'user');
+    return page;
+  }
+
+  @Directive(rateLimitOf('admin'))
+  @Query(() => SecuritySummary, { description: 'Failed logins, locks, rate limiting and token reuse since a time, from the audit trail. ADMIN and AUDITOR.' })
+  async securitySummary(@Arg('since', { description: 'Count from this time.' }) since: Date, @Ctx() ctx: Context): Promise<SecuritySummary> {
+    recordRead(ctx, 'security_summary');
+    return ctx.services.admin.securitySummary(ctx.em, since);
+  }
+
+  @Mutation(() => User, { description: "Changes a user's role (not your own; the last admin stays). Their sessions end. ADMIN." })
+  setUserRole(@Arg('userId', () => ID, { description: 'The user.' }) userId: string, @Arg('role', () => Role, { description: 'The new role.' }) role: Role, @Ctx() ctx: Context): Promise<User> {
+    return ctx.services.admin.setUserRole(ctx.em, requireAuth(ctx), userId, role, requestMeta(ctx));
+  }
+
+  @Mutation(() => User, { description: 'Locks a user out for a while: sessions end, sockets close, logins answer ACCOUNT_LOCKED. ADMIN.' })
+  lockUser(
+    @Arg('userId', () => ID, { description: 'The user.' }) userId: string,
+    @Arg('minutes', () => Int, { description: 'How long, 1 to 525,600.' }) minutes: number,
+    @Arg('reason', { description: 'Why (kept with the lock and in the audit trail).' }) reason: string,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
+    return ctx.services.admin.lockUser(ctx.em, requireAuth(ctx), userId, minutes, reason, requestMeta(ctx));
+  }
+
+  @Mutation(() => User, { description: 'Lifts an admin lock. ADMIN.' })
+  unlockUser(@Arg('userId', () => ID, { description: 'The user.' }) userId: string, @Ctx() ctx: Context): Promise<User> {
+    return ctx.services.admin.unlockUser(ctx.em, requireAuth(ctx), userId, requestMeta(ctx));
+  }
+
+  @Mutation(() => Boolean, { description: "Ends every session of a user. ADMIN." })
+  revokeUserSessions(@Arg('userId', () => ID, { description: 'The user.' }) userId: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.admin.revokeUserSessions(ctx.em, requireAuth(ctx), userId, requestMeta(ctx));
+  }
+
+  @Subscription(() => AuditEventView, {
+    description: 'Every audit event as it is written. ADMIN and AUDITOR.',
+    subscribe: ({ context }) => (context as Context).services.pubsub.subscribe('audit:events'),
+  })
+  auditEventAdded(@Root() e: AuditEventData): AuditEventView {
+    return { ...e, at: new Date(e.at), actorRole: e.actorRole as Role | null, outcome: e.outcome as AuditEventView['outcome'] };
+  }
+}
+
+@Resolver(() => User)
+export class UserAdminResolver {
+  @FieldResolver(() => UsageSummary, { description: 'Tokens used and messages sent since a time. ADMIN.' })
+  usage(@Root() user: User, @Arg('since', { description: 'Count from this time.' }) since: Date, @Ctx() ctx: Context): Promise<UsageSummary> {
+    return ctx.services.admin.usage(ctx.em, user.id, since);
+  }
+}

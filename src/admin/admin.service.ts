@@ -1,0 +1,166 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditOutcome } from '../audit/audit-event.entity';
+import type { AuditService } from '../audit/audit.service';
+import type { SecuritySummary } from '../audit/audit.types';
+import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import type { SessionRevocations } from '../auth/revocations';
+import { Role } from '../auth/role';
+import { Session } from '../auth/session.entity';
+import { User } from '../auth/user.entity';
+import { encodeCursor } from '../chat/chat.service';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../graphql/errors';
+import { pageSize } from '../graphql/pagination';
+import type { UsageSummary, UserConnection, UserFilter } from './admin.types';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_LOCK_MINUTES = 525_600; // a year
+
+function decodeUserCursor(after: string): { createdAt: Date; id: string } {
+  try {
+    const [iso, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string];
+    const createdAt = new Date(iso);
+    if (Number.isNaN(createdAt.getTime()) || !UUID.test(id)) throw new Error('bad');
+    return { createdAt, id };
+  } catch {
+    throw new BadUserInputError('Invalid cursor', { field: 'after' });
+  }
+}
+
+/** User management and security reporting for admins and auditors; every change audited. */
+export class AdminService {
+  constructor(private readonly audit: AuditService, private readonly revocations: SessionRevocations) {}
+
+  private async target(em: EntityManager, userId: string): Promise<User> {
+    const user = UUID.test(userId) ? await em.findOne(User, { id: userId }) : null;
+    if (!user) throw new NotFoundError('User');
+    return user;
+  }
+
+  /** Revokes every live session of `userId` (their sockets close at once). */
+  private async revokeAll(em: EntityManager, userId: string, reason: string): Promise<string[]> {
+    const sessions = await em.find(Session, { user: userId, revokedAt: null });
+    const now = new Date();
+    for (const s of sessions) {
+      s.revokedAt = now;
+      s.revokedReason = reason;
+    }
+    await em.flush();
+    return sessions.map((s) => s.id);
+  }
+
+  async listUsers(em: EntityManager, filter: UserFilter | null | undefined, first?: number | null, after?: string | null): Promise<UserConnection> {
+    const size = pageSize(first);
+    const where: Record<string, unknown> = {};
+    if (filter?.emailContains) where.email = { $ilike: `%${filter.emailContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
+    if (filter?.role) where.role = filter.role;
+    if (filter?.locked === true) where.lockedUntil = { $gt: new Date() };
+    if (filter?.locked === false) where.$or = [{ lockedUntil: null }, { lockedUntil: { $lte: new Date() } }];
+    if (after) {
+      const c = decodeUserCursor(after);
+      where.$and = [{ $or: [{ createdAt: { $lt: c.createdAt } }, { createdAt: c.createdAt, id: { $lt: c.id } }] }];
+    }
+    const rows = await em.find(User, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: size + 1 });
+    const page = rows.slice(0, size);
+    const last = page[page.length - 1];
+    return {
+      edges: page.map((node) => ({ node, cursor: encodeCursor(node.createdAt, node.id) })),
+      pageInfo: { hasNextPage: rows.length > size, endCursor: last ? encodeCursor(last.createdAt, last.id) : null },
+    };
+  }
+
+  async setUserRole(em: EntityManager, auth: AuthInfo, userId: string, role: Role, meta: RequestMeta): Promise<User> {
+    if (userId === auth.userId) throw new ForbiddenError('You cannot change your own role');
+    const revoked = await em.transactional(async (tx) => {
+      await tx.getConnection().execute('select pg_advisory_xact_lock(7283115003)', [], 'all', tx.getTransactionContext()); // one role change at a time
+      const user = await this.target(tx, userId);
+      if (user.role === Role.ADMIN && role !== Role.ADMIN && (await tx.count(User, { role: Role.ADMIN })) <= 1) {
+        throw new BadUserInputError('The last admin cannot be demoted', { field: 'role' });
+      }
+      const from = user.role;
+      user.role = role;
+      // Access tokens carry the role: end the user's sessions so the new role applies at once.
+      const ids = from === role ? [] : await this.revokeAll(tx, user.id, 'role changed');
+      await tx.flush();
+      await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { from, to: role } });
+      return ids;
+    });
+    this.revocations.revoked(revoked);
+    return this.target(em.fork(), userId);
+  }
+
+  async lockUser(em: EntityManager, auth: AuthInfo, userId: string, minutes: number, reason: string, meta: RequestMeta): Promise<User> {
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_LOCK_MINUTES) throw new BadUserInputError(`minutes must be 1 to ${MAX_LOCK_MINUTES}`, { field: 'minutes' });
+    const why = reason.trim();
+    if (why.length < 1 || why.length > 500) throw new BadUserInputError('reason must be 1 to 500 characters', { field: 'reason' });
+    if (userId === auth.userId) throw new ForbiddenError('You cannot lock yourself');
+    const revoked = await em.transactional(async (tx) => {
+      const user = await this.target(tx, userId);
+      user.lockedUntil = new Date(Date.now() + minutes * 60_000);
+      user.lockReason = why;
+      const ids = await this.revokeAll(tx, user.id, 'locked by an admin');
+      await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
+      return ids;
+    });
+    this.revocations.revoked(revoked);
+    return this.target(em.fork(), userId);
+  }
+
+  async unlockUser(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<User> {
+    await em.transactional(async (tx) => {
+      const user = await this.target(tx, userId);
+      user.lockedUntil = null;
+      user.lockReason = null;
+      await tx.flush();
+      await this.audit.record(tx, { action: 'admin.user.unlock', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId });
+    });
+    return this.target(em.fork(), userId);
+  }
+
+  async revokeUserSessions(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<boolean> {
+    const revoked = await em.transactional(async (tx) => {
+      const user = await this.target(tx, userId);
+      const ids = await this.revokeAll(tx, user.id, 'revoked by an admin');
+      await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: ids.length } });
+      return ids;
+    });
+    this.revocations.revoked(revoked);
+    return true;
+  }
+
+  /** Security activity since `since`, counted from the audit trail itself. */
+  async securitySummary(em: EntityManager, since: Date): Promise<SecuritySummary> {
+    const conn = em.getConnection();
+    const [counts] = await conn.execute<{ failed: string; locked: string; limited: string; reused: string }[]>(
+      `select count(*) filter (where action = 'auth.login' and outcome = 'FAILURE') as failed,
+              count(*) filter (where action in ('auth.lockout', 'admin.user.lock')) as locked,
+              count(*) filter (where action = 'security.rate_limited') as limited,
+              count(*) filter (where action = 'auth.token_reused') as reused
+       from audit_event where at >= ?`,
+      [since],
+    );
+    const ips = await conn.execute<{ ip: string; n: string }[]>(
+      `select ip, count(*) as n from audit_event where at >= ? and action = 'auth.login' and outcome = 'FAILURE' and ip is not null
+       group by ip order by count(*) desc, ip limit 10`,
+      [since],
+    );
+    return {
+      failedLogins: Number(counts.failed),
+      lockedAccounts: Number(counts.locked),
+      rateLimited: Number(counts.limited),
+      reusedRefreshTokens: Number(counts.reused),
+      topFailingIps: ips.map((r) => ({ ip: r.ip, count: Number(r.n) })),
+    };
+  }
+
+  /** Tokens a user's replies used and messages they sent, since `since`. */
+  async usage(em: EntityManager, userId: string, since: Date): Promise<UsageSummary> {
+    const [row] = await em.getConnection().execute<{ prompt: string; completion: string; sent: string }[]>(
+      `select coalesce(sum(m.prompt_tokens) filter (where m.role = 'ASSISTANT'), 0) as prompt,
+              coalesce(sum(m.completion_tokens) filter (where m.role = 'ASSISTANT'), 0) as completion,
+              count(*) filter (where m.role = 'USER') as sent
+       from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.created_at >= ?`,
+      [userId, since],
+    );
+    return { promptTokens: Number(row.prompt), completionTokens: Number(row.completion), messages: Number(row.sent) };
+  }
+}

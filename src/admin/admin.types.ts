@@ -1,0 +1,46 @@
+import { Field, InputType, Int, ObjectType } from 'type-graphql';
+import { Role } from '../auth/role';
+import { User } from '../auth/user.entity';
+import { PageInfo } from '../chat/chat.types';
+
+@ObjectType({ description: 'A user in a page.' })
+export class UserEdge {
+  @Field(() => User, { description: 'The user.' })
+  node!: User;
+
+  @Field({ description: 'Its position, for `after`.' })
+  cursor!: string;
+}
+
+@ObjectType({ description: 'A page of users, newest first.' })
+export class UserConnection {
+  @Field(() => [UserEdge], { description: 'The users.' })
+  edges!: UserEdge[];
+
+  @Field(() => PageInfo, { description: 'Whether more follow.' })
+  pageInfo!: PageInfo;
+}
+
+@InputType({ description: 'Which users to list.' })
+export class UserFilter {
+  @Field(() => String, { nullable: true, description: 'Email contains this (case-insensitive).' })
+  emailContains?: string | null;
+
+  @Field(() => Role, { nullable: true, description: 'Only this role.' })
+  role?: Role | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Only users an admin has locked now (true) or not (false).' })
+  locked?: boolean | null;
+}
+
+@ObjectType({ description: "A user's model usage over a period." })
+export class UsageSummary {
+  @Field(() => Int, { description: 'Prompt tokens.' })
+  promptTokens!: number;
+
+  @Field(() => Int, { description: 'Completion tokens.' })
+  completionTokens!: number;
+
+  @Field(() => Int, { description: 'Messages the user sent.' })
+  messages!: number;
+}
