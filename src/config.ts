@@ -43,6 +43,11 @@ export interface Config {
     idleTimeoutMs: number;
     maxContextChars: number;
   };
+  audit: {
+    /** Events older than this are purged (never under 365), behind a checkpoint. */
+    retentionDays: number;
+    sweepSeconds: number;
+  };
   chat: {
     maxConcurrentStreams: number;
     /** Tokens (prompt + completion) per user per UTC day; undefined: no quota. */
@@ -377,6 +382,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       firstTokenTimeoutMs: r.int('AI_FIRST_TOKEN_TIMEOUT_MS', 30_000, 100, 600_000),
       idleTimeoutMs: r.int('AI_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
       maxContextChars: r.int('AI_MAX_CONTEXT_CHARS', 48_000, 100, 10_000_000),
+    },
+    audit: {
+      retentionDays: r.int('AUDIT_RETENTION_DAYS', 365, 365, 36_500),
+      sweepSeconds: r.int('RETENTION_SWEEP_SECONDS', 3600, 1, 86_400),
     },
     chat: {
       maxConcurrentStreams: r.int('CHAT_MAX_CONCURRENT_STREAMS', 3, 1, 1_000_000),

@@ -21,6 +21,7 @@ import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { Metrics } from './observability/metrics';
 import { closeRedis, createRedis } from './redis';
 import { createTopics } from './pubsub/topics';
+import { purgeAuditPrefix } from './audit/audit.service';
 import { createServices, type Services } from './services';
 
 /** A running Parley server: HTTP and WebSocket on one port. */
@@ -50,6 +51,15 @@ export interface ServerDeps {
   providerForBenchmark?: LlmProvider;
 }
 
+/** Audit actions counted as Prometheus security events (alert rules in docs/prometheus-alerts.yml). */
+const SECURITY_COUNTERS: Record<string, string> = {
+  'auth.login': 'failed_login',
+  'auth.lockout': 'lockout',
+  'admin.user.lock': 'lockout',
+  'auth.token_reused': 'token_reuse',
+  'security.rate_limited': 'rate_limited',
+};
+
 /** Builds and starts the server on `config.port` (0 picks a free port). */
 export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const { config, logger, db } = deps;
@@ -61,6 +71,16 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const pubsub = createTopics(pubsubRedis);
   const services = createServices(config, logger, rootEm, pubsub, deps.providerForBenchmark);
   await services.runner.startBackground();
+  services.audit.onWritten = (e) => {
+    const event = SECURITY_COUNTERS[e.action === 'auth.login' && e.outcome !== 'FAILURE' ? '' : e.action];
+    if (event) metrics.securityEvents.inc({ event });
+  };
+  const retention = setInterval(() => {
+    void purgeAuditPrefix(services.audit, rootEm.fork(), config.audit.retentionDays)
+      .then((n) => n > 0 && logger.info('audit retention: purged an old prefix behind a checkpoint', { events: n }))
+      .catch((err) => logger.error('audit retention failed', { err }));
+  }, config.audit.sweepSeconds * 1000);
+  retention.unref();
   const bare = deps.withoutDefenseLayerForBenchmark === true;
   const schema = bare
     ? await buildAppSchema(deps.extraResolvers)
@@ -138,6 +158,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         shuttingDown = true;
         await ws.close();
         await apollo.stop(); // drain plugin: stop accepting, finish in-flight, then close the rest
+        clearInterval(retention);
         await services.runner.stopAll(); // replies still streaming end INTERRUPTED, saved
         await services.audit.flushReads();
         await services.revocations.disconnect();

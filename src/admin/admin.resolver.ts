@@ -4,6 +4,7 @@ import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, Se
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
+import { ForbiddenError } from '../graphql/errors';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { AuditEventData } from '../pubsub/topics';
 import { UsageSummary, UserConnection, UserFilter } from './admin.types';
@@ -85,7 +86,13 @@ export class AdminResolver {
 
   @Subscription(() => AuditEventView, {
     description: 'Every audit event as it is written. ADMIN and AUDITOR.',
-    subscribe: ({ context }) => (context as Context).services.pubsub.subscribe('audit:events'),
+    subscribe: ({ context }) => {
+      // Checked here, where the subscription starts: shield's rules run per event, too late to refuse it.
+      const ctx = context as Context;
+      const auth = requireAuth(ctx);
+      if (auth.role !== Role.ADMIN && auth.role !== Role.AUDITOR) throw new ForbiddenError();
+      return ctx.services.pubsub.subscribe('audit:events');
+    },
   })
   auditEventAdded(@Root() e: AuditEventData): AuditEventView {
     return { ...e, at: new Date(e.at), actorRole: e.actorRole as Role | null, outcome: e.outcome as AuditEventView['outcome'] };

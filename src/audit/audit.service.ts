@@ -62,6 +62,8 @@ export interface ChainReport {
 
 /** The one way anything is written to the audit trail, and the check that it is intact. */
 export class AuditService {
+  /** Called for each event this process writes (metrics); never for other instances' events. */
+  onWritten?: (e: AuditEvent) => void;
   private readonly queue: { input: AuditInput; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private draining = false;
 
@@ -161,7 +163,10 @@ export class AuditService {
         return event;
       });
       await tx.flush();
-      for (const e of events) this.pubsub?.publish('audit:events', toAuditData(e));
+      for (const e of events) {
+        this.pubsub?.publish('audit:events', toAuditData(e));
+        this.onWritten?.(e);
+      }
       return events;
     });
   }

@@ -59,7 +59,7 @@ export class AuthService {
 
   /** A security event for the log (and its alerting), never carrying secrets. */
   private security(event: string, fields: Record<string, unknown>): void {
-    this.logger.warn('security event', { security: true, event, ...fields });
+    this.logger.warn('security event', { security: true, alert: true, event, ...fields });
   }
 
   private async requireCaptcha(em: EntityManager, solution: string, meta: RequestMeta): Promise<boolean> {

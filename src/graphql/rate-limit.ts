@@ -85,7 +85,7 @@ export function rateLimiting(deps: { config: Config; logger: Logger; audit: Audi
     onLimit: async (res: RateLimiterRes, _args, _source, _fieldArgs, ctx, info) => {
       const field = `${info.parentType.name}.${info.fieldName}`;
       const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
-      logger.warn('security event', { security: true, event: 'security.rate_limited', field, ip: ctx.ip, userId: ctx.auth?.userId, requestId: ctx.requestId });
+      logger.warn('security event', { security: true, alert: true, event: 'security.rate_limited', field, ip: ctx.ip, userId: ctx.auth?.userId, requestId: ctx.requestId });
       await audit
         .append({ action: 'security.rate_limited', outcome: AuditOutcome.DENIED, actorId: ctx.auth?.userId ?? null, actorRole: ctx.auth?.role ?? null, resourceType: 'operation', resourceId: field, ip: ctx.ip, requestId: ctx.requestId })
         .catch((err) => logger.error('audit of a rate limit failed', { err }));

@@ -11,6 +11,7 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status' | 'operation'>;
   readonly wsOpen: Gauge;
   readonly wsConnections: Counter<'outcome'>;
+  readonly securityEvents: Counter<'event'>;
   private readonly operations = new Set<string>();
 
   constructor() {
@@ -27,6 +28,13 @@ export class Metrics {
       help: 'WebSocket connections open now',
       registers: [this.registry],
     });
+    this.securityEvents = new Counter({
+      name: 'parley_security_events_total',
+      help: 'Security events written to the audit trail by this process: failed_login, lockout, token_reuse, rate_limited',
+      labelNames: ['event'],
+      registers: [this.registry],
+    });
+    for (const event of ['failed_login', 'lockout', 'token_reuse', 'rate_limited']) this.securityEvents.inc({ event }, 0);
     this.wsConnections = new Counter({
       name: 'parley_websocket_connections_total',
       help: 'WebSocket connections accepted or refused',
