@@ -14,6 +14,9 @@ function clean(value: unknown, path: string, depth: number): unknown {
   }
   if (depth >= MAX_DEPTH || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v, i) => clean(v, `${path}[${i}]`, depth + 1));
+  // Only plain input objects are walked; scalars parsed into objects (DateTime's Date) stay as they are.
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = clean(v, `${path}.${k}`, depth + 1);
   return out;
