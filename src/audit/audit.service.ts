@@ -68,6 +68,8 @@ export class AuditService {
   private draining = false;
 
   private readonly pendingReads = new Set<Promise<void>>();
+  /** Benchmarks only: false measures a server that does not record reads. Never configuration. */
+  readsRecordedForBenchmark = true;
 
   /** `em`: the root entity manager, forked for appends that stand alone; `pubsub`: the live tail. */
   constructor(private readonly logger: Logger, private readonly em: EntityManager, private readonly pubsub?: PubSub) {}
@@ -77,6 +79,7 @@ export class AuditService {
    * group-committed in order with everything else, at once when idle and in batches under load.
    */
   recordRead(input: Omit<AuditInput, 'action' | 'outcome'>): void {
+    if (!this.readsRecordedForBenchmark) return;
     const p = this.append({ ...input, action: 'data.read', outcome: AuditOutcome.SUCCESS }).catch(() => undefined);
     this.pendingReads.add(p);
     void p.finally(() => this.pendingReads.delete(p));
