@@ -1,5 +1,5 @@
 import { bearer, login, me, registerUser, type Registered } from '../helpers/auth';
-import { authedWs } from '../helpers/chat';
+import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
 
 const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody guesses' };
@@ -48,14 +48,27 @@ describe('admin and auditor operations', () => {
     await ws.dispose();
   });
 
-  it('keeps User.email and User.usage to admins', async () => {
+  it('shows admins each user with email and usage; an auditor gets neither', async () => {
     const user = await registerUser(t.graphqlUrl);
-    const aud = await auditor();
-    const q = 'query { users(first: 5) { edges { node { id email usage(since: "2020-01-01T00:00:00Z") { messages promptTokens completionTokens } } } } }';
-    const res = await op(q, admin);
+    const conv = await createConversation(t.graphqlUrl, user.accessToken);
+    for (const text of ['first question', 'second question']) {
+      const { assistantMessage } = (await sendMessage(t.graphqlUrl, user.accessToken, conv, text)).body.data.sendMessage;
+      const ws = authedWs(t.wsUrl, user.accessToken);
+      await streamReply(ws, assistantMessage.id);
+      await ws.dispose();
+    }
+    const q = 'query U($f: UserFilter) { users(filter: $f, first: 5) { edges { node { id email role usage(since: "2020-01-01T00:00:00Z") { messages promptTokens completionTokens } } } } }';
+    const res = await op(q, admin, { f: { emailContains: user.email.slice(0, 12).toUpperCase() } });
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data.users.edges.map((e: any) => e.node.email)).toContain(user.email);
-    void aud;
+    const node = res.body.data.users.edges.map((e: any) => e.node).find((n: any) => n.id === user.userId);
+    expect(node.email).toBe(user.email);
+    expect(node.usage.messages).toBe(2);
+    expect(node.usage.promptTokens).toBeGreaterThan(0);
+    expect(node.usage.completionTokens).toBeGreaterThan(0);
+    const roles = await op('query U($f: UserFilter) { users(filter: $f) { edges { node { role } } } }', admin, { f: { role: 'ADMIN' } });
+    expect(roles.body.data.users.edges.map((e: any) => e.node.role)).toEqual(['ADMIN']);
+    const aud = await auditor();
+    expect((await op(q, aud.token, { f: {} })).body.errors[0].extensions.code).toBe('FORBIDDEN');
   });
 
   it('no one changes their own role', async () => {
