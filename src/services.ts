@@ -16,6 +16,7 @@ import { OpenAiProvider } from './chat/providers/openai';
 import type { LlmProvider } from './chat/providers/provider';
 import type { Logger } from './logging/logger';
 import type { PubSub } from './pubsub/topics';
+import { PrivacyService } from './privacy/privacy.service';
 
 /** Every service, wired once per process; resolvers reach them through the context. */
 export interface Services {
@@ -30,6 +31,7 @@ export interface Services {
   runner: GenerationRunner;
   pubsub: PubSub;
   admin: AdminService;
+  privacy: PrivacyService;
 }
 
 /** The LLM provider AI_PROVIDER names. */
@@ -54,5 +56,6 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
   const chat = new ChatService(config, audit, runner, pubsub);
   const admin = new AdminService(audit, revocations);
-  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub, admin };
+  const privacy = new PrivacyService(audit, passwords, revocations, runner, pubsub);
+  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub, admin, privacy };
 }

@@ -56,6 +56,8 @@ export const RULES = {
     deleteConversation: isAuthenticated,
     sendMessage: isAuthenticated,
     cancelGeneration: isAuthenticated,
+    exportMyData: isAuthenticated,
+    deleteMyAccount: isAuthenticated,
     setUserRole: isAdmin,
     lockUser: isAdmin,
     unlockUser: isAdmin,

@@ -17,6 +17,7 @@ export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
   'Mutation.register': 'register',
   'Mutation.refreshSession': 'refresh',
   'Mutation.sendMessage': 'sendMessage',
+  'Mutation.exportMyData': 'export',
   'Query.auditEvents': 'admin',
   'Query.verifyAuditChain': 'admin',
   'Query.users': 'admin',

@@ -9,6 +9,7 @@ import { AdminResolver, UserAdminResolver } from '../admin/admin.resolver';
 import { AuthResolver } from '../auth/auth.resolver';
 import { ChatResolver, ConversationResolver } from '../chat/chat.resolver';
 import { ModelsResolver } from '../chat/models.resolver';
+import { PrivacyResolver } from '../privacy/privacy.resolver';
 import type { AuditService } from '../audit/audit.service';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
@@ -21,7 +22,7 @@ import { SCALARS_MAP } from './scalars';
 type ResolverClass = Function;
 
 /** Every resolver class of the public API. */
-export const RESOLVERS: NonEmptyArray<ResolverClass> = [AdminResolver, AuthResolver, ChatResolver, ConversationResolver, ModelsResolver, UserAdminResolver];
+export const RESOLVERS: NonEmptyArray<ResolverClass> = [AdminResolver, AuthResolver, ChatResolver, ConversationResolver, ModelsResolver, PrivacyResolver, UserAdminResolver];
 
 /** Builds the schema from the resolvers (plus test-only ones when given): types, fields, directives. */
 export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Promise<GraphQLSchema> {

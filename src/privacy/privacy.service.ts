@@ -1,0 +1,69 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditOutcome } from '../audit/audit-event.entity';
+import type { AuditService } from '../audit/audit.service';
+import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import { accountKey } from '../auth/login-guard';
+import type { PasswordHasher } from '../auth/passwords';
+import type { SessionRevocations } from '../auth/revocations';
+import { Session } from '../auth/session.entity';
+import { User } from '../auth/user.entity';
+import type { GenerationRunner } from '../chat/generation';
+import { Conversation } from '../chat/conversation.entity';
+import { Message } from '../chat/message.entity';
+import { MessageStatus } from '../chat/message-enums';
+import { BadUserInputError } from '../graphql/errors';
+import type { PubSub } from '../pubsub/topics';
+
+/** GDPR: a person's data in one document, and erasure of everything about them. */
+export class PrivacyService {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly passwords: PasswordHasher,
+    private readonly revocations: SessionRevocations,
+    private readonly runner: GenerationRunner,
+    private readonly pubsub: PubSub,
+  ) {}
+
+  /** Everything stored about the caller: profile, sessions, conversations with messages, and their audit events. */
+  async exportMyData(em: EntityManager, auth: AuthInfo, meta: RequestMeta): Promise<Record<string, unknown>> {
+    const user = await em.findOneOrFail(User, { id: auth.userId });
+    const sessions = await em.find(Session, { user: auth.userId }, { orderBy: { createdAt: 'asc' } });
+    const conversations = await em.find(Conversation, { owner: auth.userId }, { orderBy: { createdAt: 'asc' } });
+    const messages = await em.find(Message, { conversation: { owner: auth.userId } }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    const events = await em.getConnection().execute<Record<string, unknown>[]>(
+      'select seq, at, action, resource_type, resource_id, outcome, ip from audit_event where actor_id = ? order by seq',
+      [auth.userId],
+    );
+    await this.audit.record(em, { action: 'privacy.export', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
+    return {
+      exportedAt: new Date().toISOString(),
+      user: { id: user.id, email: user.email, displayName: user.displayName ?? null, role: user.role, createdAt: user.createdAt.toISOString() },
+      sessions: sessions.map((s) => ({ id: s.id, createdAt: s.createdAt.toISOString(), lastUsedAt: s.lastUsedAt.toISOString(), ip: s.ip ?? null, userAgent: s.userAgent ?? null, revokedAt: s.revokedAt?.toISOString() ?? null })),
+      conversations: conversations.map((c) => ({
+        id: c.id, title: c.title ?? null, model: c.model, systemPrompt: c.systemPrompt ?? null, createdAt: c.createdAt.toISOString(),
+        messages: messages.filter((m) => m.conversation.id === c.id).map((m) => ({ id: m.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, createdAt: m.createdAt.toISOString() })),
+      })),
+      auditEvents: events.map((e) => ({ ...e, seq: Number(e.seq) })),
+    };
+  }
+
+  /**
+   * Erases the caller after checking their password: live replies stop, sessions end and
+   * sockets close, and the user, sessions, conversations and messages are deleted (cascade),
+   * with their login-failure record. Only audit events naming them by id remain.
+   */
+  async deleteMyAccount(em: EntityManager, auth: AuthInfo, password: string, meta: RequestMeta): Promise<boolean> {
+    const user = await em.findOneOrFail(User, { id: auth.userId });
+    if (!(await this.passwords.verify(user.passwordHash, password))) throw new BadUserInputError('Password is incorrect', { field: 'password' });
+    const live = await em.find(Message, { conversation: { owner: auth.userId }, status: MessageStatus.STREAMING });
+    for (const m of live) if (!this.runner.stopLocal(m.id, 'delete')) this.pubsub.publish('generation:cancel', { messageId: m.id, reason: 'delete' });
+    const sessionIds = (await em.find(Session, { user: auth.userId })).map((s) => s.id);
+    await em.transactional(async (tx) => {
+      await tx.getConnection().execute('delete from login_throttle where account_key = ?', [accountKey(user.email)], 'all', tx.getTransactionContext());
+      await tx.nativeDelete(User, { id: auth.userId }); // sessions, refresh tokens, conversations, messages cascade
+      await this.audit.record(tx, { action: 'privacy.account_delete', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
+    });
+    this.revocations.revoked(sessionIds);
+    return true;
+  }
+}
