@@ -48,6 +48,8 @@ export interface Config {
     retentionDays: number;
     sweepSeconds: number;
   };
+  /** Conversations not updated for this many days are hard-deleted (undefined: kept forever). */
+  conversationRetentionDays?: number;
   chat: {
     maxConcurrentStreams: number;
     /** Tokens (prompt + completion) per user per UTC day; undefined: no quota. */
@@ -387,6 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: r.int('AUDIT_RETENTION_DAYS', 365, 365, 36_500),
       sweepSeconds: r.int('RETENTION_SWEEP_SECONDS', 3600, 1, 86_400),
     },
+    conversationRetentionDays: r.str('CONVERSATION_RETENTION_DAYS') === undefined ? undefined : r.int('CONVERSATION_RETENTION_DAYS', 0, 1, 36_500),
     chat: {
       maxConcurrentStreams: r.int('CHAT_MAX_CONCURRENT_STREAMS', 3, 1, 1_000_000),
       dailyTokenQuota: r.str('USER_DAILY_TOKEN_QUOTA') === undefined ? undefined : r.int('USER_DAILY_TOKEN_QUOTA', 0, 1, 1_000_000_000),

@@ -22,6 +22,7 @@ import { Metrics } from './observability/metrics';
 import { closeRedis, createRedis } from './redis';
 import { createTopics } from './pubsub/topics';
 import { purgeAuditPrefix } from './audit/audit.service';
+import { sweepConversations } from './privacy/privacy.service';
 import { createServices, type Services } from './services';
 
 /** A running Parley server: HTTP and WebSocket on one port. */
@@ -79,6 +80,11 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     void purgeAuditPrefix(services.audit, rootEm.fork(), config.audit.retentionDays)
       .then((n) => n > 0 && logger.info('audit retention: purged an old prefix behind a checkpoint', { events: n }))
       .catch((err) => logger.error('audit retention failed', { err }));
+    if (config.conversationRetentionDays !== undefined) {
+      void sweepConversations(services.audit, rootEm.fork(), config.conversationRetentionDays)
+        .then((n) => n > 0 && logger.info('conversation retention: deleted old conversations', { conversations: n }))
+        .catch((err) => logger.error('conversation retention failed', { err }));
+    }
   }, config.audit.sweepSeconds * 1000);
   retention.unref();
   const bare = deps.withoutDefenseLayerForBenchmark === true;

@@ -67,3 +67,16 @@ export class PrivacyService {
     return true;
   }
 }
+
+/** Hard-deletes conversations (and their messages) not updated for `days`; records how many, by no one. */
+export async function sweepConversations(audit: AuditService, em: EntityManager, days: number): Promise<number> {
+  return em.transactional(async (tx) => {
+    const rows = await tx.getConnection().execute<{ n: string }[]>(
+      `with d as (delete from conversation where updated_at < now() - make_interval(days => ?) returning 1) select count(*) as n from d`,
+      [days], 'all', tx.getTransactionContext(),
+    );
+    const n = Number(rows[0].n);
+    if (n > 0) await audit.record(tx, { action: 'privacy.retention', outcome: AuditOutcome.SUCCESS, resourceType: 'conversation', metadata: { deleted: n, days } });
+    return n;
+  });
+}

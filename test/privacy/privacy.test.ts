@@ -59,3 +59,23 @@ describe('privacy: export and erasure', () => {
     expect((await login(t.graphqlUrl, u.email, u.password)).body.errors[0].message).toBe('Invalid email or password');
   });
 });
+
+describe('conversation retention', () => {
+  const t = useTestServer({ env: { CONVERSATION_RETENTION_DAYS: '30', RETENTION_SWEEP_SECONDS: '1' } });
+
+  it('hard-deletes conversations not updated for CONVERSATION_RETENTION_DAYS, keeping recent ones', async () => {
+    const u = await registerUser(t.graphqlUrl);
+    const old = await createConversation(t.graphqlUrl, u.accessToken);
+    const recent = await createConversation(t.graphqlUrl, u.accessToken);
+    await sendMessage(t.graphqlUrl, u.accessToken, old, 'an old message');
+    await new Promise((r) => setTimeout(r, 300));
+    await sql(t, `update conversation set updated_at = now() - interval '31 days' where id = ?`, [old]);
+    const deadline = Date.now() + 5000;
+    while ((await sql(t, 'select 1 from conversation where id = ?', [old])).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await sql(t, 'select 1 from conversation where id = ?', [old])).toHaveLength(0);
+    expect(await sql(t, 'select 1 from message where conversation_id = ?', [old])).toHaveLength(0);
+    expect(await sql(t, 'select 1 from conversation where id = ?', [recent])).toHaveLength(1);
+    const [event] = await sql(t, `select metadata from audit_event where action = 'privacy.retention'`);
+    expect(event.metadata).toMatchObject({ deleted: 1, days: 30 });
+  });
+});
