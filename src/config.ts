@@ -27,6 +27,7 @@ export interface Config {
   secretKeyGenerated: boolean;
   corsOrigins: string[];
   bodyLimitBytes: number;
+  maxUploadBytes: number;
   logLevel: LogLevel;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
@@ -301,6 +302,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     else bodyLimitBytes = parsed;
   }
 
+  const uploadRaw = r.str('MAX_UPLOAD_BYTES');
+  let maxUploadBytes = 10 * 1024 * 1024;
+  if (uploadRaw !== undefined) {
+    const parsed = parseByteSize(uploadRaw);
+    if (parsed === undefined) r.problems.push(`MAX_UPLOAD_BYTES must be a size such as 10mb (got "${uploadRaw}")`);
+    else maxUploadBytes = parsed;
+  }
+
   const aiProvider = r.oneOf<AiProvider>('AI_PROVIDER', ['echo', 'openai'], prod ? 'openai' : 'echo');
   const models = r.list('AI_MODELS');
   const openaiBaseUrl = r.str('OPENAI_BASE_URL') ?? 'https://api.openai.com/v1';
@@ -367,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...parseSecret(r, appEnv),
     corsOrigins,
     bodyLimitBytes,
+    maxUploadBytes,
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'], 'info'),
     metricsToken,
     trustProxy: r.bool('TRUST_PROXY', false),

@@ -21,6 +21,7 @@ import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { Metrics } from './observability/metrics';
 import { closeRedis, createRedis } from './redis';
 import { createTopics } from './pubsub/topics';
+import { uploadsRoute } from './chat/uploads';
 import { purgeAuditPrefix } from './audit/audit.service';
 import { sweepConversations } from './privacy/privacy.service';
 import { createServices, type Services } from './services';
@@ -102,6 +103,8 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   app.use(requestLog(logger, metrics));
   app.use(securityHeaders(config));
   app.use(opsRoutes({ config, orm: db.orm, metrics, isShuttingDown: () => shuttingDown }));
+  app.options('/attachments', corsPolicy(config));
+  app.post('/attachments', corsPolicy(config), uploadsRoute({ config, orm: db.orm, services }));
 
   const httpServer = http.createServer(app);
   httpServer.requestTimeout = 30_000;

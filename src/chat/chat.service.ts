@@ -11,6 +11,7 @@ import type { ConversationConnection, CreateConversationInput, MessageConnection
 import { Conversation } from './conversation.entity';
 import type { GenerationRunner } from './generation';
 import { Message } from './message.entity';
+import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
 import type { ChatTurn } from './providers/provider';
 
@@ -64,10 +65,10 @@ async function keysetPage<T extends Conversation | Message, N>(
   };
 }
 
-/** A message as the API shows it. */
-export function toView(m: Message): MessageView {
+/** A message as the API shows it (with its attachments, when loaded). */
+export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
   const usage = m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens } : null;
-  return { id: m.id, conversationId: m.conversation.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, usage, error: m.error ?? null, attachments: [], createdAt: m.createdAt };
+  return { id: m.id, conversationId: m.conversation.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, usage, error: m.error ?? null, attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })), createdAt: m.createdAt };
 }
 
 /** Conversations, messages and replies; every lookup is scoped to the caller (others' ids are NOT_FOUND). */
@@ -108,7 +109,10 @@ export class ChatService {
   }
 
   async listMessages(em: EntityManager, conversation: Conversation, first?: number | null, after?: string | null): Promise<MessageConnection> {
-    return keysetPage(em, Message, { conversation: conversation.id }, 'asc', first, after, toView);
+    const page = await keysetPage(em, Message, { conversation: conversation.id }, 'asc', first, after, (m) => m);
+    const ids = page.edges.map((e) => e.node.id);
+    const files = ids.length ? await em.find(AttachmentFile, { message: { $in: ids } }, { orderBy: { createdAt: 'asc' } }) : [];
+    return { ...page, edges: page.edges.map((e) => ({ ...e, node: toView(e.node, files.filter((f) => f.message?.id === e.node.id)) })) };
   }
 
   /** Stops a generation wherever it runs (this instance directly, others through pub/sub). */
@@ -146,8 +150,10 @@ export class ChatService {
     const content = input.content.trim();
     if (content.length === 0 || content.length > MAX_CONTENT) throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
     const c = await this.ownedConversation(em, auth, input.conversationId);
-    if (input.attachmentIds?.length) throw new NotFoundError('Attachment'); // no upload exists yet to refer to
+    const attachmentIds = [...new Set(input.attachmentIds ?? [])];
+    if (attachmentIds.length > 10) throw new BadUserInputError('At most 10 attachments per message', { field: 'attachmentIds' });
     let quotaRemaining: number | undefined;
+    let attached: AttachmentFile[] = [];
     const { user, assistant } = await em.transactional(async (tx) => {
       const conn = tx.getConnection();
       const ctx = tx.getTransactionContext();
@@ -175,6 +181,12 @@ export class ChatService {
         conversation: c, role: MessageRole.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: c.model,
         createdAt: new Date(now + 1), instanceId: this.runner.instanceId, heartbeatAt: new Date(now),
       });
+      if (attachmentIds.length) {
+        // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
+        attached = attachmentIds.every((id) => UUID.test(id)) ? await tx.find(AttachmentFile, { id: { $in: attachmentIds }, owner: auth.userId, message: null }) : [];
+        if (attached.length !== attachmentIds.length) throw new NotFoundError('Attachment');
+        for (const a of attached) a.message = userMsg;
+      }
       c.updatedAt = new Date(now);
       if (!c.title) c.title = content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
       await tx.flush();
@@ -186,7 +198,7 @@ export class ChatService {
     });
     const turns = await this.history(em.fork(), c);
     this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, quotaRemaining });
-    return { userMessage: toView(user), assistantMessage: toView(assistant) };
+    return { userMessage: toView(user, attached), assistantMessage: toView(assistant) };
   }
 
   /** Stops a streaming reply (on whichever instance runs it), keeping its text, and returns it CANCELLED. */

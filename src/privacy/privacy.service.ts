@@ -10,6 +10,7 @@ import { User } from '../auth/user.entity';
 import type { GenerationRunner } from '../chat/generation';
 import { Conversation } from '../chat/conversation.entity';
 import { Message } from '../chat/message.entity';
+import { AttachmentFile } from '../chat/attachment.entity';
 import { MessageStatus } from '../chat/message-enums';
 import { BadUserInputError } from '../graphql/errors';
 import type { PubSub } from '../pubsub/topics';
@@ -30,6 +31,7 @@ export class PrivacyService {
     const sessions = await em.find(Session, { user: auth.userId }, { orderBy: { createdAt: 'asc' } });
     const conversations = await em.find(Conversation, { owner: auth.userId }, { orderBy: { createdAt: 'asc' } });
     const messages = await em.find(Message, { conversation: { owner: auth.userId } }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    const files = await em.find(AttachmentFile, { owner: auth.userId }, { orderBy: { createdAt: 'asc' } });
     const events = await em.getConnection().execute<Record<string, unknown>[]>(
       'select seq, at, action, resource_type, resource_id, outcome, ip from audit_event where actor_id = ? order by seq',
       [auth.userId],
@@ -43,6 +45,7 @@ export class PrivacyService {
         id: c.id, title: c.title ?? null, model: c.model, systemPrompt: c.systemPrompt ?? null, createdAt: c.createdAt.toISOString(),
         messages: messages.filter((m) => m.conversation.id === c.id).map((m) => ({ id: m.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, createdAt: m.createdAt.toISOString() })),
       })),
+      attachments: files.map((f) => ({ id: f.id, filename: f.filename, mimeType: f.mimeType, size: f.size, messageId: f.message?.id ?? null, contentBase64: f.data.toString('base64') })),
       auditEvents: events.map((e) => ({ ...e, seq: Number(e.seq) })),
     };
   }

@@ -2,6 +2,7 @@ import { Migration20261128000000 } from './Migration20261128000000';
 import { Migration20261128011100 } from './Migration20261128011100';
 import { Migration20261128015226 } from './Migration20261128015226';
 import { Migration20261128021222 } from './Migration20261128021222';
+import { Migration20261128023154 } from './Migration20261128023154';
 
 /** Every migration, in order; a new one is generated with `npm run migration:create` and added here. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128011100', class: Migration20261128011100 },
   { name: 'Migration20261128015226', class: Migration20261128015226 },
   { name: 'Migration20261128021222', class: Migration20261128021222 },
+  { name: 'Migration20261128023154', class: Migration20261128023154 },
 ];
