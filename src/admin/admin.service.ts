@@ -2,29 +2,17 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { SecuritySummary } from '../audit/audit.types';
-import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import { revokeSessions, type AuthInfo, type RequestMeta } from '../auth/auth.service';
 import type { SessionRevocations } from '../auth/revocations';
 import { Role } from '../auth/role';
-import { Session } from '../auth/session.entity';
 import { User } from '../auth/user.entity';
-import { encodeCursor } from '../chat/chat.service';
+import { decodeCursor, encodeCursor } from '../chat/chat.service';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../graphql/errors';
 import { pageSize } from '../graphql/pagination';
 import type { UsageSummary, UserConnection, UserFilter } from './admin.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_LOCK_MINUTES = 525_600; // a year
-
-function decodeUserCursor(after: string): { createdAt: Date; id: string } {
-  try {
-    const [iso, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string];
-    const createdAt = new Date(iso);
-    if (Number.isNaN(createdAt.getTime()) || !UUID.test(id)) throw new Error('bad');
-    return { createdAt, id };
-  } catch {
-    throw new BadUserInputError('Invalid cursor', { field: 'after' });
-  }
-}
 
 /** User management and security reporting for admins and auditors; every change audited. */
 export class AdminService {
@@ -36,18 +24,6 @@ export class AdminService {
     return user;
   }
 
-  /** Revokes every live session of `userId` (their sockets close at once). */
-  private async revokeAll(em: EntityManager, userId: string, reason: string): Promise<string[]> {
-    const sessions = await em.find(Session, { user: userId, revokedAt: null });
-    const now = new Date();
-    for (const s of sessions) {
-      s.revokedAt = now;
-      s.revokedReason = reason;
-    }
-    await em.flush();
-    return sessions.map((s) => s.id);
-  }
-
   async listUsers(em: EntityManager, filter: UserFilter | null | undefined, first?: number | null, after?: string | null): Promise<UserConnection> {
     const size = pageSize(first);
     const where: Record<string, unknown> = {};
@@ -56,7 +32,7 @@ export class AdminService {
     if (filter?.locked === true) where.lockedUntil = { $gt: new Date() };
     if (filter?.locked === false) where.$or = [{ lockedUntil: null }, { lockedUntil: { $lte: new Date() } }];
     if (after) {
-      const c = decodeUserCursor(after);
+      const c = decodeCursor(after);
       where.$and = [{ $or: [{ createdAt: { $lt: c.createdAt } }, { createdAt: c.createdAt, id: { $lt: c.id } }] }];
     }
     const rows = await em.find(User, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: size + 1 });
@@ -79,7 +55,7 @@ export class AdminService {
       const from = user.role;
       user.role = role;
       // Access tokens carry the role: end the user's sessions so the new role applies at once.
-      const ids = from === role ? [] : await this.revokeAll(tx, user.id, 'role changed');
+      const ids = from === role ? [] : await revokeSessions(tx, user.id, 'role changed');
       await tx.flush();
       await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { from, to: role } });
       return ids;
@@ -97,7 +73,7 @@ export class AdminService {
       const user = await this.target(tx, userId);
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
-      const ids = await this.revokeAll(tx, user.id, 'locked by an admin');
+      const ids = await revokeSessions(tx, user.id, 'locked by an admin');
       await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
       return ids;
     });
@@ -119,7 +95,7 @@ export class AdminService {
   async revokeUserSessions(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<boolean> {
     const revoked = await em.transactional(async (tx) => {
       const user = await this.target(tx, userId);
-      const ids = await this.revokeAll(tx, user.id, 'revoked by an admin');
+      const ids = await revokeSessions(tx, user.id, 'revoked by an admin');
       await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: ids.length } });
       return ids;
     });

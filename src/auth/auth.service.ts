@@ -44,6 +44,21 @@ export interface IssuedTokens {
 const INVALID_CREDENTIALS = 'Invalid email or password';
 const INVALID_REFRESH = 'Refresh token is invalid or expired';
 
+/** Revokes live sessions of `userId` (all, only `only`, or all but `except`), recording why; returns their ids. */
+export async function revokeSessions(em: EntityManager, userId: string, reason: string, filter: { only?: string; except?: string } = {}): Promise<string[]> {
+  const where: Record<string, unknown> = { user: userId, revokedAt: null };
+  if (filter.only) where.id = filter.only;
+  if (filter.except) where.id = { $ne: filter.except };
+  const sessions = await em.find(Session, where);
+  const now = new Date();
+  for (const s of sessions) {
+    s.revokedAt = now;
+    s.revokedReason = reason;
+  }
+  await em.flush();
+  return sessions.map((s) => s.id);
+}
+
 /** Registration, login, refresh rotation with reuse detection, logout and revocation. */
 export class AuthService {
   constructor(
@@ -203,24 +218,9 @@ export class AuthService {
     return outcome.issued;
   }
 
-  /** Revokes sessions of `userId` (all, or only `only`, or all but `except`), recording why. */
-  private async revokeSessions(em: EntityManager, userId: string, reason: string, filter: { only?: string; except?: string } = {}): Promise<string[]> {
-    const where: Record<string, unknown> = { user: userId, revokedAt: null };
-    if (filter.only) where.id = filter.only;
-    if (filter.except) where.id = { $ne: filter.except };
-    const sessions = await em.find(Session, where);
-    const now = new Date();
-    for (const s of sessions) {
-      s.revokedAt = now;
-      s.revokedReason = reason;
-    }
-    await em.flush();
-    return sessions.map((s) => s.id);
-  }
-
   async logout(em: EntityManager, auth: AuthInfo, meta: RequestMeta, all: boolean): Promise<void> {
     const ids = await em.transactional(async (tx) => {
-      const revoked = await this.revokeSessions(tx, auth.userId, all ? 'logout all' : 'logout', all ? {} : { only: auth.sessionId });
+      const revoked = await revokeSessions(tx, auth.userId, all ? 'logout all' : 'logout', all ? {} : { only: auth.sessionId });
       await this.audit.record(tx, { action: 'auth.logout', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'session', resourceId: auth.sessionId, ip: meta.ip, requestId: meta.requestId, metadata: { all, sessions: revoked.length } });
       return revoked;
     });
@@ -231,7 +231,7 @@ export class AuthService {
     const ids = await em.transactional(async (tx) => {
       const owned = await tx.findOne(Session, { id: sessionId, user: auth.userId });
       if (!owned) throw new NotFoundError('Session');
-      const revoked = await this.revokeSessions(tx, auth.userId, 'revoked by user', { only: sessionId });
+      const revoked = await revokeSessions(tx, auth.userId, 'revoked by user', { only: sessionId });
       await this.audit.record(tx, { action: 'auth.session.revoke', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'session', resourceId: sessionId, ip: meta.ip, requestId: meta.requestId });
       return revoked;
     });
@@ -247,7 +247,7 @@ export class AuthService {
     assertPasswordPolicy(next, [user.email, user.email.split('@')[0], user.displayName ?? '']);
     user.passwordHash = await this.passwords.hash(next);
     const ids = await em.transactional(async (tx) => {
-      const revoked = await this.revokeSessions(tx, user.id, 'password changed', { except: auth.sessionId });
+      const revoked = await revokeSessions(tx, user.id, 'password changed', { except: auth.sessionId });
       await this.audit.record(tx, { action: 'auth.password.change', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: revoked.length } });
       return revoked;
     });
