@@ -1,3 +1,5 @@
+import { buildAppSchema } from '../../src/graphql/schema';
+import { RATE_LIMITED_FIELDS } from '../../src/graphql/rate-limit';
 import fs from 'node:fs';
 import { startTwoInstances } from '../helpers/redis';
 import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
@@ -51,5 +53,18 @@ describe('rate limits across instances', () => {
       codes.push((await gql(server.graphqlUrl, CAPTCHA)).body.errors?.[0]?.extensions?.code);
     }
     expect(codes).toEqual([undefined, undefined, undefined, undefined, 'RATE_LIMITED', 'RATE_LIMITED']);
+  });
+});
+
+describe('the rate-limited fields', () => {
+  it('are exactly the fields carrying @rateLimit in the schema, so every one gets its configured, scaled limit', async () => {
+    const schema = await buildAppSchema();
+    const withDirective: string[] = [];
+    for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+      for (const field of Object.values(root?.getFields() ?? {})) {
+        if (field.astNode?.directives?.some((d) => d.name.value === 'rateLimit')) withDirective.push(`${root!.name}.${field.name}`);
+      }
+    }
+    expect(withDirective.sort()).toEqual(Object.keys(RATE_LIMITED_FIELDS).sort());
   });
 });
