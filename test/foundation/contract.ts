@@ -28,7 +28,7 @@ function kind(t: GraphQLNamedType): string {
 
 /**
  * Compares our schema with the contract. Returns the contract items our schema lacks
- * (`Type` or `Type.member`) and every mismatch in what both have.
+ * (`Type`, `Type.member` or `Type.member(argument)`) and every mismatch in what both have.
  */
 export function compareWithContract(ours: GraphQLSchema, contract: GraphQLSchema): { missing: string[]; mismatches: string[] } {
   const missing: string[] = [];
@@ -60,7 +60,7 @@ export function compareWithContract(ours: GraphQLSchema, contract: GraphQLSchema
         if ('args' in cf && 'args' in of) {
           for (const ca of cf.args) {
             const oa = of.args.find((a) => a.name === ca.name);
-            if (!oa) mismatches.push(`${ct.name}.${cf.name}(${ca.name}): missing argument`);
+            if (!oa) missing.push(`${ct.name}.${cf.name}(${ca.name})`);
             else {
               if (String(oa.type) !== String(ca.type)) mismatches.push(`${ct.name}.${cf.name}(${ca.name}): contract ${String(ca.type)}, ours ${String(oa.type)}`);
               if (ca.defaultValue !== undefined && oa.defaultValue !== ca.defaultValue) {
