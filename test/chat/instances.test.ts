@@ -1,11 +1,12 @@
 import { bearer, registerUser } from '../helpers/auth';
 import { MESSAGE_FIELDS, assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
+import { REDIS_SERVER, describeWith } from '../helpers/prereq';
 import { startTwoInstances } from '../helpers/redis';
 import { gql, type TestServer } from '../helpers/server';
 
 const LONG = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
 
-describe('two instances on one PostgreSQL and one Redis', () => {
+describeWith([REDIS_SERVER], 'two instances on one PostgreSQL and one Redis', () => {
   let pair: Awaited<ReturnType<typeof startTwoInstances>>;
   let a: TestServer;
   let b: TestServer;

@@ -1,6 +1,7 @@
 import { buildAppSchema } from '../../src/graphql/schema';
 import { RATE_LIMITED_FIELDS } from '../../src/graphql/rate-limit';
 import fs from 'node:fs';
+import { REDIS_SERVER, describeWith } from '../helpers/prereq';
 import { startTwoInstances } from '../helpers/redis';
 import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 
@@ -34,7 +35,7 @@ describe('rate limits', () => {
   });
 });
 
-describe('rate limits across instances', () => {
+describeWith([REDIS_SERVER], 'rate limits across instances', () => {
   let pair: Awaited<ReturnType<typeof startTwoInstances>>;
   let a: TestServer;
   let b: TestServer;
