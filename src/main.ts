@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config';
+import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret';
 import { ensureInstallation } from './db/installation';
 import { openDatabase, type Database } from './db/orm';
 import { createLogger, type Logger } from './logging/logger';
@@ -25,7 +27,8 @@ async function main(): Promise<void> {
   }
   const logger: Logger = createLogger({ level: config.logLevel });
   if (config.secretKeyGenerated) {
-    logger.warn('SECRET_KEY is not set: using a random key for this process only (tokens will not survive a restart)');
+    config.secretKey = loadOrCreateDevSecret(config.dataDir);
+    logger.warn('SECRET_KEY is not set: using the development key kept in DATA_DIR (never in prod)', { file: path.join(config.dataDir, DEV_SECRET_FILE) });
   }
 
   let db: Database | undefined;

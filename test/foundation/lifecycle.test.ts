@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { DEV_SECRET_FILE } from '../../src/dev-secret';
+import { me, registerUser } from '../helpers/auth';
 import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
 import { spawnServer, type ServerProcess } from '../helpers/process';
@@ -48,6 +50,9 @@ describe('process lifecycle on the embedded PostgreSQL', () => {
     const db = await embeddedClient(dataDir, first);
     await db.query(`insert into app_meta (key, value, created_at) values ('restart_probe', 'kept', now())`);
     await db.end();
+    // No SECRET_KEY: the generated development key is kept in DATA_DIR, so sessions survive a restart.
+    const user = await registerUser(`${ready.url}/graphql`);
+    expect(fs.statSync(path.join(dataDir, DEV_SECRET_FILE)).mode & 0o777).toBe(0o600);
     first.child.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
 
@@ -60,6 +65,7 @@ describe('process lifecycle on the embedded PostgreSQL', () => {
     const { rows } = await db2.query(`select value from app_meta where key = 'restart_probe'`);
     await db2.end();
     expect(rows).toEqual([{ value: 'kept' }]);
+    expect((await me(`${again.url}/graphql`, user.accessToken)).body.data?.me.id).toBe(user.userId);
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
   });
