@@ -72,6 +72,16 @@ export function toView(m: Message, attachments: AttachmentFile[] = []): MessageV
   return { id: m.id, conversationId: m.conversation.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, usage, error: m.error ?? null, attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })), createdAt: m.createdAt };
 }
 
+/** Ledger rows are only read for today; older days are kept this long (a month of history), then removed. */
+const LEDGER_KEEP_DAYS = 35;
+
+/** Removes token-ledger days older than LEDGER_KEEP_DAYS, so the table stays bounded; returns how many. */
+export async function pruneTokenLedger(em: EntityManager): Promise<number> {
+  const rows = await em.getConnection().execute<{ n: string }[]>(
+    `with d as (delete from token_usage where day < (now() at time zone 'utc')::date - ?::int returning 1) select count(*) as n from d`, [LEDGER_KEEP_DAYS]);
+  return Number(rows[0].n);
+}
+
 /** One reply's share of the daily ledger (see GenerationJob). */
 type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
 

@@ -7,6 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config';
+import type { Logger } from '../logging/logger';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { AuthInfo } from '../auth/auth.service';
@@ -27,6 +28,7 @@ export const UNATTACHED_UPLOAD_HOURS = 24;
 
 export interface UploadDeps {
   config: Config;
+  logger: Logger;
   em: EntityManager;
   services: Services;
   redis?: Redis;
@@ -102,7 +104,9 @@ async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: 
       await services.audit.record(tx, { action: 'chat.attachment.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'attachment', resourceId: id, ip: req.ip, requestId: scopeOf(res)?.requestId, metadata: { mimeType, size } });
     });
     return { ok: true, id, filename, mimeType, size };
-  } catch {
+  } catch (err) {
+    // A client that went away is routine; anything else is logged by code only (no SQL, no values).
+    if (req.complete) deps.logger.error('saving an upload failed', { attachmentId: id, code: (err as { code?: string }).code });
     await conn.execute('delete from attachment where id = ?', [id]).catch(() => undefined);
     return { ok: false, status: 500, message: config.appEnv === 'prod' ? 'Internal server error' : 'Saving the upload failed' };
   }
@@ -123,12 +127,16 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
     if (!req.is('multipart/form-data')) return sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be multipart/form-data with a `file` field');
     const running = inFlight.get(auth.userId) ?? 0;
-    if (running >= config.uploads.maxInFlightPerUser) return sendRateLimited(res, 1, `At most ${config.uploads.maxInFlightPerUser} uploads at once; wait for one to finish`);
+    const refuse = (seconds: number, message: string, limit: string) => {
+      deps.logger.warn('security event', { security: true, event: 'security.rate_limited', field: `POST /attachments (${limit})`, ip: req.ip, userId: auth.userId, requestId: scopeOf(res)?.requestId });
+      sendRateLimited(res, seconds, message);
+    };
+    if (running >= config.uploads.maxInFlightPerUser) return refuse(1, `At most ${config.uploads.maxInFlightPerUser} uploads at once; wait for one to finish`, 'in flight');
     try {
       await limiter.consume(auth.userId);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
-      return sendRateLimited(res, err.msBeforeNext / 1000, 'Too many uploads; try again later');
+      return refuse(err.msBeforeNext / 1000, 'Too many uploads; try again later', 'per hour');
     }
     let parser: busboy.Busboy;
     try {

@@ -36,7 +36,7 @@ export class PrivacyService {
     try {
       document = await this.buildExport(em, auth);
     } catch (err) {
-      await record(AuditOutcome.FAILURE);
+      await record(AuditOutcome.FAILURE).catch(() => undefined); // the export's own error is the one to report
       throw err;
     }
     await record(AuditOutcome.SUCCESS);

@@ -31,6 +31,11 @@ export function rawUpload(baseUrl: string, token: string, disposition = 'name="f
     send(bytes: Buffer) {
       req.write(bytes);
     },
+    /** Goes away mid-body, as a dropped connection would. */
+    abort() {
+      answer.catch(() => undefined);
+      req.destroy();
+    },
     finish(bytes: Buffer = Buffer.alloc(0)) {
       req.end(Buffer.concat([bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]));
       return answer;

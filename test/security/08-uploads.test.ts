@@ -48,6 +48,19 @@ describe('item 8: uploads are streamed, capped and swept', () => {
     expect((await upload(t.url, u.accessToken, PNG, 'later.png')).status).toBe(201);
   });
 
+  it('deletes what a client that goes away mid-upload wrote, and frees its in-flight slot', async () => {
+    const u = await registerUser(t.graphqlUrl);
+    const gone = rawUpload(t.url, u.accessToken);
+    gone.send(text(600 * KiB));
+    await until(async () => (await sql(t, 'select count(*) as n from attachment_chunk c join attachment a on a.id = c.attachment_id where a.owner_id = ?', [u.userId]))[0].n >= 1, 'chunks stored mid-upload');
+    gone.abort();
+    await until(async () => (await sql(t, 'select 1 from attachment where owner_id = ?', [u.userId])).length === 0, 'the partial upload deleted');
+    const held = [rawUpload(t.url, u.accessToken), rawUpload(t.url, u.accessToken)];
+    for (const h of held) h.send(text(10));
+    await until(async () => (await pending(u.userId)) === 2, 'two uploads in flight');
+    for (const h of held) expect((await h.finish()).status).toBe(201);
+  });
+
   it('answers 413 past the per-user storage quota and keeps nothing of the refused file', async () => {
     const u = await registerUser(t.graphqlUrl);
     expect((await upload(t.url, u.accessToken, text(600 * KiB), 'one.txt')).status).toBe(201);
