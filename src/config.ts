@@ -28,6 +28,12 @@ export interface Config {
   corsOrigins: string[];
   bodyLimitBytes: number;
   maxUploadBytes: number;
+  uploads: {
+    /** Bytes of stored files per user; an upload that would pass it is 413. */
+    userStorageQuotaBytes: number;
+    /** Uploads one user may have under way at once in this process; more is 429. */
+    maxInFlightPerUser: number;
+  };
   logLevel: LogLevel;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
@@ -43,6 +49,8 @@ export interface Config {
     firstTokenTimeoutMs: number;
     idleTimeoutMs: number;
     maxContextChars: number;
+    /** Upper bound on `max_tokens` sent upstream (the remaining daily quota may lower it). */
+    maxOutputTokens: number;
   };
   audit: {
     /** Events older than this are purged (never under 365), behind a checkpoint. */
@@ -107,6 +115,7 @@ export const RATE_LIMIT_DEFAULTS = {
   export: { env: 'RATE_LIMIT_EXPORT', limit: 5, duration: 3600 },
   admin: { env: 'RATE_LIMIT_ADMIN', limit: 120, duration: 60 },
   wsSubscribe: { env: 'RATE_LIMIT_WS_SUBSCRIBE', limit: 60, duration: 60 },
+  upload: { env: 'RATE_LIMIT_UPLOAD', limit: 60, duration: 3600 },
 } as const;
 export type RateLimitName = keyof typeof RATE_LIMIT_DEFAULTS;
 
@@ -310,6 +319,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     else maxUploadBytes = parsed;
   }
 
+  const quotaRaw = r.str('USER_STORAGE_QUOTA_BYTES');
+  let userStorageQuotaBytes = 100 * 1024 * 1024;
+  if (quotaRaw !== undefined) {
+    const parsed = parseByteSize(quotaRaw);
+    if (parsed === undefined) r.problems.push(`USER_STORAGE_QUOTA_BYTES must be a size such as 100mb (got "${quotaRaw}")`);
+    else userStorageQuotaBytes = parsed;
+  }
+
   const aiProvider = r.oneOf<AiProvider>('AI_PROVIDER', ['echo', 'openai'], prod ? 'openai' : 'echo');
   const models = r.list('AI_MODELS');
   const openaiBaseUrl = r.str('OPENAI_BASE_URL') ?? 'https://api.openai.com/v1';
@@ -377,6 +394,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins,
     bodyLimitBytes,
     maxUploadBytes,
+    uploads: {
+      userStorageQuotaBytes,
+      maxInFlightPerUser: r.int('UPLOAD_MAX_IN_FLIGHT', 2, 1, 1000),
+    },
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'], 'info'),
     metricsToken,
     trustProxy: r.bool('TRUST_PROXY', false),
@@ -394,6 +415,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       firstTokenTimeoutMs: r.int('AI_FIRST_TOKEN_TIMEOUT_MS', 30_000, 100, 600_000),
       idleTimeoutMs: r.int('AI_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
       maxContextChars: r.int('AI_MAX_CONTEXT_CHARS', 48_000, 100, 10_000_000),
+      maxOutputTokens: r.int('AI_MAX_OUTPUT_TOKENS', 4096, 1, 1_000_000),
     },
     audit: {
       retentionDays: r.int('AUDIT_RETENTION_DAYS', 365, 365, 36_500),

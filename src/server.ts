@@ -21,7 +21,8 @@ import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { Metrics } from './observability/metrics';
 import { closeRedis, createRedis } from './redis';
 import { createTopics } from './pubsub/topics';
-import { uploadsRoute } from './chat/uploads';
+import { downloadRoute, sweepUnattachedUploads, uploadsRoute } from './chat/uploads';
+import { pruneTokenLedger } from './chat/chat.service';
 import { purgeAuditPrefix } from './audit/audit.service';
 import { sweepConversations } from './privacy/privacy.service';
 import { createServices, type Services } from './services';
@@ -86,6 +87,10 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         .then((n) => n > 0 && logger.info('conversation retention: deleted old conversations', { conversations: n }))
         .catch((err) => logger.error('conversation retention failed', { err }));
     }
+    void sweepUnattachedUploads(services.audit, rootEm.fork())
+      .then((n) => n > 0 && logger.info('upload sweep: removed uploads never attached to a message', { attachments: n }))
+      .catch((err) => logger.error('upload sweep failed', { err }));
+    void pruneTokenLedger(rootEm.fork()).catch((err) => logger.error('token ledger pruning failed', { err }));
   }, config.audit.sweepSeconds * 1000);
   retention.unref();
   const bare = deps.withoutDefenseLayerForBenchmark === true;
@@ -104,7 +109,9 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   app.use(securityHeaders(config));
   app.use(opsRoutes({ config, orm: db.orm, metrics, isShuttingDown: () => shuttingDown }));
   app.options('/attachments', corsPolicy(config));
-  app.post('/attachments', corsPolicy(config), uploadsRoute({ config, orm: db.orm, services }));
+  app.post('/attachments', corsPolicy(config), uploadsRoute({ config, logger, em: rootEm, services, redis }));
+  app.options('/attachments/:id', corsPolicy(config));
+  app.get('/attachments/:id', corsPolicy(config), downloadRoute({ config, logger, em: rootEm, services }));
 
   const httpServer = http.createServer(app);
   httpServer.requestTimeout = 30_000;

@@ -1,12 +1,16 @@
-import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, PrimaryKeyProp, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { User } from '../auth/user.entity';
 import { Message } from './message.entity';
 
-/** An uploaded file: its owner, sniffed type and bytes; attached to at most one message. */
+/**
+ * An uploaded file: its owner, sniffed type and size; attached to at most one message. The
+ * bytes live in AttachmentChunk rows, written as they arrive; `complete` turns true only once
+ * every byte is stored and the type is known, so a half-uploaded file is never served or attached.
+ */
 @Entity({ tableName: 'attachment' })
 export class AttachmentFile {
-  [OptionalProps]?: 'id' | 'createdAt' | 'message';
+  [OptionalProps]?: 'id' | 'createdAt' | 'message' | 'complete';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -25,12 +29,28 @@ export class AttachmentFile {
   @Property({ type: 'text' })
   mimeType!: string;
 
+  /** Bytes stored so far (the whole file once complete); counted against the owner's quota. */
   @Property({ type: 'integer' })
   size!: number;
 
-  @Property({ type: 'blob', lazy: true })
-  data!: Buffer;
+  @Property({ type: 'boolean', default: false })
+  complete: boolean = false;
 
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
+}
+
+/** One piece of an attachment's bytes, in upload order; read back in `seq` order, one batch at a time. */
+@Entity({ tableName: 'attachment_chunk' })
+export class AttachmentChunk {
+  [PrimaryKeyProp]?: ['attachment', 'seq'];
+
+  @ManyToOne({ entity: () => AttachmentFile, primary: true, deleteRule: 'cascade' })
+  attachment!: AttachmentFile;
+
+  @PrimaryKey({ type: 'integer' })
+  seq!: number;
+
+  @Property({ type: 'blob' })
+  data!: Buffer;
 }

@@ -9,11 +9,11 @@ import { pageSize } from '../graphql/pagination';
 import type { PubSub } from '../pubsub/topics';
 import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { Conversation } from './conversation.entity';
-import type { GenerationRunner } from './generation';
+import type { GenerationJob, GenerationRunner } from './generation';
 import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
-import type { ChatTurn } from './providers/provider';
+import { estimateTokens, type ChatTurn } from './providers/provider';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
@@ -71,6 +71,19 @@ export function toView(m: Message, attachments: AttachmentFile[] = []): MessageV
   const usage = m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens } : null;
   return { id: m.id, conversationId: m.conversation.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, usage, error: m.error ?? null, attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })), createdAt: m.createdAt };
 }
+
+/** Ledger rows are only read for today; older days are kept this long (a month of history), then removed. */
+const LEDGER_KEEP_DAYS = 35;
+
+/** Removes token-ledger days older than LEDGER_KEEP_DAYS, so the table stays bounded; returns how many. */
+export async function pruneTokenLedger(em: EntityManager): Promise<number> {
+  const rows = await em.getConnection().execute<{ n: string }[]>(
+    `with d as (delete from token_usage where day < (now() at time zone 'utc')::date - ?::int returning 1) select count(*) as n from d`, [LEDGER_KEEP_DAYS]);
+  return Number(rows[0].n);
+}
+
+/** One reply's share of the daily ledger (see GenerationJob). */
+type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
 
 /** Conversations, messages and replies; every lookup is scoped to the caller (others' ids are NOT_FOUND). */
 export class ChatService {
@@ -132,6 +145,33 @@ export class ChatService {
     return true;
   }
 
+  /**
+   * Reserves today's tokens for one reply in the ledger (inside the sender's transaction, under
+   * the per-user lock, so concurrent replies each see what the others reserved): the prompt
+   * plus `maxTokens`, which is what is left of the quota after the prompt, capped by
+   * AI_MAX_OUTPUT_TOKENS. The runner settles the reservation with the real usage at the end.
+   */
+  private async reserveTokens(tx: EntityManager, userId: string, promptTokens: number): Promise<TokenGrant> {
+    const conn = tx.getConnection();
+    const ctx = tx.getTransactionContext();
+    const [row] = await conn.execute<{ day: string; reserved: number; used: number }[]>(
+      `insert into token_usage (user_id, day, reserved, used) values (?, (now() at time zone 'utc')::date, 0, 0)
+       on conflict (user_id, day) do update set reserved = token_usage.reserved returning day::text as day, reserved, used`, [userId], 'all', ctx);
+    const quota = this.config.chat.dailyTokenQuota;
+    const remaining = quota === undefined ? Infinity : quota - row.used - row.reserved;
+    if (remaining <= 0) {
+      const midnight = new Date();
+      midnight.setUTCHours(24, 0, 0, 0);
+      // Reservations of replies under way come back when they finish; used tokens only at midnight UTC.
+      if (quota !== undefined && row.used < quota) throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish');
+      throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
+    }
+    const maxTokens = Math.min(this.config.ai.maxOutputTokens, Math.max(1, remaining - promptTokens));
+    const reservedTokens = promptTokens + maxTokens;
+    await conn.execute('update token_usage set reserved = reserved + ? where user_id = ? and day = ?::date', [reservedTokens, userId, row.day], 'all', ctx);
+    return { usageDay: row.day, reservedTokens, maxTokens, quotaBudget: quota === undefined ? undefined : reservedTokens };
+  }
+
   /** The history sent to the model: system prompt first, then the newest messages that fit. */
   private async history(em: EntityManager, c: Conversation): Promise<ChatTurn[]> {
     const messages = await em.find(Message, { conversation: c.id, role: { $ne: MessageRole.SYSTEM } }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: 200 });
@@ -153,9 +193,8 @@ export class ChatService {
     const c = await this.ownedConversation(em, auth, input.conversationId);
     const attachmentIds = [...new Set(input.attachmentIds ?? [])];
     if (attachmentIds.length > 10) throw new BadUserInputError('At most 10 attachments per message', { field: 'attachmentIds' });
-    let quotaRemaining: number | undefined;
     let attached: AttachmentFile[] = [];
-    const { user, assistant } = await em.transactional(async (tx) => {
+    const { user, assistant, turns, grant } = await em.transactional(async (tx) => {
       const conn = tx.getConnection();
       const ctx = tx.getTransactionContext();
       await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
@@ -163,18 +202,6 @@ export class ChatService {
         `select count(*) as streaming from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.status = 'STREAMING'`, [auth.userId], 'all', ctx);
       if (Number(streaming) >= this.config.chat.maxConcurrentStreams) {
         throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
-      }
-      const quota = this.config.chat.dailyTokenQuota;
-      if (quota !== undefined) {
-        const [{ used }] = await conn.execute<{ used: string }[]>(
-          `select coalesce(sum(coalesce(m.prompt_tokens, 0) + coalesce(m.completion_tokens, 0)), 0) as used from message m join conversation c on c.id = m.conversation_id
-           where c.owner_id = ? and m.role = 'ASSISTANT' and m.created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'`, [auth.userId], 'all', ctx);
-        quotaRemaining = quota - Number(used);
-        if (quotaRemaining <= 0) {
-          const midnight = new Date();
-          midnight.setUTCHours(24, 0, 0, 0);
-          throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
-        }
       }
       const now = Date.now();
       const userMsg = tx.create(Message, { conversation: c, role: MessageRole.USER, content, status: MessageStatus.COMPLETE, createdAt: new Date(now) });
@@ -184,21 +211,22 @@ export class ChatService {
       });
       if (attachmentIds.length) {
         // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
-        attached = attachmentIds.every((id) => UUID.test(id)) ? await tx.find(AttachmentFile, { id: { $in: attachmentIds }, owner: auth.userId, message: null }) : [];
+        attached = attachmentIds.every((id) => UUID.test(id)) ? await tx.find(AttachmentFile, { id: { $in: attachmentIds }, owner: auth.userId, message: null, complete: true }) : [];
         if (attached.length !== attachmentIds.length) throw new NotFoundError('Attachment');
         for (const a of attached) a.message = userMsg;
       }
       c.updatedAt = new Date(now);
       if (!c.title) c.title = content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
       await tx.flush();
+      const turns = await this.history(tx, c);
+      const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
       await this.audit.record(tx, {
         action: 'chat.message.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'message', resourceId: userMsg.id,
         ip: meta.ip, requestId: meta.requestId, metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
       });
-      return { user: userMsg, assistant: assistantMsg };
+      return { user: userMsg, assistant: assistantMsg, turns, grant };
     });
-    const turns = await this.history(em.fork(), c);
-    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, quotaRemaining });
+    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, ...grant });
     return { userMessage: toView(user, attached), assistantMessage: toView(assistant) };
   }
 

@@ -16,8 +16,14 @@ export interface GenerationJob {
   userId: string;
   model: string;
   turns: ChatTurn[];
-  /** Tokens the user may still spend today (undefined: no quota). */
-  quotaRemaining?: number;
+  /** The UTC day (YYYY-MM-DD) of the ledger row this reply reserved tokens in. */
+  usageDay: string;
+  /** Tokens reserved in the ledger at start; settled against the real usage at the end. */
+  reservedTokens: number;
+  /** Sent upstream as `max_tokens`: what the quota leaves after the prompt, capped by AI_MAX_OUTPUT_TOKENS. */
+  maxTokens: number;
+  /** With a daily quota: the reply stops (`quota exceeded`) once prompt and output pass this. */
+  quotaBudget?: number;
 }
 
 interface Running {
@@ -135,7 +141,7 @@ export class GenerationRunner {
     let timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.firstTokenTimeoutMs);
     const promptEstimate = estimateTokens(job.turns.map((t) => t.content).join('\n'));
     try {
-      for await (const chunk of this.provider.stream({ model: job.model, turns: job.turns }, entry.abort.signal)) {
+      for await (const chunk of this.provider.stream({ model: job.model, turns: job.turns, maxTokens: job.maxTokens }, entry.abort.signal)) {
         if (entry.abort.signal.aborted) break;
         if (chunk.type === 'usage') {
           usage = chunk.usage;
@@ -146,7 +152,7 @@ export class GenerationRunner {
         const offset = content.length;
         content += chunk.text;
         this.publish({ messageId, offset, delta: chunk.text, done: false, status: MessageStatus.STREAMING });
-        if (job.quotaRemaining !== undefined && promptEstimate + estimateTokens(content) > job.quotaRemaining) {
+        if (job.quotaBudget !== undefined && promptEstimate + estimateTokens(content) > job.quotaBudget) {
           this.stopLocal(messageId, 'quota');
           break;
         }
@@ -179,8 +185,21 @@ export class GenerationRunner {
     } catch (err) {
       this.logger.error('saving a finished reply failed', { messageId, err });
     }
+    await this.settleTokens(job, usage);
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
     this.logger.info('generation finished', { messageId, status: final.status, chars: content.length, userId: job.userId });
+  }
+
+  /** Turns the reply's reservation in the daily ledger into what it really used (never below zero). */
+  private async settleTokens(job: GenerationJob, usage: TokenUsageData): Promise<void> {
+    try {
+      await this.em.fork().getConnection().execute(
+        'update token_usage set reserved = greatest(reserved - ?, 0), used = used + ? where user_id = ? and day = ?::date',
+        [job.reservedTokens, usage.promptTokens + usage.completionTokens, job.userId, job.usageDay],
+      );
+    } catch (err) {
+      this.logger.error('settling token usage failed', { messageId: job.messageId, err });
+    }
   }
 
   /** Saves every unsaved partial reply in one statement (guarded: never touches a finished message). */

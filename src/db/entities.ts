@@ -6,8 +6,9 @@ import { Session } from '../auth/session.entity';
 import { User } from '../auth/user.entity';
 import { Conversation } from '../chat/conversation.entity';
 import { Message } from '../chat/message.entity';
-import { AttachmentFile } from '../chat/attachment.entity';
+import { AttachmentChunk, AttachmentFile } from '../chat/attachment.entity';
+import { TokenUsage } from '../chat/token-usage.entity';
 import { AppMeta } from './app-meta.entity';
 
 /** Every entity, listed explicitly so discovery never depends on file globs or build layout. */
-export const ENTITIES = [AppMeta, User, Session, RefreshToken, LoginThrottle, CaptchaUse, AuditEvent, Conversation, Message, AttachmentFile];
+export const ENTITIES = [AppMeta, User, Session, RefreshToken, LoginThrottle, CaptchaUse, AuditEvent, Conversation, Message, AttachmentFile, AttachmentChunk, TokenUsage];

@@ -25,18 +25,34 @@ export class PrivacyService {
     private readonly pubsub: PubSub,
   ) {}
 
-  /** Everything stored about the caller: profile, sessions, conversations with messages, and their audit events. */
+  /**
+   * Everything stored about the caller: profile, sessions, conversations with messages, their
+   * audit events, and each uploaded file's metadata with the URL that downloads it. Audited
+   * once the document is built: SUCCESS, or FAILURE (and the error goes on) when building it failed.
+   */
   async exportMyData(em: EntityManager, auth: AuthInfo, meta: RequestMeta): Promise<Record<string, unknown>> {
+    const record = (outcome: AuditOutcome) => this.audit.record(em.fork(), { action: 'privacy.export', outcome, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
+    let document: Record<string, unknown>;
+    try {
+      document = await this.buildExport(em, auth);
+    } catch (err) {
+      await record(AuditOutcome.FAILURE).catch(() => undefined); // the export's own error is the one to report
+      throw err;
+    }
+    await record(AuditOutcome.SUCCESS);
+    return document;
+  }
+
+  private async buildExport(em: EntityManager, auth: AuthInfo): Promise<Record<string, unknown>> {
     const user = await em.findOneOrFail(User, { id: auth.userId });
     const sessions = await em.find(Session, { user: auth.userId }, { orderBy: { createdAt: 'asc' } });
     const conversations = await em.find(Conversation, { owner: auth.userId }, { orderBy: { createdAt: 'asc' } });
     const messages = await em.find(Message, { conversation: { owner: auth.userId } }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
-    const files = await em.find(AttachmentFile, { owner: auth.userId }, { orderBy: { createdAt: 'asc' } });
+    const files = await em.find(AttachmentFile, { owner: auth.userId, complete: true }, { orderBy: { createdAt: 'asc' } });
     const events = await em.getConnection().execute<Record<string, unknown>[]>(
       'select seq, at, action, resource_type, resource_id, outcome, ip from audit_event where actor_id = ? order by seq',
       [auth.userId],
     );
-    await this.audit.record(em, { action: 'privacy.export', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
     return {
       exportedAt: new Date().toISOString(),
       user: { id: user.id, email: user.email, displayName: user.displayName ?? null, role: user.role, createdAt: user.createdAt.toISOString() },
@@ -45,7 +61,8 @@ export class PrivacyService {
         id: c.id, title: c.title ?? null, model: c.model, systemPrompt: c.systemPrompt ?? null, createdAt: c.createdAt.toISOString(),
         messages: messages.filter((m) => m.conversation.id === c.id).map((m) => ({ id: m.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, createdAt: m.createdAt.toISOString() })),
       })),
-      attachments: files.map((f) => ({ id: f.id, filename: f.filename, mimeType: f.mimeType, size: f.size, messageId: f.message?.id ?? null, contentBase64: f.data.toString('base64') })),
+      // The bytes are not inlined (up to the storage quota in one JSON value): each file downloads from `url` with the same token.
+      attachments: files.map((f) => ({ id: f.id, filename: f.filename, mimeType: f.mimeType, size: f.size, messageId: f.message?.id ?? null, createdAt: f.createdAt.toISOString(), url: `/attachments/${f.id}` })),
       auditEvents: events.map((e) => ({ ...e, seq: Number(e.seq) })),
     };
   }

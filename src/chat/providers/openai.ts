@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { ProviderError, type ChatTurn, type LlmProvider, type StreamChunk } from './provider';
+import { ProviderError, type CompletionRequest, type LlmProvider, type StreamChunk } from './provider';
 
 const RETRIES_BEFORE_FIRST_TOKEN = 2;
 
@@ -27,13 +27,13 @@ export class OpenAiProvider implements LlmProvider {
     this.client = new OpenAI({ baseURL: opts.baseURL, apiKey: opts.apiKey ?? 'not-set', maxRetries: 0, timeout: 10 * 60_000 });
   }
 
-  async *stream(request: { model: string; turns: ChatTurn[] }, signal: AbortSignal): AsyncIterable<StreamChunk> {
+  async *stream(request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
     let attempt = 0;
     let started = false;
     for (;;) {
       try {
         const stream = await this.client.chat.completions.create(
-          { model: request.model, messages: request.turns, stream: true, stream_options: { include_usage: true } },
+          { model: request.model, messages: request.turns, stream: true, stream_options: { include_usage: true }, ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}) },
           { signal },
         );
         for await (const chunk of stream) {

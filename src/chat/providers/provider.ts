@@ -23,7 +23,15 @@ export class ProviderError extends Error {
 /** Every LLM provider: stream a reply for `turns`, stopping when `signal` aborts. */
 export interface LlmProvider {
   readonly name: string;
-  stream(request: { model: string; turns: ChatTurn[] }, signal: AbortSignal): AsyncIterable<StreamChunk>;
+  stream(request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk>;
+}
+
+/** What a reply is generated from: the model, the history, and the most output tokens allowed. */
+export interface CompletionRequest {
+  model: string;
+  turns: ChatTurn[];
+  /** Sent upstream as `max_tokens` when set. */
+  maxTokens?: number;
 }
 
 /** A rough token count (4 characters a token) for providers that report none. */
