@@ -110,7 +110,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 15_000;
 
-  const apollo = createApollo({ config, schema, httpServer, formatError, manifest, bare });
+  const apollo = createApollo({ config, logger, schema, httpServer, formatError, manifest, bare });
   await apollo.start();
 
   app.use(

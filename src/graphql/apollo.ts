@@ -8,29 +8,49 @@ import { manifestCache } from '../http/graphql-guards';
 import { requestScope } from '../logging/request-context';
 import type { Context } from './context';
 import type { FormatError } from './format-error';
-import { MAX_TOKENS, assertCost, limitRules } from './limits';
+import type { Logger } from '../logging/logger';
+import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, checkDocumentLimits, limitRules } from './limits';
 
-/** Records the operation name where the request log and metrics can read it, then checks the cost. */
-function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean): ApolloServerPlugin<Context> {
+/**
+ * Checks our document limits before graphql-js's rules run (a thrown error becomes Apollo's
+ * answer, with its code and HTTP status); records the operation name where the request log and
+ * metrics can read it, then checks the cost.
+ */
+function operationPlugin(config: Config, schema: GraphQLSchema, checkLimits: boolean): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
+        async validationDidStart({ document }) {
+          const refused = checkLimits ? checkDocumentLimits(config, schema, document) : undefined;
+          if (refused) throw refused;
+        },
         async didResolveOperation({ operationName, document, request }) {
           const scope = requestScope.getStore();
           if (scope && operationName) scope.operationName = operationName;
-          if (checkCost) assertCost(config, schema, document, request.variables, operationName);
+          if (checkLimits) assertCost(config, schema, document, request.variables, operationName);
         },
       };
     },
   };
 }
 
+/** Apollo's own messages go to the structured log; by default it would print to the console. */
+function apolloLogger(logger: Logger) {
+  return {
+    debug: (message: string) => logger.debug(message, { component: 'apollo' }),
+    info: (message: string) => logger.info(message, { component: 'apollo' }),
+    warn: (message: string) => logger.warn(message, { component: 'apollo' }),
+    error: (message: string) => logger.error(message, { component: 'apollo' }),
+  };
+}
+
 /** Apollo Server for `/graphql` over HTTP, with every limit and prod hardening switched on. */
-export function createApollo(deps: { config: Config; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string>; bare?: boolean }) {
+export function createApollo(deps: { config: Config; logger: Logger; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string>; bare?: boolean }) {
   const { config, schema } = deps;
   const prod = config.appEnv === 'prod';
   return new ApolloServer<Context>({
     schema,
+    logger: apolloLogger(deps.logger),
     formatError: deps.formatError,
     introspection: !prod || config.limits.allowIntrospection,
     csrfPrevention: true,
@@ -39,6 +59,7 @@ export function createApollo(deps: { config: Config; schema: GraphQLSchema; http
     includeStacktraceInErrorResponses: config.appEnv === 'dev',
     hideSchemaDetailsFromClientErrors: prod,
     validationRules: deps.bare ? [] : limitRules(config),
+    validationOptions: VALIDATION_OPTIONS,
     parseOptions: deps.bare ? {} : { maxTokens: MAX_TOKENS },
     // Automatic persisted queries stay on with Apollo's bounded LRU cache (about 30 MiB);
     // with PERSISTED_QUERIES_ONLY the cache is the committed manifest, read-only.

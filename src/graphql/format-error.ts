@@ -1,4 +1,4 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { AppEnv } from '../config';
 import type { Logger } from '../logging/logger';
@@ -17,12 +17,23 @@ const KNOWN = new Set<string>(ERROR_CODES);
  */
 export type FormatError = ReturnType<typeof createFormatError>;
 
+/**
+ * Apollo refuses some requests (a persisted-query hash that does not match its document, an
+ * unsupported persisted-query version) with an HTTP 400 but no code, which would read as
+ * INTERNAL_SERVER_ERROR: they are the client's input, so BAD_USER_INPUT with Apollo's reason.
+ */
+function isRequestRefusal(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.originalError || error.path || error.extensions.code !== undefined) return false;
+  return (error.extensions.http as { status?: unknown } | undefined)?.status === 400;
+}
+
 export function createFormatError(appEnv: AppEnv, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown, requestId = currentRequestId()): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     let code = formatted.extensions?.code as string | undefined;
     if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
     if (code === 'UNAUTHORIZED') code = 'FORBIDDEN'; // type-graphql's @Authorized refusal
+    if (isRequestRefusal(error)) code = 'BAD_USER_INPUT';
     // Our validation limits carry their own code, which Apollo's relabelling would hide.
     const limitCode = formatted.extensions?.[LIMIT_CODE] as string | undefined;
     if (limitCode) code = limitCode;

@@ -4,12 +4,15 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { MAX_DOCUMENT_BYTES, documentTooLarge } from '../graphql/limits';
 import { sendGraphQLError } from './errors';
 
-const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
-
-/** Only JSON bodies are GraphQL requests: forms and text/plain (the CSRF-able types) never reach Apollo. */
+/**
+ * Only `application/json` bodies are GraphQL requests: forms and text/plain (the CSRF-able
+ * types) never reach Apollo, and neither does any other type the body parser would not read
+ * (`application/graphql-response+json` is a response type: it used to pass here and then fail
+ * as "POST body missing").
+ */
 export function requireJsonPost(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'POST' && !JSON_TYPES.some((t) => req.is(t))) {
+    if (req.method === 'POST' && req.is('application/json') !== 'application/json') {
       sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be application/json');
       return;
     }
