@@ -9,25 +9,21 @@ import { requestScope } from '../logging/request-context';
 import type { Context } from './context';
 import type { FormatError } from './format-error';
 import type { Logger } from '../logging/logger';
-import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, checkDocumentLimits, limitRules } from './limits';
+import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, limitRules } from './limits';
 
 /**
- * Checks our document limits before graphql-js's rules run (a thrown error becomes Apollo's
- * answer, with its code and HTTP status); records the operation name where the request log and
- * metrics can read it, then checks the cost.
+ * Records the operation name where the request log and metrics can read it, then checks the cost.
+ * (Our document limits run before Apollo, in the limitDocument middleware: an error thrown by a
+ * plugin hook before this one would be answered as a 500.)
  */
-function operationPlugin(config: Config, schema: GraphQLSchema, checkLimits: boolean): ApolloServerPlugin<Context> {
+function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
-        async validationDidStart({ document }) {
-          const refused = checkLimits ? checkDocumentLimits(config, schema, document) : undefined;
-          if (refused) throw refused;
-        },
         async didResolveOperation({ operationName, document, request }) {
           const scope = requestScope.getStore();
           if (scope && operationName) scope.operationName = operationName;
-          if (checkLimits) assertCost(config, schema, document, request.variables, operationName);
+          if (checkCost) assertCost(config, schema, document, request.variables, operationName);
         },
       };
     },
