@@ -10,10 +10,10 @@ const limits = require('../dist/src/graphql/limits');
 
 /** `fragment F0 on Query { ...F1 ...F1 } … fragment F<levels> on Query { <leaf> }`, `fan` spreads each. */
 function fanOut(levels, fan, leaf = '__typename') {
-  const parts = ['query{...F0}'];
-  for (let i = 0; i < levels; i++) parts.push(`fragment F${i} on Query{${` ...F${i + 1}`.repeat(fan)}}`);
-  parts.push(`fragment F${levels} on Query{${leaf}}`);
-  return parts.join(' ');
+  const parts = ['query { ...F0 }'];
+  for (let i = 0; i < levels; i++) parts.push(`fragment F${i} on Query {${` ...F${i + 1}`.repeat(fan)} }`);
+  parts.push(`fragment F${levels} on Query { ${leaf} }`);
+  return parts.join('\n');
 }
 
 /** The largest `levels` whose document stays within the size and token limits. */
