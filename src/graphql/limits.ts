@@ -1,6 +1,6 @@
 import {
   BREAK, GraphQLError, GraphQLIncludeDirective, GraphQLSkipDirective, Kind, NoSchemaIntrospectionCustomRule, getDirectiveValues, getNamedType,
-  isCompositeType, isObjectType, isInterfaceType, specifiedRules, visit,
+  isCompositeType, isObjectType, isInterfaceType, specifiedRules, valueFromASTUntyped, visit,
   type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLNamedType, type GraphQLSchema,
   type OperationDefinitionNode, type SelectionSetNode, type ValidationRule,
 } from 'graphql';
@@ -213,6 +213,10 @@ function pageSize(node: FieldNode, variables: Record<string, unknown>): number {
 export function queryCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> = {}, operationName?: string | null): number {
   const operation = operationOf(document, operationName);
   if (!operation) return 0;
+  // A variable the request leaves out takes its default from the document: `$n: Int = 100` pages 100.
+  const defaults: Record<string, unknown> = {};
+  for (const v of operation.variableDefinitions ?? []) if (v.defaultValue) defaults[v.variable.name.value] = valueFromASTUntyped(v.defaultValue);
+  variables = { ...defaults, ...variables };
   const fragments = fragmentsOf(document);
   const memo = new Map<string, number>();
   const open = new Set<string>();

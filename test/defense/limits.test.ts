@@ -74,6 +74,7 @@ describe('query cost', () => {
     expect(cost('{ items(first: 10) { id owner { id } } }')).toBe(1 + 10 * 1);
     expect(cost('{ items { owner { id } } }')).toBe(1 + 20 * 1);
     expect(cost('query Q($n: Int) { items(first: $n) { owner { id } } }', { n: 50 })).toBe(1 + 50);
+    expect(cost('query Q($n: Int = 100) { items(first: $n) { owner { id } } }')).toBe(1 + 100); // the document's default
     expect(cost('{ items(first: 10) { tags(first: 10) { name } owner { tags(first: 5) { name } } } }')).toBe(1 + 10 * (1 + (1 + 1)));
   });
 
