@@ -4,7 +4,6 @@ import type { AppEnv } from '../config';
 import type { Logger } from '../logging/logger';
 import { currentRequestId } from '../logging/request-context';
 import { AppError, ERROR_CODES, INTERNAL_MESSAGE, type ErrorCode } from './errors';
-import { LIMIT_CODE } from './limits';
 
 /** Apollo's own request-shape codes, reported to clients as BAD_USER_INPUT (API.md's closed list). */
 const REQUEST_SHAPE_CODES = new Set(['BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED']);
@@ -34,17 +33,13 @@ export function createFormatError(appEnv: AppEnv, logger: Logger) {
     if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
     if (code === 'UNAUTHORIZED') code = 'FORBIDDEN'; // type-graphql's @Authorized refusal
     if (isRequestRefusal(error)) code = 'BAD_USER_INPUT';
-    // Our validation limits carry their own code, which Apollo's relabelling would hide.
-    const limitCode = formatted.extensions?.[LIMIT_CODE] as string | undefined;
-    if (limitCode) code = limitCode;
     if (appEnv === 'prod' && / Did you mean /.test(formatted.message)) {
       formatted = { ...formatted, message: formatted.message.replace(/ Did you mean .*$/, '') };
     }
 
     const deliberate = original instanceof AppError || (code !== undefined && KNOWN.has(code) && code !== 'INTERNAL_SERVER_ERROR');
     if (deliberate) {
-      const { stacktrace, [LIMIT_CODE]: _limit, http: _http, ...extensions } = formatted.extensions ?? {};
-      void _limit;
+      const { stacktrace, http: _http, ...extensions } = formatted.extensions ?? {};
       void _http;
       // class-validator errors carry the whole input object (passwords included): keep only what failed.
       if (Array.isArray(extensions.validationErrors)) {

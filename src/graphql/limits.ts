@@ -23,14 +23,9 @@ export const MAX_VALIDATION_ERRORS = 10;
 /** graphql-js's `validate` options giving at most MAX_VALIDATION_ERRORS errors (it adds one "aborted" error past its cap). */
 export const VALIDATION_OPTIONS = { maxErrors: MAX_VALIDATION_ERRORS - 1 };
 
-/**
- * Validation errors of our limits carry their code here; Apollo re-labels every validation
- * error GRAPHQL_VALIDATION_FAILED, and formatError restores the limit's own code.
- */
-export const LIMIT_CODE = 'limitCode';
-
+/** A refusal by one of our limits: its own code (they run outside Apollo's validation, which would relabel it) and a 400. */
 function limitError(message: string, code: string, extra: Record<string, unknown> = {}, nodes?: GraphQLError['nodes']): GraphQLError {
-  return new GraphQLError(message, { nodes: nodes ?? undefined, extensions: { code, [LIMIT_CODE]: code, http: { status: 400 }, ...extra } });
+  return new GraphQLError(message, { nodes: nodes ?? undefined, extensions: { code, http: { status: 400 }, ...extra } });
 }
 
 /**
