@@ -13,7 +13,7 @@ import { createFormatError } from './graphql/format-error';
 import { buildAppSchema, buildExecutableSchema } from './graphql/schema';
 import { attachWebSocket } from './graphql/ws';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
-import { limitDocumentSize, loadManifest, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
+import { limitDocument, limitDocumentSize, loadManifest, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
 import { opsRoutes } from './http/ops-routes';
 import { corsPolicy, securityHeaders } from './http/security';
 import type { Logger } from './logging/logger';
@@ -117,7 +117,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 15_000;
 
-  const apollo = createApollo({ config, schema, httpServer, formatError, manifest, bare });
+  const apollo = createApollo({ config, logger, schema, httpServer, formatError, manifest, bare });
   await apollo.start();
 
   app.use(
@@ -128,6 +128,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     reenterScope(),
     ...(bare ? [] : [limitDocumentSize()]),
     ...(manifest ? [trustedDocumentsOnly(manifest)] : []),
+    ...(bare ? [] : [limitDocument(config, schema, formatError)]),
     expressMiddleware(apollo, {
       context: async ({ req, res }: { req: Request; res: Response }) => {
         const scope = scopeOf(res);

@@ -1,10 +1,9 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { AppEnv } from '../config';
 import type { Logger } from '../logging/logger';
 import { currentRequestId } from '../logging/request-context';
 import { AppError, ERROR_CODES, INTERNAL_MESSAGE, type ErrorCode } from './errors';
-import { LIMIT_CODE } from './limits';
 
 /** Apollo's own request-shape codes, reported to clients as BAD_USER_INPUT (API.md's closed list). */
 const REQUEST_SHAPE_CODES = new Set(['BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED']);
@@ -17,23 +16,30 @@ const KNOWN = new Set<string>(ERROR_CODES);
  */
 export type FormatError = ReturnType<typeof createFormatError>;
 
+/**
+ * Apollo refuses some requests (a persisted-query hash that does not match its document, an
+ * unsupported persisted-query version) with an HTTP 400 but no code, which would read as
+ * INTERNAL_SERVER_ERROR: they are the client's input, so BAD_USER_INPUT with Apollo's reason.
+ */
+function isRequestRefusal(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.originalError || error.path || error.extensions.code !== undefined) return false;
+  return (error.extensions.http as { status?: unknown } | undefined)?.status === 400;
+}
+
 export function createFormatError(appEnv: AppEnv, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown, requestId = currentRequestId()): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     let code = formatted.extensions?.code as string | undefined;
     if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
     if (code === 'UNAUTHORIZED') code = 'FORBIDDEN'; // type-graphql's @Authorized refusal
-    // Our validation limits carry their own code, which Apollo's relabelling would hide.
-    const limitCode = formatted.extensions?.[LIMIT_CODE] as string | undefined;
-    if (limitCode) code = limitCode;
+    if (isRequestRefusal(error)) code = 'BAD_USER_INPUT';
     if (appEnv === 'prod' && / Did you mean /.test(formatted.message)) {
       formatted = { ...formatted, message: formatted.message.replace(/ Did you mean .*$/, '') };
     }
 
     const deliberate = original instanceof AppError || (code !== undefined && KNOWN.has(code) && code !== 'INTERNAL_SERVER_ERROR');
     if (deliberate) {
-      const { stacktrace, [LIMIT_CODE]: _limit, http: _http, ...extensions } = formatted.extensions ?? {};
-      void _limit;
+      const { stacktrace, http: _http, ...extensions } = formatted.extensions ?? {};
       void _http;
       // class-validator errors carry the whole input object (passwords included): keep only what failed.
       if (Array.isArray(extensions.validationErrors)) {

@@ -5,7 +5,7 @@ import { GraphQLError, parse, validate, type DocumentNode, type ExecutionArgs, t
 import type { SubscribePayload } from 'graphql-ws';
 import type { Config } from '../config';
 import { originAllowed } from '../http/security';
-import { MAX_DOCUMENT_BYTES, MAX_TOKENS, allRules, assertCost, documentTooLarge } from './limits';
+import { MAX_DOCUMENT_BYTES, MAX_TOKENS, VALIDATION_OPTIONS, allRules, assertCost, checkDocumentLimits, documentTooLarge } from './limits';
 
 /** Parsed-and-validated documents kept, so subscription churn does not re-parse. */
 const DOCUMENT_CACHE_SIZE = 1000;
@@ -15,9 +15,11 @@ function coded(message: string, code: string, extra: Record<string, unknown> = {
 }
 
 /**
- * The WebSocket twin of Apollo's request pipeline: size limit, trusted documents, parse with
- * the token limit, validation with graphql's rules plus ours (depth, aliases, directives,
- * introspection in prod), then the cost check. Valid documents are cached (bounded LRU).
+ * The WebSocket twin of Apollo's request pipeline: size limit, trusted documents (or, like
+ * Apollo, a persisted-query hash that must match its document), parse with the token limit, our
+ * document limits (directives, aliases, depth) before graphql's rules (at most
+ * MAX_VALIDATION_ERRORS errors; introspection refused in prod), then the cost check. Valid
+ * documents are cached (bounded LRU).
  */
 export class OperationPreparer {
   private readonly cache = new Map<string, DocumentNode>();
@@ -38,6 +40,8 @@ export class OperationPreparer {
       query = known;
     }
     if (typeof query !== 'string' || query.length === 0) return [coded('An operation needs a query document', 'BAD_USER_INPUT')];
+    const mismatch = hashMismatch(payload.extensions, query);
+    if (mismatch) return [coded(mismatch, 'BAD_USER_INPUT')];
     if (documentTooLarge(query)) return [coded(`Query document is larger than ${MAX_DOCUMENT_BYTES / 1024} KB`, 'BAD_USER_INPUT')];
 
     let document = this.cache.get(query);
@@ -49,7 +53,9 @@ export class OperationPreparer {
       } catch (err) {
         return [coded((err as Error).message, 'GRAPHQL_PARSE_FAILED')];
       }
-      const errors = validate(this.schema, document, this.rules);
+      const refused = checkDocumentLimits(this.config, this.schema, document);
+      if (refused) return [refused];
+      const errors = validate(this.schema, document, this.rules, VALIDATION_OPTIONS);
       if (errors.length > 0) return errors.map((e) => (e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })));
       if (this.cache.size >= DOCUMENT_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     }
@@ -61,6 +67,14 @@ export class OperationPreparer {
     }
     return { schema: this.schema, document, variableValues: payload.variables, operationName: payload.operationName };
   }
+}
+
+/** Why a persisted-query hash sent with a document is refused (it must be the document's SHA-256), or undefined. */
+export function hashMismatch(extensions: unknown, query: string): string | undefined {
+  const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)?.persistedQuery?.sha256Hash;
+  if (hash === undefined) return undefined;
+  if (typeof hash !== 'string' || createHash('sha256').update(query).digest('hex') !== hash) return 'The persisted query hash does not match the SHA-256 of the query sent with it';
+  return undefined;
 }
 
 /**

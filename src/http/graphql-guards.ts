@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { MAX_DOCUMENT_BYTES, documentTooLarge } from '../graphql/limits';
+import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Config } from '../config';
+import type { FormatError } from '../graphql/format-error';
+import { MAX_DOCUMENT_BYTES, MAX_TOKENS, checkDocumentLimits, documentTooLarge } from '../graphql/limits';
+import { scopeOf } from '../logging/request-log';
 import { sendGraphQLError } from './errors';
 
-const JSON_TYPES = ['application/json', 'application/graphql-response+json'];
-
-/** Only JSON bodies are GraphQL requests: forms and text/plain (the CSRF-able types) never reach Apollo. */
+/**
+ * Only `application/json` bodies are GraphQL requests: forms and text/plain (the CSRF-able
+ * types) never reach Apollo, and neither does any other type the body parser would not read
+ * (`application/graphql-response+json` is a response type: it used to pass here and then fail
+ * as "POST body missing").
+ */
 export function requireJsonPost(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'POST' && !JSON_TYPES.some((t) => req.is(t))) {
+    if (req.method === 'POST' && req.is('application/json') !== 'application/json') {
       sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be application/json');
       return;
     }
@@ -30,6 +37,29 @@ export function limitDocumentSize(): RequestHandler {
       return;
     }
     next();
+  };
+}
+
+/**
+ * Our document limits (directive count and unknown directives, aliases, depth; linear, each
+ * fragment walked once) before Apollo validates, so a hostile document gets one error and never
+ * reaches graphql-js's per-node rules. Apollo offers no hook that may refuse before validation
+ * (an error thrown there is answered as a 500), so the text is parsed here once more: linear,
+ * and at most MAX_TOKENS tokens. A syntax error is left to Apollo to answer.
+ */
+export function limitDocument(config: Config, schema: GraphQLSchema, formatError: FormatError): RequestHandler {
+  return (req, res, next) => {
+    const query = queryOf(req);
+    if (typeof query !== 'string' || query.length === 0) return next();
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: MAX_TOKENS, noLocation: true });
+    } catch {
+      return next();
+    }
+    const refused = checkDocumentLimits(config, schema, document);
+    if (!refused) return next();
+    res.status(400).type('application/json').json({ errors: [formatError(refused.toJSON(), refused, scopeOf(res)?.requestId)] });
   };
 }
 

@@ -68,11 +68,18 @@ describe('graphql-cop checks in prod', () => {
     expect((res.body as { extensions?: unknown }).extensions).toBeUndefined();
   });
 
-  it('8. directive overloading: refused', async () => {
-    const q = `{ __typename ${'@aa '.repeat(50)} }`;
-    const res = await gql(t.graphqlUrl, q);
+  it('8. directive overloading: refused with one error, not one per directive', async () => {
+    // graphql-cop's own document: it reports "vulnerable" when the ten directives give ten errors.
+    const cop = 'query cop { __typename @aa@aa@aa@aa@aa@aa@aa@aa@aa@aa }';
+    const res = await gql(t.graphqlUrl, cop);
     expect(res.status).toBe(400);
+    expect(res.body.errors).toHaveLength(1);
     expect(res.body.data).toBeUndefined();
+    const q = `{ __typename ${'@aa '.repeat(50)} }`;
+    const many = await gql(t.graphqlUrl, q);
+    expect(many.status).toBe(400);
+    expect(many.body.errors).toHaveLength(1);
+    expect(many.body.data).toBeUndefined();
   });
 
   it('9. circular introspection: refused', async () => {

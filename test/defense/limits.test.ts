@@ -60,25 +60,29 @@ describe.each(['http', 'ws'])('query limits over %s', (transport) => {
 
 describe('query cost', () => {
   const schema = buildSchema(`
-    type Item { id: ID name: String tags(first: Int): [String] }
+    type Tag { name: String }
+    type Item { id: ID name: String owner: Item tags(first: Int): [Tag] }
     type Query { items(first: Int): [Item] item: Item }
   `);
   const config = loadConfig({ APP_ENV: 'test', MAX_QUERY_COST: '1000' });
   const cost = (q: string, variables?: Record<string, unknown>) => assertCost(config, schema, parse(q), variables);
 
-  it('costs a paginated field its first (or default page size) times its selection', () => {
-    expect(cost('{ item { id name } }')).toBe(3);
-    expect(cost('{ items(first: 10) { id name } }')).toBe(1 + 10 * 2);
-    expect(cost('{ items { id } }')).toBe(1 + 20 * 1);
-    expect(cost('query Q($n: Int) { items(first: $n) { id } }', { n: 50 })).toBe(1 + 50);
-    expect(cost('{ items(first: 10) { tags(first: 10) } }')).toBe(1 + 10 * (1 + 10 * 1));
+  // Issue 9 item 19 changed the model: scalar fields are free, an object field costs 1.
+  it('costs objects: scalars free, a paginated field its first (or default page size) times its selection', () => {
+    expect(cost('{ item { id name } }')).toBe(1);
+    expect(cost('{ item { owner { id } } }')).toBe(2);
+    expect(cost('{ items(first: 10) { id owner { id } } }')).toBe(1 + 10 * 1);
+    expect(cost('{ items { owner { id } } }')).toBe(1 + 20 * 1);
+    expect(cost('query Q($n: Int) { items(first: $n) { owner { id } } }', { n: 50 })).toBe(1 + 50);
+    expect(cost('query Q($n: Int = 100) { items(first: $n) { owner { id } } }')).toBe(1 + 100); // the document's default
+    expect(cost('{ items(first: 10) { tags(first: 10) { name } owner { tags(first: 5) { name } } } }')).toBe(1 + 10 * (1 + (1 + 1)));
   });
 
   it('allows the limit and refuses one past it with QUERY_TOO_COMPLEX and the cost', () => {
     // 1 + first * 1: first = 999 is exactly 1000.
-    expect(cost('{ items(first: 999) { id } }')).toBe(1000);
+    expect(cost('{ items(first: 999) { owner { id } } }')).toBe(1000);
     try {
-      cost('{ items(first: 1000) { id } }');
+      cost('{ items(first: 1000) { owner { id } } }');
       throw new Error('not refused');
     } catch (err) {
       expect((err as { extensions: Record<string, unknown> }).extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 1001, maxCost: 1000 });
@@ -87,19 +91,19 @@ describe('query cost', () => {
 });
 
 describe('cost over the real transports', () => {
-  const t = useTestServer({ env: { MAX_QUERY_COST: '12' } });
-  const q = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `m${i}: models { id }`).join(' ')} }`; // each alias costs 2
+  const t = useTestServer({ env: { MAX_QUERY_COST: '10' } });
+  const q = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `m${i}: models { id }`).join(' ')} }`; // each alias costs 1 (an object)
 
   it('refuses an over-cost operation on HTTP with the computed cost, before execution', async () => {
-    expect((await gql(t.graphqlUrl, q(6))).body.errors).toBeUndefined();
-    const res = await gql(t.graphqlUrl, q(7));
+    expect((await gql(t.graphqlUrl, q(10))).body.errors).toBeUndefined();
+    const res = await gql(t.graphqlUrl, q(11));
     expect(res.status).toBe(400);
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 14 });
+    expect(res.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 11 });
   });
 
   it('and on WebSocket', async () => {
     const client = wsClient(t.wsUrl);
-    await expect(wsRun(client, q(7))).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', cost: 14 }) })]);
+    await expect(wsRun(client, q(11))).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', cost: 11 }) })]);
     await client.dispose();
   });
 });
