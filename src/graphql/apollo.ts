@@ -6,11 +6,11 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import { manifestCache } from '../http/graphql-guards';
 import { requestScope } from '../logging/request-context';
-import type { Context } from './context';
+import { flushOperationReads, type Context } from './context';
 import type { FormatError } from './format-error';
 import { MAX_TOKENS, assertCost, limitRules } from './limits';
 
-/** Records the operation name where the request log and metrics can read it, then checks the cost. */
+/** Records the operation name where the request log and metrics can read it, checks the cost, and audits the reads once. */
 function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
@@ -19,6 +19,9 @@ function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boole
           const scope = requestScope.getStore();
           if (scope && operationName) scope.operationName = operationName;
           if (checkCost) assertCost(config, schema, document, request.variables, operationName);
+        },
+        async willSendResponse({ contextValue }) {
+          flushOperationReads(contextValue);
         },
       };
     },
