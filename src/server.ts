@@ -72,13 +72,14 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const pubsubRedis = config.redisUrl ? { publish: createRedis(config, logger, { queue: true })!, subscribe: createRedis(config, logger, { queue: true })! } : undefined;
   const pubsub = createTopics(pubsubRedis);
   const services = createServices(config, logger, rootEm, pubsub, deps.providerForBenchmark);
+  const auditConnected = services.audit.connect(); // subscribes at once, like the other listeners
   await services.runner.startBackground();
   services.audit.onWritten = (e) => {
     const event = SECURITY_COUNTERS[e.action === 'auth.login' && e.outcome !== 'FAILURE' ? '' : e.action];
     // An aggregated event (rate-limit refusals) stands for `metadata.count` occurrences.
     if (event) metrics.securityEvents.inc({ event }, typeof e.metadata?.count === 'number' ? e.metadata.count : 1);
   };
-  await services.audit.connect();
+  await auditConnected;
   const retention = setInterval(() => {
     void purgeAuditPrefix(services.audit, rootEm.fork(), config.audit.retentionDays)
       .then((n) => n > 0 && logger.info('audit retention: purged an old prefix behind a checkpoint', { events: n }))

@@ -106,9 +106,7 @@ export class AuditService {
 
   /** Starts following other instances' events (to know the newest head) and the periodic `audit.head` log line. */
   async connect(): Promise<void> {
-    // What the table holds at start is the first head seen: deleting below it later is caught.
-    const last = await this.em.fork().getConnection().execute<{ seq: string; hash: string }[]>('select seq, hash from audit_event order by seq desc limit 1');
-    if (last.length) this.noteHead(BigInt(last[0].seq), last[0].hash);
+    // Subscribed before any await, as the other pub/sub listeners are (a Redis SUBSCRIBE queued before the connection is ready).
     if (this.pubsub) {
       const it = this.pubsub.subscribe('audit:events')[Symbol.asyncIterator]();
       let stopped = false;
@@ -124,6 +122,9 @@ export class AuditService {
         await it.return?.();
       };
     }
+    // What the table holds at start is the first head seen: deleting below it later is caught.
+    const last = await this.em.fork().getConnection().execute<{ seq: string; hash: string }[]>('select seq, hash from audit_event order by seq desc limit 1');
+    if (last.length) this.noteHead(BigInt(last[0].seq), last[0].hash);
     this.headTimer = setInterval(() => this.logHead(), this.opts.headLogSeconds * 1000);
     this.headTimer.unref();
   }
