@@ -77,6 +77,7 @@ export class AuditService {
   onWritten?: (e: AuditEvent) => void;
   private readonly queue: { input: AuditInput; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private draining = false;
+  private fullLogged = false;
   private readonly pendingReads = new Set<Promise<void>>();
   private readonly tallies = new Map<string, Tally>();
   /** Events written in a transaction not yet committed, by root transaction: announced only on commit. */
@@ -210,7 +211,9 @@ export class AuditService {
   append(input: AuditInput): Promise<void> {
     assertAction(input.action);
     if (!this.hasRoom()) {
-      this.logger.warn('audit queue full: request refused', { security: true, queued: this.queue.length, action: input.action });
+      // One line per episode, not per refused request: a flood must not move from the table to the log.
+      if (!this.fullLogged) this.logger.warn('audit queue full: requests refused until it drains', { security: true, alert: true, queued: this.queue.length });
+      this.fullLogged = true;
       return Promise.reject(new RateLimitedError(1, 'The server is busy; try again shortly'));
     }
     return this.enqueue(input);
@@ -229,6 +232,7 @@ export class AuditService {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, 500);
+        this.fullLogged = false;
         try {
           await this.appendAll(this.em.fork(), batch.map((b) => b.input));
           for (const b of batch) b.resolve();
