@@ -56,6 +56,10 @@ export interface Config {
     /** Events older than this are purged (never under 365), behind a checkpoint. */
     retentionDays: number;
     sweepSeconds: number;
+    /** Events that may wait to be appended; past it a request that must be audited answers RATE_LIMITED. */
+    queueMax: number;
+    /** How often each instance logs a signed `audit.head` checkpoint (when the head moved). */
+    headLogSeconds: number;
   };
   /** Conversations not updated for this many days are hard-deleted (undefined: kept forever). */
   conversationRetentionDays?: number;
@@ -420,6 +424,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     audit: {
       retentionDays: r.int('AUDIT_RETENTION_DAYS', 365, 365, 36_500),
       sweepSeconds: r.int('RETENTION_SWEEP_SECONDS', 3600, 1, 86_400),
+      queueMax: r.int('AUDIT_QUEUE_MAX', 10_000, 1, 1_000_000),
+      headLogSeconds: r.int('AUDIT_HEAD_LOG_SECONDS', 60, 1, 86_400),
     },
     conversationRetentionDays: r.str('CONVERSATION_RETENTION_DAYS') === undefined ? undefined : r.int('CONVERSATION_RETENTION_DAYS', 0, 1, 36_500),
     chat: {

@@ -73,11 +73,14 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const pubsubRedis = config.redisUrl ? { publish: createRedis(config, logger, { queue: true })!, subscribe: createRedis(config, logger, { queue: true })! } : undefined;
   const pubsub = createTopics(pubsubRedis);
   const services = createServices(config, logger, rootEm, pubsub, deps.providerForBenchmark);
+  const auditConnected = services.audit.connect(); // subscribes at once, like the other listeners
   await services.runner.startBackground();
   services.audit.onWritten = (e) => {
     const event = SECURITY_COUNTERS[e.action === 'auth.login' && e.outcome !== 'FAILURE' ? '' : e.action];
-    if (event) metrics.securityEvents.inc({ event });
+    // An aggregated event (rate-limit refusals) stands for `metadata.count` occurrences.
+    if (event) metrics.securityEvents.inc({ event }, typeof e.metadata?.count === 'number' ? e.metadata.count : 1);
   };
+  await auditConnected;
   const retention = setInterval(() => {
     void purgeAuditPrefix(services.audit, rootEm.fork(), config.audit.retentionDays)
       .then((n) => n > 0 && logger.info('audit retention: purged an old prefix behind a checkpoint', { events: n }))
@@ -177,7 +180,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         await apollo.stop(); // drain plugin: stop accepting, finish in-flight, then close the rest
         clearInterval(retention);
         await services.runner.stopAll(); // replies still streaming end INTERRUPTED, saved
-        await services.audit.flushReads();
+        await services.audit.close(); // open tallies and reads written, last audit.head logged
         await services.revocations.disconnect();
         await closeRedis([redis, pubsubRedis?.publish, pubsubRedis?.subscribe]);
       })();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config';
 import { AdminService } from './admin/admin.service';
+import { chainKeys } from './audit/audit-chain';
 import { AuditService } from './audit/audit.service';
 import { AuthService } from './auth/auth.service';
 import { createCaptchaVerifier, type CaptchaVerifier } from './auth/captcha/captcha';
@@ -44,7 +45,11 @@ export function createProvider(config: Config): LlmProvider {
 /** Builds the services for this process (plain classes, no container). */
 export function createServices(config: Config, logger: Logger, em: EntityManager, pubsub: PubSub, provider: LlmProvider = createProvider(config)): Services {
   const instanceId = randomUUID();
-  const audit = new AuditService(logger, em, pubsub);
+  const audit = new AuditService(logger, em, pubsub, {
+    keys: chainKeys(config.secretKey, config.auth.secretKeyPrevious),
+    queueMax: config.audit.queueMax,
+    headLogSeconds: config.audit.headLogSeconds,
+  });
   const tokens = new TokenService(config);
   const passwords = new PasswordHasher(config);
   const guard = new LoginGuard(config);

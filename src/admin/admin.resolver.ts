@@ -1,20 +1,24 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { listAuditEvents } from '../audit/audit-query';
-import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, SecuritySummary } from '../audit/audit.types';
+import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, AuditHeadInput, SecuritySummary } from '../audit/audit.types';
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
-import { ForbiddenError } from '../graphql/errors';
+import { BadUserInputError, ForbiddenError, RateLimitedError } from '../graphql/errors';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { AuditEventData } from '../pubsub/topics';
 import { UsageSummary, UserConnection, UserFilter } from './admin.types';
 
-/** Records that the caller read `resourceType` (once per operation), without delaying the answer. */
+/**
+ * Notes that the caller read `resourceType` (`resourceId`); the operation's reads become one
+ * `data.read` event when its result is sent (flushOperationReads). A read that could not be
+ * recorded because the audit queue is full is refused (RATE_LIMITED), never served unrecorded.
+ */
 export function recordRead(ctx: Context, resourceType: string, resourceId: string | null = null): void {
   const key = `${resourceType}:${resourceId ?? ''}`;
   if (ctx.readsRecorded.has(key)) return;
-  ctx.readsRecorded.add(key);
-  ctx.services.audit.recordRead({ actorId: ctx.auth?.userId ?? null, actorRole: ctx.auth?.role ?? null, resourceType, resourceId, ip: ctx.ip, requestId: ctx.requestId });
+  if (!ctx.services.audit.hasRoom()) throw new RateLimitedError(1, 'The server is busy; try again shortly');
+  ctx.readsRecorded.set(key, { type: resourceType, id: resourceId });
 }
 
 @Resolver()
@@ -33,10 +37,19 @@ export class AdminResolver {
   }
 
   @Directive(rateLimitOf('admin'))
-  @Query(() => AuditChainReport, { description: 'Recomputes the audit hash chain and reports the first event that does not fit. ADMIN and AUDITOR.' })
-  async verifyAuditChain(@Ctx() ctx: Context): Promise<AuditChainReport> {
+  @Query(() => AuditChainReport, {
+    description: 'Recomputes the keyed audit chain and reports the first event that does not fit, or that it ends before the newest event the servers know of (or `expectedHead`). ADMIN and AUDITOR.',
+  })
+  async verifyAuditChain(
+    @Arg('expectedHead', () => AuditHeadInput, { nullable: true, description: 'A head copied from an `audit.head` log line: the chain must reach it with the same hash.' }) expectedHead: AuditHeadInput | null,
+    @Ctx() ctx: Context,
+  ): Promise<AuditChainReport> {
+    if (expectedHead && (expectedHead.seq < 1 || !/^[0-9a-f]{64}$/.test(expectedHead.hash))) {
+      throw new BadUserInputError('expectedHead needs a seq of at least 1 and a 64-character lower-case hex hash', { field: 'expectedHead' });
+    }
     recordRead(ctx, 'audit_chain');
-    return ctx.services.audit.verify(ctx.em);
+    const report = await ctx.services.audit.verify(ctx.em, undefined, expectedHead);
+    return { ...report, reason: report.reason ?? null };
   }
 
   @Directive(rateLimitOf('admin'))

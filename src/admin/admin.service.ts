@@ -109,7 +109,7 @@ export class AdminService {
     const [counts] = await conn.execute<{ failed: string; locked: string; limited: string; reused: string }[]>(
       `select count(*) filter (where action = 'auth.login' and outcome = 'FAILURE') as failed,
               count(*) filter (where action in ('auth.lockout', 'admin.user.lock')) as locked,
-              count(*) filter (where action = 'security.rate_limited') as limited,
+              coalesce(sum(coalesce((metadata->>'count')::int, 1)) filter (where action = 'security.rate_limited'), 0) as limited, -- one event per key and window carries a count
               count(*) filter (where action = 'auth.token_reused') as reused
        from audit_event where at >= ?`,
       [since],

@@ -8,7 +8,7 @@ export enum AuditOutcome {
   DENIED = 'DENIED',
 }
 
-/** One link of the tamper-evident audit chain: `hash` covers the event and `prevHash`. */
+/** One link of the tamper-evident audit chain: `hash` (an HMAC under `keyId`'s key) covers the event and `prevHash`. */
 @Entity({ tableName: 'audit_event' })
 // Every filter of `auditEvents` has an index ending in seq, so a filtered newest-first page is an index range scan.
 @Index({ properties: ['actorId', 'seq'] })
@@ -59,6 +59,10 @@ export class AuditEvent {
 
   @Property({ type: 'text' })
   prevHash!: string;
+
+  /** Which chain key hashed this event (HMAC-SHA-256); null for events written before the chain was keyed (plain SHA-256). */
+  @Property({ type: 'text', nullable: true })
+  keyId?: string | null;
 
   @Property({ type: 'text' })
   hash!: string;

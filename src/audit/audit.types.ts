@@ -44,7 +44,7 @@ export class AuditEventView {
   @Field(() => GraphQLJSON, { nullable: true, description: 'Details; never an email, password, token or message text.' })
   metadata!: Record<string, unknown> | null;
 
-  @Field({ description: 'SHA-256 over this event and prevHash.' })
+  @Field({ description: 'HMAC-SHA-256 (under a server-held key) over this event and prevHash; plain SHA-256 for events from before the chain was keyed.' })
   hash!: string;
 
   @Field({ description: 'The hash of the event before (64 zeros for the first).' })
@@ -79,6 +79,18 @@ export class AuditChainReport {
 
   @Field(() => Int, { nullable: true, description: 'The first seq that does not fit (altered, or missing).' })
   firstBrokenSeq!: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Why the chain is not valid (altered, unkeyed, or ending before a known or expected head); null when valid.' })
+  reason?: string | null;
+}
+
+@InputType({ description: 'A point of the chain copied from an `audit.head` log line: the event at `seq` had `hash`.' })
+export class AuditHeadInput {
+  @Field(() => Int, { description: 'The seq of the logged head.' })
+  seq!: number;
+
+  @Field({ description: 'Its hash (64 hex characters).' })
+  hash!: string;
 }
 
 @InputType({ description: 'Which audit events to list; every field narrows the result.' })

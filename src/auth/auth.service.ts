@@ -124,7 +124,8 @@ export class AuthService {
 
   async login(em: EntityManager, input: { email: string; password: string; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
     const fail = async (reason: string, user: User | null, extra: Record<string, unknown> = {}) => {
-      await this.audit.append({ action: 'auth.login', outcome: AuditOutcome.FAILURE, actorId: user?.id ?? null, actorRole: user?.role ?? null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { reason, ...extra } });
+      // No actor: whoever tried is not authenticated, and naming the target as actor would let anyone forge its history.
+      await this.audit.append({ action: 'auth.login', outcome: AuditOutcome.FAILURE, actorId: null, actorRole: null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { reason, ...extra } });
       this.security('auth.login.failure', { reason, userId: user?.id, ip: meta.ip, requestId: meta.requestId });
     };
     if (!(await this.requireCaptcha(em, input.captcha, meta))) {
@@ -153,7 +154,7 @@ export class AuthService {
       const lockSeconds = await this.guard.recordFailure(em, key);
       await fail('bad_credentials', user);
       if (lockSeconds > 0) {
-        await this.audit.append({ action: 'auth.lockout', outcome: AuditOutcome.SUCCESS, actorId: user?.id ?? null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { minutes: lockSeconds / 60 } });
+        await this.audit.append({ action: 'auth.lockout', outcome: AuditOutcome.SUCCESS, actorId: null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { minutes: lockSeconds / 60 } });
         this.security('auth.lockout', { userId: user?.id, ip: meta.ip, minutes: lockSeconds / 60 });
       }
       throw new UnauthenticatedError(INVALID_CREDENTIALS);

@@ -6,15 +6,15 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import { manifestCache } from '../http/graphql-guards';
 import { requestScope } from '../logging/request-context';
-import type { Context } from './context';
+import { flushOperationReads, type Context } from './context';
 import type { FormatError } from './format-error';
 import type { Logger } from '../logging/logger';
 import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, limitRules } from './limits';
 
 /**
- * Records the operation name where the request log and metrics can read it, then checks the cost.
- * (Our document limits run before Apollo, in the limitDocument middleware: an error thrown by a
- * plugin hook before this one would be answered as a 500.)
+ * Records the operation name where the request log and metrics can read it, checks the cost, and
+ * audits the operation's reads once. (Our document limits run before Apollo, in the
+ * limitDocument middleware: an error thrown by a plugin hook before this one would be answered as a 500.)
  */
 function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean): ApolloServerPlugin<Context> {
   return {
@@ -24,6 +24,9 @@ function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boole
           const scope = requestScope.getStore();
           if (scope && operationName) scope.operationName = operationName;
           if (checkCost) assertCost(config, schema, document, request.variables, operationName);
+        },
+        async willSendResponse({ contextValue }) {
+          flushOperationReads(contextValue);
         },
       };
     },

@@ -23,8 +23,8 @@ export interface Context {
   cookies: Record<string, string>;
   /** Adds a Set-Cookie header (HTTP only). */
   setCookie?: (value: string) => void;
-  /** Reads already recorded in the audit trail for this operation (one record per resource). */
-  readsRecorded: Set<string>;
+  /** What this operation read, by `type:id`: written as one `data.read` event when its result is sent. */
+  readsRecorded: Map<string, { type: string; id: string | null }>;
 }
 
 /** The process-wide parts a context is built from. */
@@ -62,8 +62,31 @@ export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
     authProblem: req.authProblem,
     cookies: req.cookies ?? {},
     setCookie: req.setCookie,
-    readsRecorded: new Set(),
+    readsRecorded: new Map(),
   };
+}
+
+/** Resources one `data.read` event lists; the rest are counted in `total`. */
+const MAX_READS_LISTED = 50;
+
+/**
+ * Writes the reads of the operation as ONE `data.read` event (aliases and nested fields
+ * add ids, not rows), without delaying the answer. Called when a result is sent, on both transports.
+ */
+export function flushOperationReads(ctx: Context): void {
+  if (ctx.readsRecorded.size === 0) return;
+  const reads = [...ctx.readsRecorded.values()];
+  ctx.readsRecorded.clear();
+  const types = new Set(reads.map((r) => r.type));
+  ctx.services.audit.recordRead({
+    actorId: ctx.auth?.userId ?? null,
+    actorRole: ctx.auth?.role ?? null,
+    resourceType: types.size === 1 ? reads[0].type : null,
+    resourceId: reads.length === 1 ? reads[0].id : null,
+    ip: ctx.ip,
+    requestId: ctx.requestId,
+    metadata: { reads: reads.slice(0, MAX_READS_LISTED), total: reads.length },
+  });
 }
 
 /** The caller, or UNAUTHENTICATED saying why not. */

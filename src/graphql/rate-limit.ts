@@ -66,11 +66,18 @@ function applyConfiguredLimits(schema: GraphQLSchema, config: Config): GraphQLSc
   });
 }
 
+/** The limiter key of a field for this caller: per user, or per client IP when anonymous or PER_IP. */
+function limiterKey(ctx: Context, coordinate: string): string {
+  const who = ctx.auth && !PER_IP.has(coordinate) ? `user:${ctx.auth.userId}` : `ip:${ctx.ip ?? 'unknown'}`;
+  return `${coordinate}:${who}`;
+}
+
 /**
  * Per-operation rate limits through graphql-rate-limit-directive on rate-limiter-flexible:
  * in memory, or in Redis when REDIS_URL is set so every instance shares the counters (a
  * memory limiter stands in while Redis is unreachable). Over the limit: RATE_LIMITED with
- * retryAfterSeconds, a security log line and a `security.rate_limited` audit event.
+ * retryAfterSeconds; per limiter key and window, one security log line and one
+ * `security.rate_limited` audit event whose `metadata.count` says how many were refused.
  */
 export function rateLimiting(deps: { config: Config; logger: Logger; audit: AuditService; redis?: Redis }) {
   const { config, logger, audit, redis } = deps;
@@ -78,18 +85,18 @@ export function rateLimiting(deps: { config: Config; logger: Logger; audit: Audi
   const { rateLimitDirectiveTransformer } = rateLimitDirective<Context, Record<string, unknown>>({
     limiterClass: limiterClass as never,
     limiterOptions: redis ? { storeClient: redis } : {},
-    keyGenerator: (_args, _source, _fieldArgs, ctx, info) => {
-      const coordinate = `${info.parentType.name}.${info.fieldName}`;
-      const who = ctx.auth && !PER_IP.has(coordinate) ? `user:${ctx.auth.userId}` : `ip:${ctx.ip ?? 'unknown'}`;
-      return `${coordinate}:${who}`;
-    },
+    keyGenerator: (_args, _source, _fieldArgs, ctx, info) => limiterKey(ctx, `${info.parentType.name}.${info.fieldName}`),
     onLimit: async (res: RateLimiterRes, _args, _source, _fieldArgs, ctx, info) => {
       const field = `${info.parentType.name}.${info.fieldName}`;
       const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
-      logger.warn('security event', { security: true, alert: true, event: 'security.rate_limited', field, ip: ctx.ip, userId: ctx.auth?.userId, requestId: ctx.requestId });
-      await audit
-        .append({ action: 'security.rate_limited', outcome: AuditOutcome.DENIED, actorId: ctx.auth?.userId ?? null, actorRole: ctx.auth?.role ?? null, resourceType: 'operation', resourceId: field, ip: ctx.ip, requestId: ctx.requestId })
-        .catch((err) => logger.error('audit of a rate limit failed', { err }));
+      // One event (and one log line) per limiter key per window, carrying the count: a flood of
+      // refused fields writes one row, not one per field. Written when the window closes.
+      const first = audit.tally(
+        limiterKey(ctx, field),
+        { action: 'security.rate_limited', outcome: AuditOutcome.DENIED, actorId: ctx.auth?.userId ?? null, actorRole: ctx.auth?.role ?? null, resourceType: 'operation', resourceId: field, ip: ctx.ip, requestId: ctx.requestId },
+        res.msBeforeNext,
+      );
+      if (first) logger.warn('security event', { security: true, alert: true, event: 'security.rate_limited', field, ip: ctx.ip, userId: ctx.auth?.userId, requestId: ctx.requestId });
       throw new RateLimitedError(retryAfterSeconds);
     },
   });

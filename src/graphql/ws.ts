@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import type { AuthInfo } from '../auth/auth.service';
 import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
-import { buildContext, type ContextDeps } from './context';
+import { buildContext, flushOperationReads, type Context, type ContextDeps } from './context';
 import type { FormatError } from './format-error';
 import { OperationPreparer, SubscribeBudget, UpgradeGate, refuseUpgrade } from './ws-guards';
 
@@ -149,7 +149,8 @@ export function attachWebSocket(deps: {
         const coded = withCode(e);
         return formatError(coded.toJSON(), coded, opId(ctx.extra, id));
       }),
-    onNext: (ctx, id, _payload, _args, result) => {
+    onNext: (ctx, id, _payload, args, result) => {
+      flushOperationReads(args.contextValue as Context); // one data.read event per result, as over HTTP
       if (!result.errors) return undefined;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, opId(ctx.extra, id))) };
     },

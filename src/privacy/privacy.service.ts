@@ -49,8 +49,12 @@ export class PrivacyService {
     const conversations = await em.find(Conversation, { owner: auth.userId }, { orderBy: { createdAt: 'asc' } });
     const messages = await em.find(Message, { conversation: { owner: auth.userId } }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     const files = await em.find(AttachmentFile, { owner: auth.userId, complete: true }, { orderBy: { createdAt: 'asc' } });
+    // The person's own actions only. Failed logins and lockouts are attempts by someone
+    // unauthenticated: events written before they were recorded without an actor still name
+    // the target as actor, and must not hand the victim an attacker's IPs.
     const events = await em.getConnection().execute<Record<string, unknown>[]>(
-      'select seq, at, action, resource_type, resource_id, outcome, ip from audit_event where actor_id = ? order by seq',
+      `select seq, at, action, resource_type, resource_id, outcome, ip from audit_event
+        where actor_id = ? and not (action = 'auth.lockout' or (action = 'auth.login' and outcome <> 'SUCCESS')) order by seq`,
       [auth.userId],
     );
     return {

@@ -29,7 +29,8 @@ describe('login', () => {
     await login(t.graphqlUrl, u.email, 'wrong password for audit');
     const ghost = uniqueEmail('ghost');
     await login(t.graphqlUrl, ghost, 'wrong password for audit');
-    const mine = await audit(`action = 'auth.login' and outcome = 'FAILURE' and actor_id = ?`, [u.userId]);
+    // The account is the resource, never the actor: the attempt was not made by its owner (issue 9 item 12).
+    const mine = await audit(`action = 'auth.login' and outcome = 'FAILURE' and resource_type = 'user' and resource_id = ? and actor_id is null`, [u.userId]);
     expect(mine).toHaveLength(1);
     const all = JSON.stringify(await audit('true'));
     expect(all).not.toContain(ghost);
@@ -48,7 +49,7 @@ describe('login', () => {
     const retry = locked.body.errors[0].extensions.retryAfterSeconds;
     expect(retry).toBeGreaterThan(14 * 60);
     expect(retry).toBeLessThanOrEqual(15 * 60);
-    expect(await audit(`action = 'auth.lockout' and actor_id = ?`, [u.userId])).toHaveLength(1);
+    expect(await audit(`action = 'auth.lockout' and resource_id = ? and actor_id is null`, [u.userId])).toHaveLength(1); // issue 9 item 12
   });
 
   it('locks an unknown email the same way (lock behaviour reveals nothing)', async () => {

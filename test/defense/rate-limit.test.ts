@@ -20,10 +20,12 @@ describe('rate limits', () => {
     expect((await gql(t.graphqlUrl, CAPTCHA)).body.errors).toBeUndefined();
   });
 
-  it('record each refusal as a security.rate_limited audit event and a security log line', async () => {
+  it('record the refusals of a window as one security.rate_limited audit event with their count, and a security log line', async () => {
     for (let i = 0; i < 4; i++) await gql(t.graphqlUrl, 'mutation { register(input: { email: "x@example.com", password: "p", captcha: "" }) { accessToken } }');
+    await t.server.services.audit.flush(); // the window (an hour) would otherwise close later
     const rows = await sql(t, `select * from audit_event where action = 'security.rate_limited' and resource_id = 'Mutation.register'`);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(1); // issue 9 item 5: one event per key and window, not one per refusal
+    expect(rows[0].metadata.count).toBe(2);
     expect(rows[0].outcome).toBe('DENIED');
     await t.logs.waitFor((l) => l.event === 'security.rate_limited' && l.security === true);
   });
