@@ -3,6 +3,7 @@ import { Migration20261128011100 } from './Migration20261128011100';
 import { Migration20261128015226 } from './Migration20261128015226';
 import { Migration20261128021222 } from './Migration20261128021222';
 import { Migration20261128023154 } from './Migration20261128023154';
+import { Migration20261201114400 } from './Migration20261201114400';
 
 /** Every migration, in order; a new one is generated with `npm run migration:create` and added here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261128015226', class: Migration20261128015226 },
   { name: 'Migration20261128021222', class: Migration20261128021222 },
   { name: 'Migration20261128023154', class: Migration20261128023154 },
+  { name: 'Migration20261201114400', class: Migration20261201114400 },
 ];
