@@ -361,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (rotatedRaw !== undefined) {
     const at = new Date(rotatedRaw);
     if (!/^\d{4}-\d{2}-\d{2}T/.test(rotatedRaw) || Number.isNaN(at.getTime())) r.problems.push(`SECRET_KEY_ROTATED_AT must be an ISO 8601 date-time such as 2026-12-01T12:00:00Z (got "${rotatedRaw}")`);
+    else if (at.getTime() > Date.now() + 3_600_000) r.problems.push('SECRET_KEY_ROTATED_AT must not be in the future (it would keep SECRET_KEY_PREVIOUS working until then)');
     else secretKeyRotatedAt = at;
   } else if (prod && previousKey !== undefined) {
     r.problems.push('SECRET_KEY_ROTATED_AT is required in prod with SECRET_KEY_PREVIOUS (when the new key took over), so the previous key stops working one access-token lifetime later');

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AUDIENCE, ISSUER, deriveKey } from '../../src/auth/tokens';
+import { ConfigError, loadConfig } from '../../src/config';
 import { me, registerUser } from '../helpers/auth';
 import { useTestServer } from '../helpers/server';
 
@@ -51,5 +52,24 @@ describe('attack 14: tokens not bound to their session', () => {
     expect(code(await me(t.graphqlUrl, forge(OLD_SECRET, { sub: a.userId, sid, role: 'USER', iat: rotated - 60, exp: rotated + 86_400 })))).toBe('UNAUTHENTICATED');
     // The current key is unaffected by the rotation time.
     expect((await me(t.graphqlUrl, a.accessToken)).body.data.me.id).toBe(a.userId);
+  });
+});
+
+describe('attack 14: an old key that never expires', () => {
+  const prod = { APP_ENV: 'prod', SECRET_KEY: randomBytes(32).toString('hex'), CORS_ORIGINS: 'https://app.example.com', DATABASE_URL: 'postgres://p:pw@db.example.com/p', SECRET_KEY_PREVIOUS: OLD_SECRET };
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return err instanceof ConfigError ? err.problems : [String(err)];
+    }
+  };
+
+  it('refuses to start in prod with SECRET_KEY_PREVIOUS but no SECRET_KEY_ROTATED_AT, or one in the future', () => {
+    expect(problems(prod)).toEqual([expect.stringContaining('SECRET_KEY_ROTATED_AT is required')]);
+    expect(problems({ ...prod, SECRET_KEY_ROTATED_AT: '2099-01-01T00:00:00Z' })).toEqual([expect.stringContaining('must not be in the future')]);
+    expect(problems({ ...prod, SECRET_KEY_ROTATED_AT: 'yesterday' })).toEqual([expect.stringContaining('ISO 8601')]);
+    expect(problems({ ...prod, SECRET_KEY_ROTATED_AT: ROTATED_AT.toISOString() })).toEqual([]);
   });
 });
