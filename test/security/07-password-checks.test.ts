@@ -1,4 +1,5 @@
 import { STRONG_PASSWORD, bearer, login, me, registerUser, solveCaptcha } from '../helpers/auth';
+import { Argon2Gate } from '../../src/auth/argon2-gate';
 import { gql, sql, useTestServer } from '../helpers/server';
 
 const CHANGE = 'mutation C($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }';
@@ -71,5 +72,26 @@ describe('attack 7: a flood of password re-checks against the argon2 pool', () =
     for (const r of results.filter((x) => code(x) === 'RATE_LIMITED')) expect(r.body.errors![0].extensions.retryAfterSeconds).toBeGreaterThan(0);
     expect(signedIn.body.errors).toBeUndefined();
     expect(signedIn.body.data.login.user.id).toBe(victim.userId);
+  });
+});
+
+describe('attack 7: the argon2 gate itself', () => {
+  it('serves waiting logins before waiting re-checks, and re-checks may fill only half the queue', async () => {
+    const gate = new Argon2Gate(1, 4);
+    const order: string[] = [];
+    let release!: () => void;
+    const busy = gate.run('recheck', () => new Promise<void>((r) => (release = r)));
+    const job = (name: string) => async () => {
+      order.push(name);
+    };
+    const waiting = [gate.run('recheck', job('recheck 1')), gate.run('recheck', job('recheck 2'))];
+    await expect(gate.run('recheck', job('recheck 3'))).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } });
+    waiting.push(gate.run('login', job('login 1')), gate.run('login', job('login 2')));
+    await expect(gate.run('login', job('login 3'))).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+    release();
+    await Promise.all([busy, ...waiting]);
+    expect(order).toEqual(['login 1', 'login 2', 'recheck 1', 'recheck 2']);
+    // Everything released: the gate admits work again at once.
+    expect(await gate.run('recheck', async () => 'free')).toBe('free');
   });
 });
