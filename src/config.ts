@@ -39,7 +39,14 @@ export interface Config {
   metricsToken?: string;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
-  captcha: { provider: CaptchaProvider; difficulty: number };
+  captcha: {
+    provider: CaptchaProvider;
+    difficulty: number;
+    /** reCAPTCHA v3: answers scoring below this are refused (a missing score too, unless 0). */
+    minScore: number;
+    /** Hostnames a siteverify answer may name (empty: not checked). */
+    hostnames: string[];
+  };
   ai: {
     provider: AiProvider;
     models: string[];
@@ -74,6 +81,8 @@ export interface Config {
   auth: {
     /** Verifies tokens signed before a key rotation. */
     secretKeyPrevious?: string;
+    /** When SECRET_KEY replaced SECRET_KEY_PREVIOUS: the previous key verifies only tokens issued before it, for one access-token lifetime. */
+    secretKeyRotatedAt: Date;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     sessionMaxAgeSeconds: number;
@@ -81,6 +90,9 @@ export interface Config {
     argon2: { memoryKiB: number; timeCost: number; parallelism: number };
     loginMaxFailures: number;
     loginLockMinutes: number;
+    /** argon2 hashes/verifications running at once in this process, and how many may wait. */
+    argon2MaxConcurrent: number;
+    argon2MaxQueue: number;
     bootstrapAdmin?: { email: string; password: string };
   };
   limits: {
@@ -120,6 +132,7 @@ export const RATE_LIMIT_DEFAULTS = {
   admin: { env: 'RATE_LIMIT_ADMIN', limit: 120, duration: 60 },
   wsSubscribe: { env: 'RATE_LIMIT_WS_SUBSCRIBE', limit: 60, duration: 60 },
   upload: { env: 'RATE_LIMIT_UPLOAD', limit: 60, duration: 3600 },
+  passwordCheck: { env: 'RATE_LIMIT_PASSWORD_CHECK', limit: 5, duration: 900 },
 } as const;
 export type RateLimitName = keyof typeof RATE_LIMIT_DEFAULTS;
 
@@ -364,6 +377,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     r.problems.push('SECRET_KEY_PREVIOUS must be at least 32 characters in prod');
   }
 
+  const rotatedRaw = r.str('SECRET_KEY_ROTATED_AT');
+  let secretKeyRotatedAt = new Date(); // unset: this process's start, the moment the new key took over here
+  if (rotatedRaw !== undefined) {
+    const at = new Date(rotatedRaw);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(rotatedRaw) || Number.isNaN(at.getTime())) r.problems.push(`SECRET_KEY_ROTATED_AT must be an ISO 8601 date-time such as 2026-12-01T12:00:00Z (got "${rotatedRaw}")`);
+    else if (at.getTime() > Date.now() + 3_600_000) r.problems.push('SECRET_KEY_ROTATED_AT must not be in the future (it would keep SECRET_KEY_PREVIOUS working until then)');
+    else secretKeyRotatedAt = at;
+  } else if (prod && previousKey !== undefined) {
+    r.problems.push('SECRET_KEY_ROTATED_AT is required in prod with SECRET_KEY_PREVIOUS (when the new key took over), so the previous key stops working one access-token lifetime later');
+  }
+
+  const captchaHostnames = r.list('CAPTCHA_HOSTNAMES').map((h) => h.toLowerCase());
+
   const redisUrl = r.str('REDIS_URL');
   if (redisUrl !== undefined) {
     try {
@@ -409,6 +435,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     captcha: {
       provider: captchaProvider,
       difficulty: r.int('CAPTCHA_DIFFICULTY', 100_000, 1, 10_000_000),
+      minScore: r.num('CAPTCHA_MIN_SCORE', 0.5, 0, 1),
+      // Default: the hosts of CORS_ORIGINS, the pages the widget is allowed to run on.
+      hostnames: captchaHostnames.length > 0 ? captchaHostnames : corsOrigins.flatMap((o) => (URL.canParse(o) ? [new URL(o).hostname] : [])),
     },
     ai: {
       provider: aiProvider,
@@ -436,6 +465,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitScale: r.num('RATE_LIMIT_SCALE', 1, 0.001, 1_000_000),
     auth: {
       secretKeyPrevious: previousKey,
+      secretKeyRotatedAt,
       accessTokenTtlSeconds: r.duration('ACCESS_TOKEN_TTL', 900, 1, 86_400),
       refreshTokenTtlSeconds: r.duration('REFRESH_TOKEN_TTL', 14 * 86_400, 60, 365 * 86_400),
       sessionMaxAgeSeconds: r.duration('SESSION_MAX_AGE', 30 * 86_400, 60, 365 * 86_400),
@@ -448,6 +478,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       loginMaxFailures: r.int('LOGIN_MAX_FAILURES', 5, 1, 1000),
       loginLockMinutes: r.int('LOGIN_LOCK_MINUTES', 15, 1, 10_080),
+      argon2MaxConcurrent: r.int('ARGON2_MAX_CONCURRENT', 2, 1, 64),
+      argon2MaxQueue: r.int('ARGON2_MAX_QUEUE', 64, 0, 100_000),
       bootstrapAdmin: adminEmail !== undefined && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
     },
     limits: {

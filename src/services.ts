@@ -61,6 +61,6 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
   const chat = new ChatService(config, audit, runner, pubsub);
   const admin = new AdminService(audit, revocations);
-  const privacy = new PrivacyService(audit, passwords, revocations, runner, pubsub);
+  const privacy = new PrivacyService(audit, auth, revocations, runner, pubsub);
   return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub, admin, privacy };
 }

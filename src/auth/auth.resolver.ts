@@ -87,7 +87,8 @@ export class AuthResolver {
     return true;
   }
 
-  @Mutation(() => Boolean, { description: 'Changes the password and ends every other session.' })
+  @Directive(rateLimitOf('passwordCheck'))
+  @Mutation(() => Boolean, { description: 'Changes the password and ends every other session. Rate limited per user; wrong current passwords count toward the login lockout.' })
   async changePassword(
     @Arg('currentPassword', { description: 'The password in use now.' }) currentPassword: string,
     @Arg('newPassword', { description: 'The new password (same policy as registration).' }) newPassword: string,

@@ -86,6 +86,54 @@ export class AuthService {
     return ok;
   }
 
+  /**
+   * False when failures across all IPs made the account need a harder proof of work than the
+   * solution's challenge had; that IP's next challenges are then made hard enough.
+   */
+  private async hardEnoughCaptcha(em: EntityManager, key: string, solution: string, meta: RequestMeta): Promise<boolean> {
+    if (!this.captcha.factorOf) return true; // token providers score the client themselves
+    const needed = await this.guard.captchaFactor(em, key);
+    if (needed <= 1 || this.captcha.factorOf(solution) >= needed) return true;
+    this.captcha.demand?.(meta.ip, needed);
+    return false;
+  }
+
+  /** A wrong password (login or re-check): counts toward the (account, IP) lock; audits and logs a lock it causes. */
+  private async countFailure(em: EntityManager, key: string, user: User | null, meta: RequestMeta): Promise<number> {
+    this.guard.noteFailure(meta.ip);
+    const lockSeconds = await this.guard.recordFailure(em, key, meta.ip);
+    if (lockSeconds > 0) {
+      await this.audit.append({ action: 'auth.lockout', outcome: AuditOutcome.SUCCESS, actorId: null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { minutes: lockSeconds / 60 } });
+      this.security('auth.lockout', { userId: user?.id, ip: meta.ip, minutes: lockSeconds / 60 });
+    }
+    return lockSeconds;
+  }
+
+  /**
+   * The password re-check of `changePassword` and `deleteMyAccount`: refused while this IP is
+   * locked out of the account, and a wrong password counts toward the same lock as a login and is
+   * audited as `action` FAILURE. Runs in the low-priority argon2 lane, behind logins.
+   */
+  async recheckPassword(em: EntityManager, auth: AuthInfo, password: string, action: string, meta: RequestMeta): Promise<User> {
+    const user = await em.findOneOrFail(User, { id: auth.userId });
+    const key = accountKey(user.email);
+    const denied = async (reason: string) => {
+      await this.audit.append({ action, outcome: AuditOutcome.FAILURE, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { reason } });
+      this.security(`${action}.failure`, { reason, userId: user.id, ip: meta.ip, requestId: meta.requestId });
+    };
+    const locked = await this.guard.lockedFor(em, key, meta.ip);
+    if (locked > 0) {
+      await denied('locked');
+      throw new AppError('ACCOUNT_LOCKED', 'Too many failed attempts from here; this account is locked for a while', { retryAfterSeconds: locked });
+    }
+    if (!(await this.passwords.verify(user.passwordHash, password, 'recheck'))) {
+      await this.countFailure(em, key, user, meta);
+      await denied('bad_password');
+      throw new BadUserInputError('Password is incorrect', { field: 'password' });
+    }
+    return user;
+  }
+
   /** Creates a session and its first refresh token inside `tx`, and signs an access token. */
   private async openSession(tx: EntityManager, user: User, meta: RequestMeta): Promise<IssuedTokens> {
     const now = Date.now();
@@ -141,29 +189,28 @@ export class AuthService {
       throw new UnauthenticatedError(INVALID_CREDENTIALS);
     }
     const key = accountKey(email);
-    const locked = await this.guard.lockedFor(em, key);
+    const locked = await this.guard.lockedFor(em, key, meta.ip);
     if (locked > 0) {
       const user = await em.findOne(User, { email });
       await fail('locked', user);
-      throw new AppError('ACCOUNT_LOCKED', 'Too many failed attempts; this account is locked for a while', { retryAfterSeconds: locked });
+      throw new AppError('ACCOUNT_LOCKED', 'Too many failed attempts from here; this account is locked for a while', { retryAfterSeconds: locked });
+    }
+    if (!(await this.hardEnoughCaptcha(em, key, input.captcha, meta))) {
+      await fail('captcha_difficulty', null);
+      throw new AppError('CAPTCHA_INVALID', 'This account needs a harder captcha after many failed attempts; solve a new challenge');
     }
     const user = await em.findOne(User, { email });
     const ok = user ? await this.passwords.verify(user.passwordHash, input.password) : await this.passwords.verifyDummy(input.password);
     if (!ok || !user) {
-      this.guard.noteFailure(meta.ip);
-      const lockSeconds = await this.guard.recordFailure(em, key);
+      await this.countFailure(em, key, user, meta);
       await fail('bad_credentials', user);
-      if (lockSeconds > 0) {
-        await this.audit.append({ action: 'auth.lockout', outcome: AuditOutcome.SUCCESS, actorId: null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { minutes: lockSeconds / 60 } });
-        this.security('auth.lockout', { userId: user?.id, ip: meta.ip, minutes: lockSeconds / 60 });
-      }
       throw new UnauthenticatedError(INVALID_CREDENTIALS);
     }
     if (user.lockedUntil && user.lockedUntil > new Date()) {
       await fail('admin_locked', user);
       throw new AppError('ACCOUNT_LOCKED', 'This account is locked', { retryAfterSeconds: Math.ceil((user.lockedUntil.getTime() - Date.now()) / 1000) });
     }
-    await this.guard.reset(em, key);
+    await this.guard.reset(em, key, meta.ip);
     if (this.passwords.needsRehash(user.passwordHash)) user.passwordHash = await this.passwords.hash(input.password);
     return em.transactional(async (tx) => {
       const issued = await this.openSession(tx, user, meta);
@@ -240,13 +287,15 @@ export class AuthService {
   }
 
   async changePassword(em: EntityManager, auth: AuthInfo, current: string, next: string, meta: RequestMeta): Promise<void> {
-    const user = await em.findOneOrFail(User, { id: auth.userId });
-    if (!(await this.passwords.verify(user.passwordHash, current))) {
-      this.security('auth.password_change.failure', { userId: user.id, ip: meta.ip });
-      throw new BadUserInputError('Current password is incorrect', { field: 'currentPassword' });
+    let user: User;
+    try {
+      user = await this.recheckPassword(em, auth, current, 'auth.password_change', meta);
+    } catch (err) {
+      if (err instanceof BadUserInputError) throw new BadUserInputError('Current password is incorrect', { field: 'currentPassword' });
+      throw err;
     }
     assertPasswordPolicy(next, [user.email, user.email.split('@')[0], user.displayName ?? '']);
-    user.passwordHash = await this.passwords.hash(next);
+    user.passwordHash = await this.passwords.hash(next, 'recheck');
     const ids = await em.transactional(async (tx) => {
       const revoked = await revokeSessions(tx, user.id, 'password changed', { except: auth.sessionId });
       await this.audit.record(tx, { action: 'auth.password.change', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: revoked.length } });
@@ -261,14 +310,14 @@ export class AuthService {
     return em.find(Session, { user: auth.userId, revokedAt: null, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } }, { orderBy: { createdAt: 'desc' } });
   }
 
-  /** Checks an `Authorization: Bearer …` value: signature, expiry and a still-active session. */
+  /** Checks an `Authorization: Bearer …` value: signature, expiry, and a still-active session of the token's user with its current role. */
   async authenticate(em: EntityManager, header: string | undefined): Promise<{ auth?: AuthInfo; problem?: string }> {
     if (!header) return {};
     const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
     if (!m) return { problem: 'Authorization header must be "Bearer <access token>"' };
     const claims = this.tokens.verify(m[1]);
     if (!claims) return { problem: 'Access token is invalid or expired' };
-    if (!(await this.revocations.isActive(em, claims.sid))) return { problem: 'Session has been revoked' };
+    if (!(await this.revocations.isActive(em, claims.sid, { userId: claims.sub, role: claims.role }))) return { problem: 'Session has been revoked' };
     return { auth: { userId: claims.sub, role: claims.role, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000) } };
   }
 

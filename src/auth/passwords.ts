@@ -4,6 +4,7 @@ import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
 import * as zxcvbnEn from '@zxcvbn-ts/language-en';
 import type { Config } from '../config';
 import { BadUserInputError } from '../graphql/errors';
+import { Argon2Gate, type Argon2Lane } from './argon2-gate';
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 128;
@@ -32,32 +33,43 @@ export function assertPasswordPolicy(password: string, userInputs: string[] = []
   }
 }
 
-/** argon2id hashing at the configured cost (never below OWASP's floor, enforced in config). */
+/**
+ * argon2id hashing at the configured cost (never below OWASP's floor, enforced in config), through
+ * a per-process gate (ARGON2_MAX_CONCURRENT at once, ARGON2_MAX_QUEUE waiting; RATE_LIMITED past it).
+ */
 export class PasswordHasher {
   private readonly options: argon2.HashOptions & { raw?: false };
+  private readonly gate: Argon2Gate;
   private dummyHash?: Promise<string>;
 
   constructor(config: Config) {
     const a = config.auth.argon2;
     this.options = { type: argon2.argon2id, memoryCost: a.memoryKiB, timeCost: a.timeCost, parallelism: a.parallelism };
+    this.gate = new Argon2Gate(config.auth.argon2MaxConcurrent, config.auth.argon2MaxQueue);
   }
 
-  hash(password: string): Promise<string> {
-    return argon2.hash(password, this.options);
+  hash(password: string, lane: Argon2Lane = 'login'): Promise<string> {
+    return this.gate.run(lane, () => argon2.hash(password, this.options));
   }
 
   /** Verifies; a malformed stored hash counts as a mismatch, never an error the caller sees. */
-  async verify(hash: string, password: string): Promise<boolean> {
-    try {
-      return await argon2.verify(hash, password);
-    } catch {
-      return false;
-    }
+  async verify(hash: string, password: string, lane: Argon2Lane = 'login'): Promise<boolean> {
+    return this.gate.run(lane, async () => {
+      try {
+        return await argon2.verify(hash, password);
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** Spends the same time as a real verification, for unknown emails (no timing oracle). */
   async verifyDummy(password: string): Promise<false> {
-    this.dummyHash ??= this.hash('dummy password for timing equalisation');
+    // A refused (busy) attempt must not stay cached as the dummy hash.
+    this.dummyHash ??= this.hash('dummy password for timing equalisation').catch((err: unknown) => {
+      this.dummyHash = undefined;
+      throw err;
+    });
     await this.verify(await this.dummyHash, password);
     return false;
   }

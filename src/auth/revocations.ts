@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PubSub } from '../pubsub/topics';
+import type { Role } from './role';
+
+/** Who a live session belongs to, as the database says now. */
+interface Owner {
+  userId: string;
+  role: Role;
+}
 
 /** How long a session seen active is trusted without asking the database again. */
 const ACTIVE_TTL_MS = 5_000;
@@ -13,7 +20,7 @@ const MAX_ENTRIES = 50_000;
  * Redis when configured). Without that notice the database is asked again after ACTIVE_TTL_MS.
  */
 export class SessionRevocations extends EventEmitter {
-  private readonly cache = new Map<string, { active: boolean; until: number }>();
+  private readonly cache = new Map<string, { active: boolean; until: number; owner?: Owner }>();
   private pubsub?: PubSub;
   private stopListening?: () => Promise<void>;
 
@@ -44,16 +51,23 @@ export class SessionRevocations extends EventEmitter {
     await this.stopListening?.();
   }
 
-  async isActive(em: EntityManager, sessionId: string): Promise<boolean> {
-    const hit = this.cache.get(sessionId);
-    if (hit && (!hit.active || hit.until > Date.now())) return hit.active;
-    const rows = await em.getConnection().execute<{ id: string }[]>(
-      'select id from session where id = ? and revoked_at is null and absolute_expires_at > now()',
-      [sessionId],
-    );
-    const active = rows.length === 1;
-    this.remember(sessionId, active);
-    return active;
+  /**
+   * True when the session is live and, given `claimed` (a token's `sub` and `role`), belongs to
+   * that user whose role is still that one: a token naming another user's session, or a role the
+   * user no longer has, is refused.
+   */
+  async isActive(em: EntityManager, sessionId: string, claimed?: Owner): Promise<boolean> {
+    let hit = this.cache.get(sessionId);
+    if (!hit || (hit.active && hit.until <= Date.now())) {
+      const rows = await em.getConnection().execute<{ user_id: string; role: Role }[]>(
+        'select s.user_id, u.role from session s join "user" u on u.id = s.user_id where s.id = ? and s.revoked_at is null and s.absolute_expires_at > now()',
+        [sessionId],
+      );
+      this.remember(sessionId, rows.length === 1, rows[0] ? { userId: rows[0].user_id, role: rows[0].role } : undefined);
+      hit = this.cache.get(sessionId)!;
+    }
+    if (!hit.active) return false;
+    return !claimed || (hit.owner?.userId === claimed.userId && hit.owner.role === claimed.role);
   }
 
   /** Marks sessions revoked in this process and tells listeners (sockets) to cut them off. */
@@ -65,8 +79,8 @@ export class SessionRevocations extends EventEmitter {
     }
   }
 
-  private remember(id: string, active: boolean): void {
+  private remember(id: string, active: boolean, owner?: Owner): void {
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(id, { active, until: Date.now() + ACTIVE_TTL_MS });
+    this.cache.set(id, { active, until: Date.now() + ACTIVE_TTL_MS, owner });
   }
 }

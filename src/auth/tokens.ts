@@ -30,16 +30,23 @@ export function newRefreshToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Signs and verifies access tokens: HS256 only, fixed issuer and audience, previous key still accepted. */
+/** How far an instance's clock may be off when comparing a token's `iat` with the rotation time. */
+const ROTATION_SKEW_SECONDS = 60;
+
+/**
+ * Signs and verifies access tokens: HS256 only, fixed issuer and audience. The previous key is
+ * accepted only for tokens it could really have signed: issued before SECRET_KEY_ROTATED_AT, and
+ * only until one access-token lifetime after it; so a leaked old key soon stops working.
+ */
 export class TokenService {
   // KeyObjects, made once: given raw bytes, jsonwebtoken would first try (and fail) to parse
   // them as a public key on every call.
   private readonly key: KeyObject;
-  private readonly verifyKeys: KeyObject[];
+  private readonly previousKey?: KeyObject;
 
   constructor(private readonly config: Config) {
     this.key = createSecretKey(deriveKey(config.secretKey, 'jwt'));
-    this.verifyKeys = [this.key, ...(config.auth.secretKeyPrevious ? [createSecretKey(deriveKey(config.auth.secretKeyPrevious, 'jwt'))] : [])];
+    if (config.auth.secretKeyPrevious) this.previousKey = createSecretKey(deriveKey(config.auth.secretKeyPrevious, 'jwt'));
   }
 
   sign(claims: { sub: string; role: Role; sid: string }): { token: string; expiresAt: Date } {
@@ -53,16 +60,28 @@ export class TokenService {
 
   /** The claims of a valid token, or undefined for anything expired, forged, of another algorithm or malformed. */
   verify(token: string): AccessClaims | undefined {
-    for (const key of this.verifyKeys) {
-      try {
-        const c = jwt.verify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as jwt.JwtPayload;
-        if (typeof c.sub !== 'string' || typeof c.sid !== 'string' || typeof c.jti !== 'string' || typeof c.exp !== 'number') return undefined;
-        if (!Object.values(Role).includes(c.role)) return undefined;
-        return { sub: c.sub, role: c.role as Role, sid: c.sid, jti: c.jti, exp: c.exp };
-      } catch (err) {
-        if (err instanceof jwt.TokenExpiredError) return undefined; // expiry is final whichever key signed it
-      }
+    const current = this.check(token, this.key);
+    if (current !== 'wrong key' || !this.previousKey) return current === 'wrong key' ? undefined : current;
+    const old = this.check(token, this.previousKey);
+    if (old === 'wrong key' || !old) return undefined;
+    const rotatedAt = Math.floor(this.config.auth.secretKeyRotatedAt.getTime() / 1000);
+    const ttl = this.config.auth.accessTokenTtlSeconds;
+    const now = Date.now() / 1000;
+    // Issued before the rotation, living no longer than a token may, and the window not yet over.
+    if (old.iat > rotatedAt + ROTATION_SKEW_SECONDS || old.exp - old.iat > ttl || now > rotatedAt + ttl) return undefined;
+    return old;
+  }
+
+  private check(token: string, key: KeyObject): (AccessClaims & { iat: number }) | 'wrong key' | undefined {
+    let c: jwt.JwtPayload;
+    try {
+      c = jwt.verify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as jwt.JwtPayload;
+    } catch (err) {
+      // Expiry is final whichever key signed it; only a bad signature is worth trying the other key.
+      return err instanceof jwt.JsonWebTokenError && err.message === 'invalid signature' ? 'wrong key' : undefined;
     }
-    return undefined;
+    if (typeof c.sub !== 'string' || typeof c.sid !== 'string' || typeof c.jti !== 'string' || typeof c.exp !== 'number' || typeof c.iat !== 'number') return undefined;
+    if (!Object.values(Role).includes(c.role)) return undefined;
+    return { sub: c.sub, role: c.role as Role, sid: c.sid, jti: c.jti, exp: c.exp, iat: c.iat };
   }
 }

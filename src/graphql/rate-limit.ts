@@ -18,6 +18,8 @@ export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
   'Mutation.refreshSession': 'refresh',
   'Mutation.sendMessage': 'sendMessage',
   'Mutation.exportMyData': 'export',
+  'Mutation.changePassword': 'passwordCheck',
+  'Mutation.deleteMyAccount': 'passwordCheck',
   'Query.auditEvents': 'admin',
   'Query.verifyAuditChain': 'admin',
   'Query.users': 'admin',

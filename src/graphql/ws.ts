@@ -111,7 +111,7 @@ export function attachWebSocket(deps: {
       const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
       let auth = ctx.extra.auth ?? null;
       // Re-checked per operation: the token may have expired or its session been revoked elsewhere.
-      if (auth && (auth.expiresAt <= new Date() || !(await services.revocations.isActive(rootEm.fork(), auth.sessionId)))) {
+      if (auth && (auth.expiresAt <= new Date() || !(await services.revocations.isActive(rootEm.fork(), auth.sessionId, auth)))) {
         ctx.extra.socket.close(WS_FORBIDDEN, 'Forbidden');
         auth = null;
       }

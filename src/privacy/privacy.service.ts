@@ -1,9 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import type { AuthInfo, AuthService, RequestMeta } from '../auth/auth.service';
 import { accountKey } from '../auth/login-guard';
-import type { PasswordHasher } from '../auth/passwords';
 import type { SessionRevocations } from '../auth/revocations';
 import { Session } from '../auth/session.entity';
 import { User } from '../auth/user.entity';
@@ -12,14 +11,13 @@ import { Conversation } from '../chat/conversation.entity';
 import { Message } from '../chat/message.entity';
 import { AttachmentFile } from '../chat/attachment.entity';
 import { MessageStatus } from '../chat/message-enums';
-import { BadUserInputError } from '../graphql/errors';
 import type { PubSub } from '../pubsub/topics';
 
 /** GDPR: a person's data in one document, and erasure of everything about them. */
 export class PrivacyService {
   constructor(
     private readonly audit: AuditService,
-    private readonly passwords: PasswordHasher,
+    private readonly auth: AuthService,
     private readonly revocations: SessionRevocations,
     private readonly runner: GenerationRunner,
     private readonly pubsub: PubSub,
@@ -72,13 +70,13 @@ export class PrivacyService {
   }
 
   /**
-   * Erases the caller after checking their password: live replies stop, sessions end and
+   * Erases the caller after checking their password (rate limited, counted toward the login
+   * lockout, audited on failure: see AuthService.recheckPassword): live replies stop, sessions end and
    * sockets close, and the user, sessions, conversations and messages are deleted (cascade),
    * with their login-failure record. Only audit events naming them by id remain.
    */
   async deleteMyAccount(em: EntityManager, auth: AuthInfo, password: string, meta: RequestMeta): Promise<boolean> {
-    const user = await em.findOneOrFail(User, { id: auth.userId });
-    if (!(await this.passwords.verify(user.passwordHash, password))) throw new BadUserInputError('Password is incorrect', { field: 'password' });
+    const user = await this.auth.recheckPassword(em, auth, password, 'privacy.account_delete', meta);
     const live = await em.find(Message, { conversation: { owner: auth.userId }, status: MessageStatus.STREAMING });
     for (const m of live) if (!this.runner.stopLocal(m.id, 'delete')) this.pubsub.publish('generation:cancel', { messageId: m.id, reason: 'delete' });
     const sessionIds = (await em.find(Session, { user: auth.userId })).map((s) => s.id);

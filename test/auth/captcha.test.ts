@@ -91,7 +91,7 @@ function fakeSiteverify(): Promise<{ url: string; requests: URLSearchParams[]; c
       requests.push(form);
       const ok = form.get('response') === 'good-token' && form.get('secret') === 'test-secret';
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(ok ? { success: true, challenge_ts: new Date().toISOString(), hostname: 'localhost' } : { success: false, 'error-codes': ['invalid-input-response'] }));
+      res.end(JSON.stringify(ok ? { success: true, challenge_ts: new Date().toISOString(), hostname: 'localhost', score: 0.9 } : { success: false, 'error-codes': ['invalid-input-response'] }));
     });
   });
   return new Promise((resolve) =>

@@ -4,16 +4,21 @@ import { deriveKey } from '../tokens';
 import type { CaptchaChallengeData, CaptchaVerifier } from './captcha';
 import { CaptchaUse } from './captcha-use.entity';
 
-/** Failures from one IP (recent) after which its challenges get this many times harder. */
 // altcha-lib's types are published for ESM only; its CommonJS build is what `require` loads.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createChallenge, extractParams, verifySolution } = require('altcha-lib/v1') as typeof import('altcha-lib/v1', { with: { 'resolution-mode': 'import' } });
 
 type Payload = Exclude<Parameters<typeof verifySolution>[0], string>;
 
+/** Failures from one IP (recent) after which its challenges get this many times harder. */
 const HARDER_AFTER_FAILURES = 3;
 const HARDER_FACTOR = 10;
+/** The hardest a challenge gets (x100), whatever the reasons add up to. */
+const MAX_FACTOR = 100;
 const MAX_SOLUTION_LENGTH = 2048;
+/** How long an IP told to solve harder challenges (for an account under attack) keeps getting them. */
+const DEMAND_MS = 15 * 60_000;
+const MAX_DEMANDS = 100_000;
 
 /**
  * ALTCHA, self-hosted proof of work: an HMAC-signed SHA-256 challenge the browser solves by
@@ -24,18 +29,23 @@ export class AltchaVerifier implements CaptchaVerifier {
   readonly provider = 'altcha';
   private readonly hmacKey: string;
   private lastPurge = 0;
+  private readonly demands = new Map<string, { factor: number; until: number }>();
 
   constructor(private readonly config: Config, private readonly recentFailures: (ip: string | undefined) => number) {
     this.hmacKey = deriveKey(config.secretKey, 'altcha').toString('hex');
   }
 
   async challenge(ip: string | undefined): Promise<CaptchaChallengeData> {
-    const base = this.config.captcha.difficulty;
-    const maxNumber = this.recentFailures(ip) >= HARDER_AFTER_FAILURES ? base * HARDER_FACTOR : base;
+    const byIp = this.recentFailures(ip) >= HARDER_AFTER_FAILURES ? HARDER_FACTOR : 1;
+    const demand = this.demands.get(ip ?? 'unknown');
+    const byAccount = demand && demand.until > Date.now() ? demand.factor : 1;
+    const factor = Math.min(MAX_FACTOR, Math.max(byIp, byAccount));
     const c = await createChallenge({
       hmacKey: this.hmacKey,
       algorithm: 'SHA-256',
-      maxNumber,
+      maxNumber: this.config.captcha.difficulty * factor,
+      // In the salt, so covered by the signature: how much harder than the base this challenge is.
+      params: { f: String(factor) },
       expires: new Date(Date.now() + this.config.captchaOptions.ttlSeconds * 1000),
     });
     return { provider: this.provider, challenge: { algorithm: c.algorithm, challenge: c.challenge, maxnumber: c.maxnumber, salt: c.salt, signature: c.signature } };
@@ -67,6 +77,25 @@ export class AltchaVerifier implements CaptchaVerifier {
     );
     await this.purgeExpired(em);
     return inserted.length === 1;
+  }
+
+  /** How many times the base difficulty the solution's (signed) challenge was made at; 1 when unreadable. */
+  factorOf(solution: string): number {
+    try {
+      const payload = JSON.parse(Buffer.from(solution, 'base64').toString('utf8')) as Payload;
+      const f = Number(extractParams(payload).f);
+      return Number.isFinite(f) && f >= 1 ? f : 1;
+    } catch {
+      return 1;
+    }
+  }
+
+  /** From now on (for a while) this IP's challenges are made `factor` times harder: an account it tried needs that. */
+  demand(ip: string | undefined, factor: number): void {
+    if (this.demands.size >= MAX_DEMANDS) this.demands.delete(this.demands.keys().next().value!);
+    const key = ip ?? 'unknown';
+    this.demands.delete(key); // re-inserted last, so the oldest demand is the one evicted
+    this.demands.set(key, { factor: Math.min(MAX_FACTOR, factor), until: Date.now() + DEMAND_MS });
   }
 
   /** Forgets used solutions whose challenges have expired (at most once a minute). */

@@ -16,6 +16,10 @@ export interface CaptchaVerifier {
   challenge(ip: string | undefined, em: EntityManager): Promise<CaptchaChallengeData>;
   /** True only for a well-formed, correct, unexpired solution never accepted before. */
   verify(solution: string, ip: string | undefined, em: EntityManager): Promise<boolean>;
+  /** Proof-of-work providers: how many times the base difficulty an (already verified) solution's challenge was. */
+  factorOf?(solution: string): number;
+  /** Proof-of-work providers: make this IP's next challenges `factor` times harder for a while. */
+  demand?(ip: string | undefined, factor: number): void;
 }
 
 /** Development only (refused in prod by config): every solution passes. */

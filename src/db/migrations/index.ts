@@ -4,6 +4,7 @@ import { Migration20261128015226 } from './Migration20261128015226';
 import { Migration20261128021222 } from './Migration20261128021222';
 import { Migration20261128023154 } from './Migration20261128023154';
 import { Migration20261201113700 } from './Migration20261201113700';
+import { Migration20261201114400 } from './Migration20261201114400';
 import { Migration20261201120600 } from './Migration20261201120600';
 
 /** Every migration, in order; a new one is generated with `npm run migration:create` and added here. */
@@ -14,5 +15,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261128021222', class: Migration20261128021222 },
   { name: 'Migration20261128023154', class: Migration20261128023154 },
   { name: 'Migration20261201113700', class: Migration20261201113700 },
+  { name: 'Migration20261201114400', class: Migration20261201114400 },
   { name: 'Migration20261201120600', class: Migration20261201120600 },
 ];
