@@ -107,6 +107,8 @@ export const RATE_LIMIT_DEFAULTS = {
   export: { env: 'RATE_LIMIT_EXPORT', limit: 5, duration: 3600 },
   admin: { env: 'RATE_LIMIT_ADMIN', limit: 120, duration: 60 },
   wsSubscribe: { env: 'RATE_LIMIT_WS_SUBSCRIBE', limit: 60, duration: 60 },
+  /** Not an operation's limit: the cost budget every operation draws from (anonymous: a tenth, per IP). */
+  cost: { env: 'RATE_LIMIT_COST', limit: 20_000, duration: 60 },
 } as const;
 export type RateLimitName = keyof typeof RATE_LIMIT_DEFAULTS;
 
