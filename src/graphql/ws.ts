@@ -110,16 +110,18 @@ export function attachWebSocket(deps: {
       const prepared = preparer.prepare(payload);
       if (Array.isArray(prepared)) return prepared;
       const { cost, ...args } = prepared;
+      // Counted before the budget's await, so the cap holds for messages arriving meanwhile.
+      ctx.extra.active.add(id);
       if (deps.budget) {
         const who = { ip: ctx.extra.ip, userId: ctx.extra.auth?.userId, role: ctx.extra.auth?.role, requestId: opId(ctx.extra, id) };
         try {
           ctx.extra.costs.set(id, await deps.budget.draw(who, cost));
         } catch (err) {
+          ctx.extra.active.delete(id);
           if (err instanceof GraphQLError) return [err];
           throw err;
         }
       }
-      ctx.extra.active.add(id);
       return args;
     },
     context: async (ctx, id, _payload, args) => {
