@@ -128,10 +128,9 @@ export class CostBudget {
     try {
       return report(limiter, requested, await limiter.consume(key, requested));
     } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      const cost = report(limiter, requested, err);
+      if (!(err instanceof RateLimiterRes)) throw err; // a store failure the insurance limiter did not absorb
       await recordRateLimited(this.deps, who, 'cost_budget');
-      throw costBudgetError(cost, err.msBeforeNext);
+      throw costBudgetError(report(limiter, requested, err), err.msBeforeNext);
     }
   }
 
