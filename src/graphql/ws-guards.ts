@@ -67,11 +67,6 @@ export class DocumentCache {
     this.seen.add(digest);
     return false;
   }
-
-  /** Estimated bytes held now (for tests and metrics). */
-  get bytes(): number {
-    return this.total;
-  }
 }
 
 function coded(message: string, code: string, extra: Record<string, unknown> = {}): GraphQLError {
