@@ -12,6 +12,7 @@ import { buildContext, type ContextDeps } from './graphql/context';
 import { createFormatError } from './graphql/format-error';
 import { buildAppSchema, buildExecutableSchema } from './graphql/schema';
 import { attachWebSocket } from './graphql/ws';
+import { CostBudget } from './graphql/rate-limit';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
 import { limitDocument, limitDocumentSize, loadManifest, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
 import { opsRoutes } from './http/ops-routes';
@@ -100,6 +101,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const schema = bare
     ? await buildAppSchema(deps.extraResolvers)
     : await buildExecutableSchema({ config, logger, audit: services.audit, redis, extraResolvers: deps.extraResolvers, extraRules: deps.extraRules });
+  const budget = bare ? undefined : new CostBudget({ config, logger, audit: services.audit, redis });
   const manifest = config.limits.persistedQueriesOnly ? loadManifest(config.limits.persistedQueriesFile) : undefined;
   const contextDeps: ContextDeps = { config, logger, em: rootEm, services };
   await services.auth.bootstrapAdmin(rootEm.fork());
@@ -120,7 +122,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 15_000;
 
-  const apollo = createApollo({ config, logger, schema, httpServer, formatError, manifest, bare });
+  const apollo = createApollo({ config, logger, schema, httpServer, formatError, manifest, bare, budget });
   await apollo.start();
 
   app.use(
@@ -153,7 +155,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   app.use((_req, res) => sendGraphQLError(res, 404, 'NOT_FOUND', 'No such route'));
   app.use(httpErrorHandler(config, logger));
 
-  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, formatError, manifest });
+  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, formatError, manifest, budget });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

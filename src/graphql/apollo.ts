@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import { manifestCache } from '../http/graphql-guards';
 import { requestScope } from '../logging/request-context';
@@ -10,23 +10,42 @@ import { flushOperationReads, type Context } from './context';
 import type { FormatError } from './format-error';
 import type { Logger } from '../logging/logger';
 import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, limitRules } from './limits';
+import type { CostBudget, CostReport, LimitedCaller } from './rate-limit';
+
+/** The budget a request draws from: its user, else its IP. */
+function callerOf(ctx: Context): LimitedCaller {
+  return { ip: ctx.ip, userId: ctx.auth?.userId, role: ctx.auth?.role, requestId: ctx.requestId };
+}
 
 /**
- * Records the operation name where the request log and metrics can read it, checks the cost, and
- * audits the operation's reads once. (Our document limits run before Apollo, in the
- * limitDocument middleware: an error thrown by a plugin hook before this one would be answered as a 500.)
+ * Records the operation name where the request log and metrics can read it, checks the cost,
+ * draws it from the caller's cost budget, reports the budget in `extensions.cost` on every
+ * response (a response that ran no operation reports it without drawing), and audits the
+ * operation's reads once. (Our document limits run before Apollo, in the limitDocument
+ * middleware: an error thrown by a plugin hook before this one would be answered as a 500.)
  */
-function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean): ApolloServerPlugin<Context> {
+function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean, budget?: CostBudget): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
+      let cost: CostReport | undefined;
       return {
-        async didResolveOperation({ operationName, document, request }) {
+        async didResolveOperation({ operationName, document, request, contextValue }) {
           const scope = requestScope.getStore();
           if (scope && operationName) scope.operationName = operationName;
-          if (checkCost) assertCost(config, schema, document, request.variables, operationName);
+          if (!checkCost) return;
+          const computed = assertCost(config, schema, document, request.variables, operationName);
+          try {
+            cost = await budget?.draw(callerOf(contextValue), computed);
+          } catch (err) {
+            cost = (err as GraphQLError).extensions?.cost as CostReport | undefined;
+            throw err;
+          }
         },
-        async willSendResponse({ contextValue }) {
+        async willSendResponse({ response, contextValue }) {
           flushOperationReads(contextValue);
+          if (!budget || response.body.kind !== 'single') return;
+          cost ??= await budget.peek(callerOf(contextValue));
+          response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost };
         },
       };
     },
@@ -44,7 +63,7 @@ function apolloLogger(logger: Logger) {
 }
 
 /** Apollo Server for `/graphql` over HTTP, with every limit and prod hardening switched on. */
-export function createApollo(deps: { config: Config; logger: Logger; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string>; bare?: boolean }) {
+export function createApollo(deps: { config: Config; logger: Logger; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string>; bare?: boolean; budget?: CostBudget }) {
   const { config, schema } = deps;
   const prod = config.appEnv === 'prod';
   return new ApolloServer<Context>({
@@ -66,7 +85,7 @@ export function createApollo(deps: { config: Config; logger: Logger; schema: Gra
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: deps.httpServer, stopGracePeriodMillis: Math.max(1000, config.shutdownTimeoutMs - 2000) }),
       ApolloServerPluginLandingPageDisabled(),
-      operationPlugin(config, schema, !deps.bare),
+      operationPlugin(config, schema, !deps.bare, deps.budget),
     ],
   });
 }

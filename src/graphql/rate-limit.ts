@@ -1,14 +1,15 @@
 import { GraphQLDirective, Kind, buildSchema as buildSdl, type ConstArgumentNode, type GraphQLSchema } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type Redis from 'ioredis';
 import { RATE_LIMIT_DEFAULTS, type Config, type RateLimitName } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { Logger } from '../logging/logger';
+import type { Role } from '../auth/role';
 import type { Context } from './context';
-import { RateLimitedError } from './errors';
+import { AppError, RateLimitedError } from './errors';
 
 /** Which configurable limit each rate-limited field uses. */
 export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
@@ -74,6 +75,100 @@ function limiterKey(ctx: Context, coordinate: string): string {
   return `${coordinate}:${who}`;
 }
 
+/** Who a limit counts against, and the request for the records. */
+export interface LimitedCaller {
+  ip?: string;
+  userId?: string;
+  role?: Role;
+  requestId?: string;
+}
+
+/**
+ * Records one refusal by any rate limit (the `@rateLimit` directive or the cost budget). One
+ * `security.rate_limited` audit event (and one `security: true` log line) per limiter key per
+ * window, carrying the count: a flood of refusals writes one row, not one per refused field.
+ * The event is written when the window closes.
+ */
+export function recordRateLimited(deps: { logger: Logger; audit: AuditService }, who: LimitedCaller, limited: string, key: string, windowMs: number): void {
+  const first = deps.audit.tally(
+    key,
+    { action: 'security.rate_limited', outcome: AuditOutcome.DENIED, actorId: who.userId ?? null, actorRole: who.role ?? null, resourceType: 'operation', resourceId: limited, ip: who.ip, requestId: who.requestId },
+    windowMs,
+  );
+  if (first) deps.logger.warn('security event', { security: true, alert: true, event: 'security.rate_limited', field: limited, ip: who.ip, userId: who.userId, requestId: who.requestId });
+}
+
+/** A caller's cost budget as every response reports it in `extensions.cost` (after GitHub's `rateLimit`). */
+export interface CostReport {
+  /** Points this operation drew: its computed cost, at least 1. */
+  requested: number;
+  /** The caller's budget per window. */
+  limit: number;
+  /** Points left in the current window. */
+  remaining: number;
+  /** Seconds until the window ends and the budget is whole again. */
+  resetSeconds: number;
+}
+
+/**
+ * RATE_LIMIT_COST: every operation, on HTTP and WebSocket, draws its computed cost (at least 1,
+ * so free documents are not free to flood) from its caller's budget: per user, or a tenth of it
+ * per IP for anonymous callers; times RATE_LIMIT_SCALE. In memory, or in Redis (with the same
+ * in-memory insurance as the directive's limits) so every instance draws from one budget.
+ */
+export class CostBudget {
+  private readonly perUser: RateLimiterAbstract;
+  private readonly perIp: RateLimiterAbstract;
+
+  constructor(private readonly deps: { config: Config; logger: Logger; audit: AuditService; redis?: Redis }) {
+    const { limit, duration } = deps.config.rateLimits.cost;
+    const points = Math.max(1, Math.floor(limit * deps.config.rateLimitScale));
+    const make = (p: number, keyPrefix: string) =>
+      deps.redis ? new RedisLimiterWithFallback({ storeClient: deps.redis, points: p, duration, keyPrefix }) : new RateLimiterMemory({ points: p, duration, keyPrefix });
+    this.perUser = make(points, 'cost:user');
+    this.perIp = make(Math.max(1, Math.floor(points / 10)), 'cost:ip');
+  }
+
+  private limiterFor(who: LimitedCaller): { limiter: RateLimiterAbstract; key: string } {
+    return who.userId ? { limiter: this.perUser, key: who.userId } : { limiter: this.perIp, key: who.ip ?? 'unknown' };
+  }
+
+  /** Draws an operation's cost; past the budget, records the refusal and throws RATE_LIMITED (reason COST_BUDGET). */
+  async draw(who: LimitedCaller, cost: number): Promise<CostReport> {
+    const { limiter, key } = this.limiterFor(who);
+    const requested = Math.max(1, Math.ceil(cost));
+    try {
+      return report(limiter, requested, await limiter.consume(key, requested));
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err; // a store failure the insurance limiter did not absorb
+      recordRateLimited(this.deps, who, 'cost_budget', `cost_budget:${key}`, err.msBeforeNext);
+      throw costBudgetError(report(limiter, requested, err), err.msBeforeNext);
+    }
+  }
+
+  /** The caller's budget without drawing from it (for a response that ran no operation). */
+  async peek(who: LimitedCaller): Promise<CostReport> {
+    const { limiter, key } = this.limiterFor(who);
+    const res = await limiter.get(key).catch(() => null);
+    return res ? report(limiter, 0, res) : { requested: 0, limit: limiter.points, remaining: limiter.points, resetSeconds: 0 };
+  }
+}
+
+function report(limiter: RateLimiterAbstract, requested: number, res: RateLimiterRes): CostReport {
+  return { requested, limit: limiter.points, remaining: Math.max(0, limiter.points - res.consumedPoints), resetSeconds: Math.ceil(res.msBeforeNext / 1000) };
+}
+
+/** RATE_LIMITED for an exhausted budget; over HTTP a 429 with Retry-After (Apollo reads `extensions.http`). */
+function costBudgetError(cost: CostReport, msBeforeNext: number): AppError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  return new AppError('RATE_LIMITED', `Cost budget used up: this operation costs ${cost.requested} and ${cost.remaining} of ${cost.limit} points are left; try again in ${retryAfterSeconds} s`, {
+    reason: 'COST_BUDGET',
+    retryAfterSeconds,
+    cost,
+    http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+  });
+}
+
 /**
  * Per-operation rate limits through graphql-rate-limit-directive on rate-limiter-flexible:
  * in memory, or in Redis when REDIS_URL is set so every instance shares the counters (a
@@ -91,14 +186,7 @@ export function rateLimiting(deps: { config: Config; logger: Logger; audit: Audi
     onLimit: async (res: RateLimiterRes, _args, _source, _fieldArgs, ctx, info) => {
       const field = `${info.parentType.name}.${info.fieldName}`;
       const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
-      // One event (and one log line) per limiter key per window, carrying the count: a flood of
-      // refused fields writes one row, not one per field. Written when the window closes.
-      const first = audit.tally(
-        limiterKey(ctx, field),
-        { action: 'security.rate_limited', outcome: AuditOutcome.DENIED, actorId: ctx.auth?.userId ?? null, actorRole: ctx.auth?.role ?? null, resourceType: 'operation', resourceId: field, ip: ctx.ip, requestId: ctx.requestId },
-        res.msBeforeNext,
-      );
-      if (first) logger.warn('security event', { security: true, alert: true, event: 'security.rate_limited', field, ip: ctx.ip, userId: ctx.auth?.userId, requestId: ctx.requestId });
+      recordRateLimited({ logger, audit }, { ip: ctx.ip, userId: ctx.auth?.userId, role: ctx.auth?.role, requestId: ctx.requestId }, field, limiterKey(ctx, field), res.msBeforeNext);
       throw new RateLimitedError(retryAfterSeconds);
     },
   });

@@ -7,8 +7,67 @@ import type { Config } from '../config';
 import { originAllowed } from '../http/security';
 import { MAX_DOCUMENT_BYTES, MAX_TOKENS, VALIDATION_OPTIONS, allRules, assertCost, checkDocumentLimits, documentTooLarge } from './limits';
 
-/** Parsed-and-validated documents kept, so subscription churn does not re-parse. */
-const DOCUMENT_CACHE_SIZE = 1000;
+/** A checked operation ready to execute, with its computed cost (for the cost budget). */
+export type PreparedOperation = Omit<ExecutionArgs, 'contextValue'> & { cost: number };
+
+/**
+ * Bytes (estimated) of parsed documents kept, so subscription churn does not re-parse. Bounded
+ * by size, not count: anyone may connect, and a count bound let 1,000 large documents take
+ * hundreds of MB.
+ */
+export const DOCUMENT_CACHE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The heap an entry holds, estimated: its key text plus twice its AST's JSON length (V8's
+ * object headers make a node larger than its JSON). Computed once, when an entry is added.
+ */
+function entryBytes(query: string, document: DocumentNode): number {
+  return 2 * query.length + 2 * JSON.stringify(document).length;
+}
+
+/**
+ * A least-recently-used map of query text to parsed document, bounded by estimated bytes.
+ * A document is admitted on its second sighting only: a flood of unique documents then never
+ * enters it, so it neither evicts the documents clients really reuse nor churns long-lived
+ * garbage through the heap (a seen document is remembered by a short digest, count-bounded).
+ */
+export class DocumentCache {
+  private readonly entries = new Map<string, { document: DocumentNode; bytes: number }>();
+  private readonly seen = new Set<string>();
+  private total = 0;
+
+  constructor(private readonly maxBytes: number, private readonly maxSeen = 4096) {}
+
+  get(query: string): DocumentNode | undefined {
+    const entry = this.entries.get(query);
+    if (!entry) return undefined;
+    this.entries.delete(query); // refresh its place in the LRU order
+    this.entries.set(query, entry);
+    return entry.document;
+  }
+
+  set(query: string, document: DocumentNode): void {
+    if (this.entries.has(query) || !this.seenBefore(query)) return;
+    const bytes = entryBytes(query, document);
+    if (bytes > this.maxBytes) return;
+    for (const [key, old] of this.entries) {
+      if (this.total + bytes <= this.maxBytes) break;
+      this.entries.delete(key);
+      this.total -= old.bytes;
+    }
+    this.entries.set(query, { document, bytes });
+    this.total += bytes;
+  }
+
+  /** True when the text was offered before; otherwise remembers it (oldest digest forgotten first). */
+  private seenBefore(query: string): boolean {
+    const digest = createHash('sha256').update(query).digest('base64');
+    if (this.seen.delete(digest)) return true;
+    if (this.seen.size >= this.maxSeen) this.seen.delete(this.seen.values().next().value!);
+    this.seen.add(digest);
+    return false;
+  }
+}
 
 function coded(message: string, code: string, extra: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extra } });
@@ -16,20 +75,22 @@ function coded(message: string, code: string, extra: Record<string, unknown> = {
 
 /**
  * The WebSocket twin of Apollo's request pipeline: size limit, trusted documents (or, like
- * Apollo, a persisted-query hash that must match its document), parse with the token limit, our
- * document limits (directives, aliases, depth) before graphql's rules (at most
- * MAX_VALIDATION_ERRORS errors; introspection refused in prod), then the cost check. Valid
- * documents are cached (bounded LRU).
+ * Apollo, a persisted-query hash that must match its document), parse with the token limit (no
+ * locations: they keep every token alive), our document limits (directives, aliases, depth)
+ * before graphql's rules (at most MAX_VALIDATION_ERRORS errors; introspection refused in prod),
+ * then the cost check. Only a document that passed every check is cached (LRU bounded by bytes).
+ * graphql-ws calls this only after connection_init (a `subscribe` before it closes the socket
+ * with 4401 unparsed).
  */
 export class OperationPreparer {
-  private readonly cache = new Map<string, DocumentNode>();
+  private readonly cache = new DocumentCache(DOCUMENT_CACHE_BYTES);
   private readonly rules;
 
   constructor(private readonly config: Config, private readonly schema: GraphQLSchema, private readonly manifest?: Map<string, string>) {
     this.rules = allRules(config);
   }
 
-  prepare(payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+  prepare(payload: SubscribePayload): PreparedOperation | GraphQLError[] {
     let query = payload.query;
     if (this.manifest) {
       const hash = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
@@ -45,11 +106,9 @@ export class OperationPreparer {
     if (documentTooLarge(query)) return [coded(`Query document is larger than ${MAX_DOCUMENT_BYTES / 1024} KB`, 'BAD_USER_INPUT')];
 
     let document = this.cache.get(query);
-    if (document) {
-      this.cache.delete(query); // refresh its place in the LRU order
-    } else {
+    if (!document) {
       try {
-        document = parse(query, { maxTokens: MAX_TOKENS });
+        document = parse(query, { maxTokens: MAX_TOKENS, noLocation: true });
       } catch (err) {
         return [coded((err as Error).message, 'GRAPHQL_PARSE_FAILED')];
       }
@@ -57,15 +116,15 @@ export class OperationPreparer {
       if (refused) return [refused];
       const errors = validate(this.schema, document, this.rules, VALIDATION_OPTIONS);
       if (errors.length > 0) return errors.map((e) => (e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })));
-      if (this.cache.size >= DOCUMENT_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     }
-    this.cache.set(query, document);
+    let cost: number;
     try {
-      assertCost(this.config, this.schema, document, payload.variables ?? undefined, payload.operationName);
+      cost = assertCost(this.config, this.schema, document, payload.variables ?? undefined, payload.operationName);
     } catch (err) {
       return [err as GraphQLError];
     }
-    return { schema: this.schema, document, variableValues: payload.variables, operationName: payload.operationName };
+    this.cache.set(query, document);
+    return { schema: this.schema, document, variableValues: payload.variables, operationName: payload.operationName, cost };
   }
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
 import { buildContext, flushOperationReads, type Context, type ContextDeps } from './context';
 import type { FormatError } from './format-error';
+import type { CostBudget, CostReport } from './rate-limit';
 import { OperationPreparer, SubscribeBudget, UpgradeGate, refuseUpgrade } from './ws-guards';
 
 /** Largest WebSocket message accepted; a GraphQL operation never needs more. */
@@ -28,6 +29,8 @@ type SocketExtra = {
   /** Operations running now, against WS_MAX_SUBSCRIPTIONS_PER_CONNECTION. */
   active: Set<string>;
   budget: SubscribeBudget;
+  /** The cost budget each running operation drew, reported in its `next` payloads' extensions. */
+  costs: Map<string, CostReport>;
 };
 
 /** graphql-ws's Forbidden: clients refresh their token and reconnect. */
@@ -67,6 +70,7 @@ export function attachWebSocket(deps: {
   contextDeps: ContextDeps;
   formatError: FormatError;
   manifest?: Map<string, string>;
+  budget?: CostBudget;
 }) {
   const { config, logger, metrics, formatError } = deps;
   const { services, em: rootEm } = deps.contextDeps;
@@ -95,7 +99,7 @@ export function attachWebSocket(deps: {
   const gqlServer = makeServer<Record<string, unknown> | undefined, SocketExtra>({
     schema: deps.schema,
     connectionInitWaitTimeout: 3000,
-    onSubscribe: (ctx, id, payload) => {
+    onSubscribe: async (ctx, id, payload) => {
       if (!ctx.extra.budget.take()) {
         logger.warn('security event', { security: true, event: 'security.rate_limited', field: 'ws.subscribe', ip: ctx.extra.ip, connectionId: ctx.extra.connectionId });
         return [new GraphQLError('Too many operations on this connection; slow down', { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: ctx.extra.budget.retryAfterSeconds() } })];
@@ -104,8 +108,21 @@ export function attachWebSocket(deps: {
         return [new GraphQLError(`At most ${config.ws.maxSubscriptionsPerConnection} operations may run at once on one connection`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
       }
       const prepared = preparer.prepare(payload);
-      if (!Array.isArray(prepared)) ctx.extra.active.add(id);
-      return prepared;
+      if (Array.isArray(prepared)) return prepared;
+      const { cost, ...args } = prepared;
+      // Counted before the budget's await, so the cap holds for messages arriving meanwhile.
+      ctx.extra.active.add(id);
+      if (deps.budget) {
+        const who = { ip: ctx.extra.ip, userId: ctx.extra.auth?.userId, role: ctx.extra.auth?.role, requestId: opId(ctx.extra, id) };
+        try {
+          ctx.extra.costs.set(id, await deps.budget.draw(who, cost));
+        } catch (err) {
+          ctx.extra.active.delete(id);
+          if (err instanceof GraphQLError) return [err];
+          throw err;
+        }
+      }
+      return args;
     },
     context: async (ctx, id, _payload, args) => {
       const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
@@ -151,11 +168,17 @@ export function attachWebSocket(deps: {
       }),
     onNext: (ctx, id, _payload, args, result) => {
       flushOperationReads(args.contextValue as Context); // one data.read event per result, as over HTTP
-      if (!result.errors) return undefined;
-      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, opId(ctx.extra, id))) };
+      const cost = ctx.extra.costs.get(id);
+      if (!result.errors && !cost) return undefined;
+      return {
+        ...result,
+        ...(result.errors ? { errors: result.errors.map((e) => formatError(e.toJSON(), e, opId(ctx.extra, id))) } : {}),
+        ...(cost ? { extensions: { ...result.extensions, cost } } : {}),
+      };
     },
     onComplete: (ctx, id) => {
       ctx.extra.active.delete(id);
+      ctx.extra.costs.delete(id);
       logger.info('ws complete', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id) });
     },
   });
@@ -181,7 +204,7 @@ export function attachWebSocket(deps: {
   wss.on('connection', (socket, request) => {
     const extra: SocketExtra = {
       socket, request, connectionId: randomUUID(), ip: clientIp(request, config.trustProxy),
-      active: new Set(), budget: new SubscribeBudget(subscribeLimit.limit, subscribeLimit.duration * 1000),
+      active: new Set(), costs: new Map(), budget: new SubscribeBudget(subscribeLimit.limit, subscribeLimit.duration * 1000),
     };
     metrics.wsOpen.inc();
     metrics.wsConnections.inc({ outcome: 'accepted' });

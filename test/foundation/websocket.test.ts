@@ -20,7 +20,8 @@ describe('graphql-ws on the same server and path', () => {
   it('runs an operation over WebSocket and logs connect, subscribe, complete and close', async () => {
     const client = wsClient(t.wsUrl);
     const results = await wsRun<{ data: { models: { id: string }[] } }>(client, 'query WsModels { models { id } }');
-    expect(results).toEqual([{ data: { models: [{ id: 'echo' }] } }]);
+    // issue 9 item 6: every result reports the caller's cost budget.
+    expect(results).toEqual([{ data: { models: [{ id: 'echo' }] }, extensions: { cost: expect.objectContaining({ requested: expect.any(Number), remaining: expect.any(Number) }) } }]);
     expect(await openGauge(t)).toBe(1);
     await client.dispose();
 

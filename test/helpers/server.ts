@@ -132,7 +132,7 @@ export async function gql(
   query: string,
   variables?: Record<string, unknown>,
   headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: { data?: any; errors?: any } }> {
+): Promise<{ status: number; headers: Headers; body: { data?: any; errors?: any; extensions?: any } }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
