@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PubSub } from '../pubsub/topics';
+import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 
 /** How long a session seen active is trusted without asking the database again. */
 const ACTIVE_TTL_MS = 5_000;
@@ -21,7 +21,7 @@ export class SessionRevocations extends EventEmitter {
   connect(pubsub: PubSub, instanceId: string): void {
     this.pubsub = pubsub;
     this.origin = instanceId;
-    const it = pubsub.subscribe('session:revoked')[Symbol.asyncIterator]();
+    const it = pubsub.subscribe('session:revoked', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
     void (async () => {
       for (;;) {

@@ -14,6 +14,7 @@ import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
 import type { ChatTurn } from './providers/provider';
+import { mergeDeltas } from './stream';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
@@ -221,7 +222,7 @@ export class ChatService {
 
   /** Resolves true once the message is final (its last event, or the database says so); false after CANCEL_WAIT_MS. */
   private waitForDone(em: EntityManager, messageId: string): Promise<boolean> {
-    const it = this.pubsub.subscribe('message:stream', messageId)[Symbol.asyncIterator]();
+    const it = this.pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas });
     return new Promise<boolean>((resolve) => {
       let settled = false;
       const timer = setTimeout(() => finish(false), CANCEL_WAIT_MS);

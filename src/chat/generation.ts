@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
-import type { PubSub, StreamEventData } from '../pubsub/topics';
+import { INTERNAL_QUEUED_EVENTS, type PubSub, type StreamEventData } from '../pubsub/topics';
 import { MessageStatus } from './message-enums';
 import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type TokenUsageData } from './providers/provider';
 
@@ -59,14 +59,14 @@ export class GenerationRunner {
     readonly instanceId: string,
   ) {
     // A cancel may arrive from any instance; only the one running the generation acts on it.
-    const cancels = this.pubsub.subscribe('generation:cancel');
+    const cancels = this.pubsub.subscribe('generation:cancel', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
     void (async () => {
       for await (const { messageId, reason } of cancels) {
         if (stopped) break;
         this.stopLocal(messageId, reason);
       }
-    })();
+    })().catch((err: unknown) => this.logger.error('generation cancel listener stopped', { err }));
     this.unsubscribeCancel = async () => {
       stopped = true;
       await cancels.return?.();
