@@ -78,7 +78,7 @@ export interface SubscribeOptions<T> {
  * falls behind (a socket that stopped reading) loses its queue and its next `next()` rejects
  * with SlowConsumerError, so memory stays bounded and the publisher never sees an error.
  */
-export class Subscription<T> implements AsyncIterableIterator<T> {
+export class TopicSubscription<T> implements AsyncIterableIterator<T> {
   private queue: T[] = [];
   private bytes = 0;
   private waiting?: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void };
@@ -174,7 +174,7 @@ interface Target {
 export interface PubSub {
   publish<K extends keyof Topics>(topic: K, ...args: Topics[K]): void;
   /** Events of `topic` (scoped to `id` when given), in a bounded queue. */
-  subscribe<K extends keyof Topics>(topic: K, id?: string, opts?: SubscribeOptions<TopicPayload<K>>): Subscription<TopicPayload<K>>;
+  subscribe<K extends keyof Topics>(topic: K, id?: string, opts?: SubscribeOptions<TopicPayload<K>>): TopicSubscription<TopicPayload<K>>;
 }
 
 /** A Redis payload that is not JSON (never ours) becomes null, which subscribers ignore, rather than a throw inside ioredis. */
@@ -215,7 +215,7 @@ export function createTopics(redis?: { publish: Redis; subscribe: Redis }): PubS
           sub.fail(err instanceof Error ? err : new Error(String(err)));
         }
       };
-      const sub = new Subscription<TopicPayload<typeof topic>>(opts, () => target.removeEventListener(name, listener));
+      const sub = new TopicSubscription<TopicPayload<typeof topic>>(opts, () => target.removeEventListener(name, listener));
       target.addEventListener(name, listener);
       return sub;
     },

@@ -13,9 +13,11 @@ import { gql, sql, useTestServer } from '../helpers/server';
 
 const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody guesses' };
 const STREAM = 'subscription M($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { offset delta done status } }';
+// The same with twelve aliased ids (~900 bytes an event), so a few hundred deltas fill the kernel's socket buffers.
+const WIDE_STREAM = `subscription W($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { offset delta done status ${Array.from({ length: 12 }, (_, i) => `i${i}: messageId`).join(' ')} } }`;
 const AUDIT = 'subscription A($after: Int) { auditEventAdded(afterSeq: $after) { id seq at actorId actorRole action resourceType resourceId outcome ip requestId hash prevHash } }';
 
-type End = { type: 'complete' } | { type: 'error'; payload: { message: string; extensions?: { code?: string } }[] };
+type End = { type: 'complete' | 'closed' } | { type: 'error'; payload: { message: string; extensions?: { code?: string } }[] };
 
 /** A bare graphql-transport-ws client over `ws`, so the test can stop reading its TCP socket. */
 class RawClient {
@@ -34,6 +36,10 @@ class RawClient {
         this.ends.set(msg.id, end);
         this.waiters.get(msg.id)?.(end);
       }
+    });
+    // A closed socket ends every operation still open (so a test fails at once rather than hanging).
+    ws.on('close', () => {
+      for (const [id, resolve] of this.waiters) if (!this.ends.has(id)) resolve({ type: 'closed' });
     });
   }
 
@@ -59,7 +65,7 @@ class RawClient {
 
   /** Resolves when operation `id` ends (complete or error). */
   ended(id: string): Promise<End> {
-    const end = this.ends.get(id);
+    const end = this.ends.get(id) ?? (this.ws.readyState === WebSocket.OPEN ? undefined : { type: 'closed' as const });
     return end ? Promise.resolve(end) : new Promise((resolve) => this.waiters.set(id, resolve));
   }
 
@@ -83,15 +89,15 @@ describe('03 slow consumers', () => {
 
   it('a paused messageStream reader: the server stays ready, other streams finish, the reply is stored whole, the slow operation ends whole or with SLOW_CONSUMER', async () => {
     const user = await registerUser(t.graphqlUrl);
-    // ~2,300 words: as many live deltas, each sent to every paused operation below.
-    const long = Array.from({ length: 2300 }, (_, i) => `word${i}x${'y'.repeat(i % 7)}`).join(' ');
+    // 400 words of ~75 characters: as many live deltas, each sent to every paused operation below.
+    const long = Array.from({ length: 400 }, (_, i) => `word${i}${'y'.repeat(64 + (i % 7))}`).join(' ');
     const conv = await createConversation(t.graphqlUrl, user.accessToken);
     const reply = (await sendMessage(t.graphqlUrl, user.accessToken, conv, long)).body.data.sendMessage.assistantMessage.id as string;
 
     // Twenty operations on one socket that stops reading: the kernel buffers fill, then the server's queues.
     const slow = await RawClient.open(t.wsUrl, user.accessToken);
     const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
-    for (const id of ids) slow.subscribe(id, STREAM, { id: reply, from: 0 });
+    for (const id of ids) slow.subscribe(id, WIDE_STREAM, { id: reply, from: 0 });
     await slow.firstResult('s0');
     slow.pause();
 
@@ -122,12 +128,13 @@ describe('03 slow consumers', () => {
         expect((await slow.ended(`${id}r`)).type).toBe('complete');
         text += assemble(slow.nexts.get(`${id}r`)!.map((r) => r.data.messageStream as StreamEvent), text.length);
       } else {
+        expect(end.type).toBe('complete');
         expect(events[events.length - 1]).toMatchObject({ done: true, status: 'COMPLETE' });
       }
       expect(text).toBe(`Echo: ${long}`);
     }
     // A figure for the report: queued deltas merge, so a slow reader gets fewer, larger events.
-    console.log(`slow messageStream readers: ${sameEvents.length} events for a prompt reader, ${Math.min(...counts)}–${Math.max(...counts)} for paused ones`);
+    console.log(`paused messageStream readers: ${Math.min(...counts)}–${Math.max(...counts)} events for 400 live deltas (prompt reader joining later: ${sameEvents.length})`);
     slow.ws.close();
   }, 120_000);
 
