@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { AuditOutcome } from '../../src/audit/audit-event.entity';
+import { MessageStatus } from '../../src/chat/message-enums';
+import { MAX_QUEUED_DELTA_BYTES, mergeDeltas } from '../../src/chat/stream';
 import { bearer, login, registerUser } from '../helpers/auth';
 import { assemble, authedWs, createConversation, sendMessage, streamReply, type StreamEvent } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
@@ -137,6 +140,19 @@ describe('03 slow consumers', () => {
     console.log(`paused messageStream readers: ${Math.min(...counts)}–${Math.max(...counts)} events for 400 live deltas (prompt reader joining later: ${sameEvents.length})`);
     slow.ws.close();
   }, 120_000);
+
+  it("a messageStream queue past its byte bound frees its deltas and ends with SLOW_CONSUMER; the publisher never sees an error", async () => {
+    const id = randomUUID();
+    const sub = t.server.services.pubsub.subscribe('message:stream', id, { merge: mergeDeltas, size: (e) => e.delta.length * 2, maxBytes: MAX_QUEUED_DELTA_BYTES });
+    const piece = 'x'.repeat(64 * 1024);
+    // 2 MiB of contiguous deltas nobody takes: they merge into one queued event, until the bound.
+    for (let i = 0; i < 32; i++) {
+      t.server.services.pubsub.publish('message:stream', id, { messageId: id, offset: i * piece.length, delta: piece, done: false, status: MessageStatus.STREAMING });
+    }
+    await expect(sub.next()).rejects.toMatchObject({ extensions: { code: 'SLOW_CONSUMER' } });
+    expect(await sub.next()).toEqual({ value: undefined, done: true });
+    expect(await ready()).toBe(200);
+  });
 
   it('paused auditEventAdded readers during an event flood: the server stays ready, each ends with SLOW_CONSUMER and resumes from the table with afterSeq', async () => {
     const admin = (await login(t.graphqlUrl, ADMIN.email, ADMIN.password)).body.data.login.accessToken as string;
