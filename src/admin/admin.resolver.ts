@@ -1,5 +1,5 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { listAuditEvents } from '../audit/audit-query';
+import { auditEventTail, listAuditEvents } from '../audit/audit-query';
 import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, AuditHeadInput, SecuritySummary } from '../audit/audit.types';
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
@@ -98,16 +98,19 @@ export class AdminResolver {
   }
 
   @Subscription(() => AuditEventView, {
-    description: 'Every audit event as it is written. ADMIN and AUDITOR.',
-    subscribe: ({ context }) => {
+    description: 'Every audit event as it is written; with `afterSeq`, first the stored events after it. ADMIN and AUDITOR.',
+    subscribe: ({ args, context }) => {
       // Checked here, where the subscription starts: shield's rules run per event, too late to refuse it.
       const ctx = context as Context;
       const auth = requireAuth(ctx);
       if (auth.role !== Role.ADMIN && auth.role !== Role.AUDITOR) throw new ForbiddenError();
-      return ctx.services.pubsub.subscribe('audit:events');
+      return auditEventTail(ctx.em, ctx.services.pubsub, (args.afterSeq as number | null | undefined) ?? null);
     },
   })
-  auditEventAdded(@Root() e: AuditEventData): AuditEventView {
+  auditEventAdded(
+    @Root() e: AuditEventData,
+    @Arg('afterSeq', () => Int, { nullable: true, description: 'The last seq the caller has: events after it are replayed from the trail first (after SLOW_CONSUMER or a reconnect).' }) _afterSeq: number | null,
+  ): AuditEventView {
     return { ...e, at: new Date(e.at), actorRole: e.actorRole as Role | null, outcome: e.outcome as AuditEventView['outcome'] };
   }
 }

@@ -2,7 +2,7 @@ import type { EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimitedError } from '../graphql/errors';
 import type { Logger } from '../logging/logger';
-import type { AuditEventData, PubSub } from '../pubsub/topics';
+import { INTERNAL_QUEUED_EVENTS, type AuditEventData, type PubSub } from '../pubsub/topics';
 import type { Role } from '../auth/role';
 import { AuditEvent, AuditOutcome } from './audit-event.entity';
 import { GENESIS_HASH, keyedHash, signHead, type ChainHead, type ChainKey } from './audit-chain';
@@ -109,7 +109,7 @@ export class AuditService {
   async connect(): Promise<void> {
     // Subscribed before any await, as the other pub/sub listeners are (a Redis SUBSCRIBE queued before the connection is ready).
     if (this.pubsub) {
-      const it = this.pubsub.subscribe('audit:events')[Symbol.asyncIterator]();
+      const it = this.pubsub.subscribe('audit:events', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS })[Symbol.asyncIterator]();
       let stopped = false;
       void (async () => {
         for (;;) {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PubSub } from '../pubsub/topics';
+import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 import type { Role } from './role';
 
 /** Who a live session belongs to, as the database says now. */
@@ -28,7 +28,7 @@ export class SessionRevocations extends EventEmitter {
   connect(pubsub: PubSub, instanceId: string): void {
     this.pubsub = pubsub;
     this.origin = instanceId;
-    const it = pubsub.subscribe('session:revoked')[Symbol.asyncIterator]();
+    const it = pubsub.subscribe('session:revoked', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
     void (async () => {
       for (;;) {

@@ -5,7 +5,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { AuthInfo, RequestMeta } from '../auth/auth.service';
 import { User } from '../auth/user.entity';
 import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
-import { pageSize } from '../graphql/pagination';
+import { cursorTime, pageSize } from '../graphql/pagination';
 import type { PubSub } from '../pubsub/topics';
 import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { Conversation } from './conversation.entity';
@@ -14,6 +14,7 @@ import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
 import { estimateTokens, type ChatTurn } from './providers/provider';
+import { mergeDeltas } from './stream';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
@@ -28,9 +29,10 @@ export function encodeCursor(createdAt: Date, id: string): string {
 /** Reads a cursor from encodeCursor; anything else is BAD_USER_INPUT. */
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
-    const [iso, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const createdAt = new Date(iso);
-    if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw new Error('bad');
+    const [iso, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    // Range-checked: a date PostgreSQL cannot hold (year -271821) would fail in the database instead.
+    const createdAt = cursorTime(iso);
+    if (!createdAt || typeof id !== 'string' || !UUID.test(id)) throw new Error('bad');
     return { createdAt, id };
   } catch {
     throw new BadUserInputError('Invalid cursor', { field: 'after' });
@@ -249,7 +251,7 @@ export class ChatService {
 
   /** Resolves true once the message is final (its last event, or the database says so); false after CANCEL_WAIT_MS. */
   private waitForDone(em: EntityManager, messageId: string): Promise<boolean> {
-    const it = this.pubsub.subscribe('message:stream', messageId)[Symbol.asyncIterator]();
+    const it = this.pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas });
     return new Promise<boolean>((resolve) => {
       let settled = false;
       const timer = setTimeout(() => finish(false), CANCEL_WAIT_MS);

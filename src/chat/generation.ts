@@ -1,13 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
-import type { PubSub, StreamEventData } from '../pubsub/topics';
+import { INTERNAL_QUEUED_EVENTS, type PubSub, type StreamEventData } from '../pubsub/topics';
 import { MessageStatus } from './message-enums';
 import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type TokenUsageData } from './providers/provider';
 
 /** Persist partial content at most this often (all replies of the process in one statement), or once this many characters of one reply are unsaved. */
 const PERSIST_EVERY_MS = 250;
 const PERSIST_EVERY_CHARS = 4096;
+/** U+0000, which PostgreSQL text refuses. */
+const NUL = /\u0000/g;
 
 type StopReason = 'cancel' | 'delete' | 'quota' | 'shutdown' | 'timeout';
 
@@ -65,14 +67,14 @@ export class GenerationRunner {
     readonly instanceId: string,
   ) {
     // A cancel may arrive from any instance; only the one running the generation acts on it.
-    const cancels = this.pubsub.subscribe('generation:cancel');
+    const cancels = this.pubsub.subscribe('generation:cancel', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
     void (async () => {
       for await (const { messageId, reason } of cancels) {
         if (stopped) break;
         this.stopLocal(messageId, reason);
       }
-    })();
+    })().catch((err: unknown) => this.logger.error('generation cancel listener stopped', { err }));
     this.unsubscribeCancel = async () => {
       stopped = true;
       await cancels.return?.();
@@ -149,9 +151,12 @@ export class GenerationRunner {
         }
         clearTimeout(timer);
         timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.idleTimeoutMs);
+        // PostgreSQL text cannot hold U+0000: a model that emits it must not make the reply unsavable.
+        const text = chunk.text.replace(NUL, '');
+        if (text.length === 0) continue;
         const offset = content.length;
-        content += chunk.text;
-        this.publish({ messageId, offset, delta: chunk.text, done: false, status: MessageStatus.STREAMING });
+        content += text;
+        this.publish({ messageId, offset, delta: text, done: false, status: MessageStatus.STREAMING });
         if (job.quotaBudget !== undefined && promptEstimate + estimateTokens(content) > job.quotaBudget) {
           this.stopLocal(messageId, 'quota');
           break;
@@ -212,17 +217,29 @@ export class GenerationRunner {
     this.flushing = this.flushing.then(async () => {
       for (let i = 0; i < batch.length; i += 500) {
         const part = batch.slice(i, i + 500);
-        await this.em.fork().getConnection().execute(
-          `update message as m set content = v.content, heartbeat_at = now()
-           from (values ${part.map(() => '(?::uuid, ?::text)').join(', ')}) as v(id, content)
-           where m.id = v.id and m.status = 'STREAMING'`,
-          part.flat(),
-        );
+        try {
+          await this.savePartial(part);
+        } catch {
+          // One reply the database refuses must not cost the others their saves: retry one by one.
+          for (const row of part) {
+            await this.savePartial([row]).catch((err: unknown) => this.logger.error('saving a partial reply failed', { messageId: row[0], err }));
+          }
+        }
       }
-    }).catch((err) => {
+    }).catch((err: unknown) => {
       this.logger.error('saving partial replies failed', { err, messages: batch.length });
     });
     return this.flushing;
+  }
+
+  /** One statement for every [id, content] given (guarded: never touches a finished message). */
+  private async savePartial(rows: [string, string][]): Promise<void> {
+    await this.em.fork().getConnection().execute(
+      `update message as m set content = v.content, heartbeat_at = now()
+       from (values ${rows.map(() => '(?::uuid, ?::text)').join(', ')}) as v(id, content)
+       where m.id = v.id and m.status = 'STREAMING'`,
+      rows.flat(),
+    );
   }
 
   private async heartbeat(): Promise<void> {
@@ -231,7 +248,7 @@ export class GenerationRunner {
       .fork()
       .getConnection()
       .execute(`update message set heartbeat_at = now() where id in (${[...this.running.keys()].map(() => '?').join(',')}) and status = 'STREAMING'`, [...this.running.keys()])
-      .catch((err) => this.logger.warn('generation heartbeat failed', { err: (err as Error).message }));
+      .catch((err: unknown) => this.logger.warn('generation heartbeat failed', { err }));
   }
 
   /** Marks STREAMING messages whose generation stopped reporting INTERRUPTED (never a live one). */
@@ -248,7 +265,7 @@ export class GenerationRunner {
         this.publish({ messageId: row.id, offset: row.content.length, delta: '', done: true, status: MessageStatus.INTERRUPTED });
       }
     } catch (err) {
-      this.logger.warn('generation sweep failed', { err: (err as Error).message });
+      this.logger.warn('generation sweep failed', { err });
     }
   }
 }

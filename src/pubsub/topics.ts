@@ -1,8 +1,9 @@
-import { createPubSub } from '@graphql-yoga/subscription';
+import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type Redis from 'ioredis';
 import type { MessageStatus } from '../chat/message-enums';
 import type { TokenUsageData } from '../chat/providers/provider';
+import { SlowConsumerError } from '../graphql/errors';
 
 /** An audit event as published (JSON-safe: dates as ISO strings). */
 export interface AuditEventData {
@@ -49,10 +50,174 @@ export type Topics = {
   'audit:events': [event: AuditEventData];
 };
 
-export type PubSub = ReturnType<typeof createPubSub<Topics>>;
+/** What a topic's subscribers receive (the last element of its publish arguments). */
+export type TopicPayload<K extends keyof Topics> = Topics[K] extends [string, infer P] ? P : Topics[K] extends [infer P] ? P : never;
+
+/** Events held for one subscriber that has not taken them, unless the subscription says otherwise. */
+export const MAX_QUEUED_EVENTS = 512;
+/**
+ * The bound for the process's own listeners (revocations, cancels), which never wait on a
+ * socket: a burst published in one go (every session of a user revoked) must fit.
+ */
+export const INTERNAL_QUEUED_EVENTS = 100_000;
+/** Bytes (by the subscription's `size`) held for one subscriber, unless it says otherwise. */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+
+export interface SubscribeOptions<T> {
+  /** Most events queued for this subscriber; past it the subscription ends with SLOW_CONSUMER. */
+  maxEvents?: number;
+  /** Most bytes (by `size`) queued; past it the subscription ends with SLOW_CONSUMER. */
+  maxBytes?: number;
+  size?: (event: T) => number;
+  /** Folds `next` into the last queued event when they can be delivered as one; undefined if not. */
+  merge?: (last: T, next: T) => T | undefined;
+}
+
+/**
+ * One subscriber's events, queued until it takes them. The queue is bounded: a consumer that
+ * falls behind (a socket that stopped reading) loses its queue and its next `next()` rejects
+ * with SlowConsumerError, so memory stays bounded and the publisher never sees an error.
+ */
+export class TopicSubscription<T> implements AsyncIterableIterator<T> {
+  private queue: T[] = [];
+  private bytes = 0;
+  private waiting?: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void };
+  private failure?: Error;
+  private ended = false;
+  private readonly maxEvents: number;
+  private readonly maxBytes: number;
+  private readonly size: (event: T) => number;
+
+  constructor(private readonly opts: SubscribeOptions<T>, private readonly detach: () => void) {
+    this.maxEvents = opts.maxEvents ?? MAX_QUEUED_EVENTS;
+    this.maxBytes = opts.maxBytes ?? MAX_QUEUED_BYTES;
+    this.size = opts.size ?? (() => 0);
+  }
+
+  /** Called by the event listener: never throws. */
+  push(event: T): void {
+    if (this.ended || this.failure || event === null || event === undefined) return;
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w.resolve({ value: event, done: false });
+      return;
+    }
+    const last = this.queue.length > 0 ? this.queue[this.queue.length - 1] : undefined;
+    const merged = last !== undefined && this.opts.merge ? this.opts.merge(last, event) : undefined;
+    if (merged !== undefined) {
+      this.bytes += this.size(merged) - this.size(last as T);
+      this.queue[this.queue.length - 1] = merged;
+    } else {
+      this.queue.push(event);
+      this.bytes += this.size(event);
+    }
+    if (this.queue.length > this.maxEvents || this.bytes > this.maxBytes) this.fail(new SlowConsumerError());
+  }
+
+  /** Ends the subscription with `err` at the consumer's next `next()`, dropping what is queued. */
+  fail(err: Error): void {
+    if (this.ended || this.failure) return;
+    this.queue = [];
+    this.bytes = 0;
+    this.failure = err;
+    this.detach();
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      this.ended = true;
+      w.reject(err);
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) {
+      const value = this.queue.shift() as T;
+      this.bytes -= this.size(value);
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.failure && !this.ended) {
+      this.ended = true;
+      return Promise.reject(this.failure);
+    }
+    if (this.ended || this.failure) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.ended = true;
+    this.queue = [];
+    this.bytes = 0;
+    this.detach();
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve({ value: undefined, done: true });
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(): Promise<IteratorResult<T>> {
+    return this.return();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** The listener side of an event target: in memory (EventTarget) or Redis. */
+interface Target {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+export interface PubSub {
+  publish<K extends keyof Topics>(topic: K, ...args: Topics[K]): void;
+  /** Events of `topic` (scoped to `id` when given), in a bounded queue. */
+  subscribe<K extends keyof Topics>(topic: K, id?: string, opts?: SubscribeOptions<TopicPayload<K>>): TopicSubscription<TopicPayload<K>>;
+}
+
+/** A Redis payload that is not JSON (never ours) becomes null, which subscribers ignore, rather than a throw inside ioredis. */
+const SAFE_JSON = {
+  stringify: (v: unknown) => JSON.stringify(v),
+  parse: (s: string): unknown => {
+    try {
+      return JSON.parse(s);
+    } catch {
+      return null;
+    }
+  },
+};
 
 /** Creates the process's pub/sub; `redis` gives the two connections Redis pub/sub needs. */
 export function createTopics(redis?: { publish: Redis; subscribe: Redis }): PubSub {
-  if (!redis) return createPubSub<Topics>();
-  return createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) });
+  let target: Target;
+  if (redis) {
+    target = createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe, serializer: SAFE_JSON }) as unknown as Target;
+  } else {
+    const local = new EventTarget();
+    // Many subscribers of one topic are normal (every admin tails the audit trail): no leak warning on stderr.
+    setMaxListeners(0, local);
+    target = local;
+  }
+  return {
+    publish(topic, ...args) {
+      const [id, payload] = args.length === 2 ? args : [undefined, args[0]];
+      target.dispatchEvent(new CustomEvent(id === undefined ? topic : `${topic}:${id}`, { detail: payload }));
+    },
+    subscribe(topic, id, opts = {}) {
+      const name = id === undefined ? topic : `${topic}:${id}`;
+      const listener = (event: Event) => {
+        try {
+          sub.push((event as CustomEvent).detail);
+        } catch (err) {
+          // A merge or size function that throws ends this one subscription, never the process.
+          sub.fail(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+      const sub = new TopicSubscription<TopicPayload<typeof topic>>(opts, () => target.removeEventListener(name, listener));
+      target.addEventListener(name, listener);
+      return sub;
+    },
+  };
 }

@@ -26,13 +26,15 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
         return res.end(JSON.stringify({ error: { message: 'internal upstream stack at /srv/model.py:12' } }));
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      const words = ['Hello', ' from', ' the', ' fake', ' model', ', streaming', ' nicely', '.'];
+      // 'nul' streams U+0000 (which PostgreSQL text refuses); it and 'paced' take ~80 ms a chunk, so replies overlap.
+      const words = model === 'nul' ? ['Hello', ' wor\u0000ld', '\u0000', ' from', ' the', ' fake', ' model', '.'] : ['Hello', ' from', ' the', ' fake', ' model', ', streaming', ' nicely', '.'];
+      const pause = model === 'nul' || model === 'paced' ? 80 : 5;
       if (model === 'silent') return; // never sends a byte: first-token timeout
       for (let i = 0; i < words.length; i++) {
         const line = chunk(i, words[i]);
         // Split each event across two TCP writes, as real servers do.
         res.write(line.slice(0, 7));
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, pause));
         res.write(line.slice(7));
         if (model === 'dies' && i === 3) {
           await new Promise((r) => setTimeout(r, 30)); // let " fake" reach the client first

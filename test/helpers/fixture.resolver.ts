@@ -1,5 +1,6 @@
 import { allow } from 'graphql-shield';
-import { Arg, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context } from '../../src/graphql/context';
 
 /** Counts how often the fixture mutation really ran, so a refusal can be told from a silent run. */
 export const fixtureCalls = { mutate: 0, slowStarted: 0 };
@@ -31,6 +32,19 @@ export class SlowFixtureResolver {
   }
 }
 
+/** The value the database-error fixture sends: a time PostgreSQL cannot hold. */
+export const DB_ERROR_VALUE = '-271821-04-20T00:00:00.000Z';
+
+/** Test-only: a statement the database refuses, with a value, as any query could fail (its SQL and value must reach nobody). */
+@Resolver()
+export class DbErrorFixtureResolver {
+  @Query(() => String, { description: 'Test fixture: runs a statement PostgreSQL refuses.' })
+  async fixtureDbError(@Ctx() ctx: Context): Promise<string> {
+    await ctx.em.getConnection().execute('select ?::timestamptz as t', [DB_ERROR_VALUE]);
+    return 'unreachable';
+  }
+}
+
 /** Permission rules that open the given fixtures (everything else stays deny-by-default). */
 export function fixtureRules(resolvers: Function[]) {
   const query: Record<string, typeof allow> = {};
@@ -40,5 +54,6 @@ export function fixtureRules(resolvers: Function[]) {
     mutation.fixtureMutate = allow;
   }
   if (resolvers.includes(SlowFixtureResolver)) query.fixtureSlow = allow;
+  if (resolvers.includes(DbErrorFixtureResolver)) query.fixtureDbError = allow;
   return { Query: query, ...(Object.keys(mutation).length ? { Mutation: mutation } : {}) };
 }
