@@ -201,6 +201,18 @@ class Reader {
     return fallback;
   }
 
+  /** A size such as `10mb`, `512kb` or `1048576`, in bytes; `example` is shown when it is malformed. */
+  bytes(name: string, fallback: number, example: string): number {
+    const v = this.str(name);
+    if (v === undefined) return fallback;
+    const parsed = parseByteSize(v);
+    if (parsed === undefined) {
+      this.problems.push(`${name} must be a size such as ${example} (got "${v}")`);
+      return fallback;
+    }
+    return parsed;
+  }
+
   int(name: string, fallback: number, min: number, max: number): number {
     const v = this.str(name);
     if (v === undefined) return fallback;
@@ -322,29 +334,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     r.problems.push('CAPTCHA_PROVIDER=none disables the captcha, which is refused in prod');
   }
 
-  const bodyLimitRaw = r.str('BODY_LIMIT');
-  let bodyLimitBytes = 1024 * 1024;
-  if (bodyLimitRaw !== undefined) {
-    const parsed = parseByteSize(bodyLimitRaw);
-    if (parsed === undefined) r.problems.push(`BODY_LIMIT must be a size such as 1mb or 524288 (got "${bodyLimitRaw}")`);
-    else bodyLimitBytes = parsed;
-  }
-
-  const uploadRaw = r.str('MAX_UPLOAD_BYTES');
-  let maxUploadBytes = 10 * 1024 * 1024;
-  if (uploadRaw !== undefined) {
-    const parsed = parseByteSize(uploadRaw);
-    if (parsed === undefined) r.problems.push(`MAX_UPLOAD_BYTES must be a size such as 10mb (got "${uploadRaw}")`);
-    else maxUploadBytes = parsed;
-  }
-
-  const quotaRaw = r.str('USER_STORAGE_QUOTA_BYTES');
-  let userStorageQuotaBytes = 100 * 1024 * 1024;
-  if (quotaRaw !== undefined) {
-    const parsed = parseByteSize(quotaRaw);
-    if (parsed === undefined) r.problems.push(`USER_STORAGE_QUOTA_BYTES must be a size such as 100mb (got "${quotaRaw}")`);
-    else userStorageQuotaBytes = parsed;
-  }
+  const bodyLimitBytes = r.bytes('BODY_LIMIT', 1024 * 1024, '1mb or 524288');
+  const maxUploadBytes = r.bytes('MAX_UPLOAD_BYTES', 10 * 1024 * 1024, '10mb');
+  const userStorageQuotaBytes = r.bytes('USER_STORAGE_QUOTA_BYTES', 100 * 1024 * 1024, '100mb');
 
   const aiProvider = r.oneOf<AiProvider>('AI_PROVIDER', ['echo', 'openai'], prod ? 'openai' : 'echo');
   const models = r.list('AI_MODELS');

@@ -6,7 +6,7 @@ import { ROOT } from '../helpers/paths';
 function configVariables(): string[] {
   const src = fs.readFileSync(path.join(ROOT, 'src', 'config.ts'), 'utf8');
   const names = new Set<string>();
-  for (const m of src.matchAll(/r\.(?:str|int|num|bool|list|oneOf|duration)(?:<[^>]+>)?\('([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
+  for (const m of src.matchAll(/r\.(?:str|int|num|bool|list|oneOf|duration|bytes)(?:<[^>]+>)?\('([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
   for (const m of src.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]);
   for (const m of src.matchAll(/\benv: '([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
   return [...names].sort();
