@@ -1,8 +1,19 @@
-import { beyondSeq, beyondTimeId, cursorTime, keysetPage, pageOf, seqCursor, timeIdCursor, type TimeIdKey } from '../../src/graphql/pagination';
+import { beyondSeq, beyondTimeId, cursorTime, keysetPage, MAX_PAGE_SIZE, pageOf, pageSize, seqCursor, timeIdCursor, type TimeIdKey } from '../../src/graphql/pagination';
 
 const ID = '0b7e1d2c-3f4a-4b5c-8d6e-7f8091a2b3c4';
 const badCursor = expect.objectContaining({ message: 'Invalid cursor', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'after' }) });
 const encodeRaw = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('page sizes', () => {
+  it('default to 20, allow 1 to 100, and refuse anything else with BAD_USER_INPUT', () => {
+    expect(pageSize(undefined)).toBe(20);
+    expect(pageSize(1)).toBe(1);
+    expect(pageSize(MAX_PAGE_SIZE)).toBe(100);
+    for (const bad of [0, -1, 101, 1.5]) {
+      expect(() => pageSize(bad)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'first' }) }));
+    }
+  });
+});
 
 describe('the (createdAt, id) cursor', () => {
   it('round-trips a key, to the millisecond', () => {
