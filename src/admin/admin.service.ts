@@ -6,9 +6,8 @@ import { revokeSessions, type AuthInfo, type RequestMeta } from '../auth/auth.se
 import type { SessionRevocations } from '../auth/revocations';
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
-import { decodeCursor, encodeCursor } from '../chat/chat.service';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../graphql/errors';
-import { pageSize } from '../graphql/pagination';
+import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
 import type { UsageSummary, UserConnection, UserFilter } from './admin.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,23 +24,15 @@ export class AdminService {
   }
 
   async listUsers(em: EntityManager, filter: UserFilter | null | undefined, first?: number | null, after?: string | null): Promise<UserConnection> {
-    const size = pageSize(first);
     const where: Record<string, unknown> = {};
     if (filter?.emailContains) where.email = { $ilike: `%${filter.emailContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
     if (filter?.role) where.role = filter.role;
     if (filter?.locked === true) where.lockedUntil = { $gt: new Date() };
     if (filter?.locked === false) where.$or = [{ lockedUntil: null }, { lockedUntil: { $lte: new Date() } }];
-    if (after) {
-      const c = decodeCursor(after);
-      where.$and = [{ $or: [{ createdAt: { $lt: c.createdAt } }, { createdAt: c.createdAt, id: { $lt: c.id } }] }];
-    }
-    const rows = await em.find(User, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: size + 1 });
-    const page = rows.slice(0, size);
-    const last = page[page.length - 1];
-    return {
-      edges: page.map((node) => ({ node, cursor: encodeCursor(node.createdAt, node.id) })),
-      pageInfo: { hasNextPage: rows.length > size, endCursor: last ? encodeCursor(last.createdAt, last.id) : null },
-    };
+    return keysetPage({
+      first, after, cursor: timeIdCursor, keyOf: (u: User) => u, toNode: (u) => u,
+      fetch: (beyond, limit) => em.find(User, beyond ? { ...where, $and: [beyondTimeId(beyond, 'desc')] } : where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+    });
   }
 
   async setUserRole(em: EntityManager, auth: AuthInfo, userId: string, role: Role, meta: RequestMeta): Promise<User> {

@@ -1,25 +1,13 @@
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
-import { PageInfo } from '../chat/chat.types';
+import { Connection, Edge } from '../graphql/pagination';
 
 @ObjectType({ description: 'A user in a page.' })
-export class UserEdge {
-  @Field(() => User, { description: 'The user.' })
-  node!: User;
-
-  @Field({ description: 'Its position, for `after`.' })
-  cursor!: string;
-}
+export class UserEdge extends Edge(User, 'The user.') {}
 
 @ObjectType({ description: 'A page of users, newest first.' })
-export class UserConnection {
-  @Field(() => [UserEdge], { description: 'The users.' })
-  edges!: UserEdge[];
-
-  @Field(() => PageInfo, { description: 'Whether more follow.' })
-  pageInfo!: PageInfo;
-}
+export class UserConnection extends Connection(UserEdge, 'The users.') {}
 
 @InputType({ description: 'Which users to list.' })
 export class UserFilter {

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../graphql/errors';
-import { pageSize } from '../graphql/pagination';
+import { beyondSeq, keysetPage, seqCursor } from '../graphql/pagination';
 import type { AuditEventData, PubSub } from '../pubsub/topics';
 import { AuditEvent } from './audit-event.entity';
 import { toAuditData } from './audit.service';
@@ -19,7 +19,6 @@ export function toAuditView(e: AuditEvent): AuditEventView {
 
 /** Audit events matching every given filter field, newest first, paged by seq. */
 export async function listAuditEvents(em: EntityManager, filter: AuditFilter | null | undefined, first?: number | null, after?: string | null): Promise<AuditEventConnection> {
-  const size = pageSize(first);
   const where: Record<string, unknown> = {};
   const f = filter ?? {};
   if (f.actorId) {
@@ -32,16 +31,10 @@ export async function listAuditEvents(em: EntityManager, filter: AuditFilter | n
   if (f.outcome) where.outcome = f.outcome;
   if (f.ip) where.ip = f.ip;
   if (f.from || f.to) where.at = { ...(f.from ? { $gte: f.from } : {}), ...(f.to ? { $lt: f.to } : {}) };
-  if (after) {
-    if (!/^\d{1,18}$/.test(after)) throw new BadUserInputError('Invalid cursor', { field: 'after' });
-    where.seq = { $lt: after };
-  }
-  const rows = await em.find(AuditEvent, where, { orderBy: { seq: 'desc' }, limit: size + 1 });
-  const page = rows.slice(0, size);
-  return {
-    edges: page.map((e) => ({ node: toAuditView(e), cursor: String(e.seq) })),
-    pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? String(page[page.length - 1].seq) : null },
-  };
+  return keysetPage({
+    first, after, cursor: seqCursor, keyOf: (e: AuditEvent) => String(e.seq), toNode: toAuditView,
+    fetch: (beyond, limit) => em.find(AuditEvent, { ...where, ...(beyond && beyondSeq(beyond, 'desc')) }, { orderBy: { seq: 'desc' }, limit }),
+  });
 }
 
 /** Events read from the table per query while replaying. */

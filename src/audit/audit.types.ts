@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { Role } from '../auth/role';
-import { PageInfo } from '../chat/chat.types';
+import { Connection, Edge } from '../graphql/pagination';
 import { AuditOutcome } from './audit-event.entity';
 
 registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How an audited action ended.' });
@@ -52,22 +52,10 @@ export class AuditEventView {
 }
 
 @ObjectType({ description: 'An audit event in a page.' })
-export class AuditEventEdge {
-  @Field(() => AuditEventView, { description: 'The event.' })
-  node!: AuditEventView;
-
-  @Field({ description: 'Its position, for `after`.' })
-  cursor!: string;
-}
+export class AuditEventEdge extends Edge(AuditEventView, 'The event.') {}
 
 @ObjectType({ description: 'A page of audit events, newest first.' })
-export class AuditEventConnection {
-  @Field(() => [AuditEventEdge], { description: 'The events.' })
-  edges!: AuditEventEdge[];
-
-  @Field(() => PageInfo, { description: 'Whether more follow.' })
-  pageInfo!: PageInfo;
-}
+export class AuditEventConnection extends Connection(AuditEventEdge, 'The events.') {}
 
 @ObjectType({ description: 'The result of recomputing the audit hash chain.' })
 export class AuditChainReport {

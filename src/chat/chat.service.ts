@@ -5,7 +5,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { AuthInfo, RequestMeta } from '../auth/auth.service';
 import { User } from '../auth/user.entity';
 import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
-import { cursorTime, pageSize } from '../graphql/pagination';
+import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
 import type { PubSub } from '../pubsub/topics';
 import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { Conversation } from './conversation.entity';
@@ -20,53 +20,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
 const MAX_CONTENT = 32_000;
 const CANCEL_WAIT_MS = 5000;
-
-/** An opaque cursor over (createdAt, id). */
-export function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
-}
-
-/** Reads a cursor from encodeCursor; anything else is BAD_USER_INPUT. */
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [iso, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    // Range-checked: a date PostgreSQL cannot hold (year -271821) would fail in the database instead.
-    const createdAt = cursorTime(iso);
-    if (!createdAt || typeof id !== 'string' || !UUID.test(id)) throw new Error('bad');
-    return { createdAt, id };
-  } catch {
-    throw new BadUserInputError('Invalid cursor', { field: 'after' });
-  }
-}
-
-/**
- * One page over (createdAt, id) in `direction`, read as `first + 1` rows so `hasNextPage`
- * needs no count; `after` is the cursor of the previous page's last row.
- */
-async function keysetPage<T extends Conversation | Message, N>(
-  em: EntityManager,
-  entity: new () => T,
-  scope: Record<string, unknown>,
-  direction: 'asc' | 'desc',
-  first: number | null | undefined,
-  after: string | null | undefined,
-  toNode: (row: T) => N,
-): Promise<{ edges: { node: N; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }> {
-  const size = pageSize(first);
-  const where: Record<string, unknown> = { ...scope };
-  if (after) {
-    const c = decodeCursor(after);
-    const beyond = direction === 'asc' ? '$gt' : '$lt';
-    where.$or = [{ createdAt: { [beyond]: c.createdAt } }, { createdAt: c.createdAt, id: { [beyond]: c.id } }];
-  }
-  const rows = (await em.find(entity as never, where as never, { orderBy: [{ createdAt: direction }, { id: direction }] as never, limit: size + 1 })) as T[];
-  const page = rows.slice(0, size);
-  const last = page[page.length - 1];
-  return {
-    edges: page.map((row) => ({ node: toNode(row), cursor: encodeCursor(row.createdAt, row.id) })),
-    pageInfo: { hasNextPage: rows.length > size, endCursor: last ? encodeCursor(last.createdAt, last.id) : null },
-  };
-}
 
 /** A message as the API shows it (with its attachments, when loaded). */
 export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
@@ -121,11 +74,17 @@ export class ChatService {
   }
 
   async listConversations(em: EntityManager, auth: AuthInfo, first?: number | null, after?: string | null): Promise<ConversationConnection> {
-    return keysetPage(em, Conversation, { owner: auth.userId }, 'desc', first, after, (c) => c);
+    return keysetPage({
+      first, after, cursor: timeIdCursor, keyOf: (c: Conversation) => c, toNode: (c) => c,
+      fetch: (beyond, limit) => em.find(Conversation, { owner: auth.userId, ...(beyond && beyondTimeId(beyond, 'desc')) }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+    });
   }
 
   async listMessages(em: EntityManager, conversation: Conversation, first?: number | null, after?: string | null): Promise<MessageConnection> {
-    const page = await keysetPage(em, Message, { conversation: conversation.id }, 'asc', first, after, (m) => m);
+    const page = await keysetPage({
+      first, after, cursor: timeIdCursor, keyOf: (m: Message) => m, toNode: (m) => m,
+      fetch: (beyond, limit) => em.find(Message, { conversation: conversation.id, ...(beyond && beyondTimeId(beyond, 'asc')) }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit }),
+    });
     const ids = page.edges.map((e) => e.node.id);
     const files = ids.length ? await em.find(AttachmentFile, { message: { $in: ids } }, { orderBy: { createdAt: 'asc' } }) : [];
     return { ...page, edges: page.edges.map((e) => ({ ...e, node: toView(e.node, files.filter((f) => f.message?.id === e.node.id)) })) };

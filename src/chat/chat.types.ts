@@ -1,16 +1,8 @@
 import { MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Connection, Edge } from '../graphql/pagination';
 import { Conversation } from './conversation.entity';
 import { MessageRole, MessageStatus } from './message-enums';
-
-@ObjectType({ description: 'Cursor pagination state.' })
-export class PageInfo {
-  @Field({ description: 'True when another page follows.' })
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page.' })
-  endCursor!: string | null;
-}
 
 @ObjectType({ description: 'Tokens a reply used.' })
 export class TokenUsage {
@@ -70,40 +62,16 @@ export class MessageView {
 }
 
 @ObjectType({ description: 'A message in a page.' })
-export class MessageEdge {
-  @Field(() => MessageView, { description: 'The message.' })
-  node!: MessageView;
-
-  @Field({ description: 'Its position, for `after`.' })
-  cursor!: string;
-}
+export class MessageEdge extends Edge(MessageView, 'The message.') {}
 
 @ObjectType({ description: 'A page of messages, oldest first.' })
-export class MessageConnection {
-  @Field(() => [MessageEdge], { description: 'The messages.' })
-  edges!: MessageEdge[];
-
-  @Field(() => PageInfo, { description: 'Whether more follow.' })
-  pageInfo!: PageInfo;
-}
+export class MessageConnection extends Connection(MessageEdge, 'The messages.') {}
 
 @ObjectType({ description: 'A conversation in a page.' })
-export class ConversationEdge {
-  @Field(() => Conversation, { description: 'The conversation.' })
-  node!: Conversation;
-
-  @Field({ description: 'Its position, for `after`.' })
-  cursor!: string;
-}
+export class ConversationEdge extends Edge(Conversation, 'The conversation.') {}
 
 @ObjectType({ description: 'A page of conversations, newest first.' })
-export class ConversationConnection {
-  @Field(() => [ConversationEdge], { description: 'The conversations.' })
-  edges!: ConversationEdge[];
-
-  @Field(() => PageInfo, { description: 'Whether more follow.' })
-  pageInfo!: PageInfo;
-}
+export class ConversationConnection extends Connection(ConversationEdge, 'The conversations.') {}
 
 @ObjectType({ description: 'What sendMessage stored: the user message and the assistant reply it started.' })
 export class SendMessagePayload {
