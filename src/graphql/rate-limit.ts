@@ -180,7 +180,7 @@ export function rateLimiting(deps: { config: Config; logger: Logger; audit: Audi
   const { config, logger, audit, redis } = deps;
   const limiterClass = redis ? RedisLimiterWithFallback : RateLimiterMemory;
   const { rateLimitDirectiveTransformer } = rateLimitDirective<Context, Record<string, unknown>>({
-    limiterClass: limiterClass as never,
+    limiterClass,
     limiterOptions: redis ? { storeClient: redis } : {},
     keyGenerator: (_args, _source, _fieldArgs, ctx, info) => limiterKey(ctx, `${info.parentType.name}.${info.fieldName}`),
     onLimit: async (res: RateLimiterRes, _args, _source, _fieldArgs, ctx, info) => {

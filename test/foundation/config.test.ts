@@ -68,6 +68,24 @@ describe('configuration', () => {
     expect(problemsOf({ DATABASE_SSL: 'maybe' })[0]).toMatch(/DATABASE_SSL/);
   });
 
+  it('checks every URL setting, and a malformed DATABASE_URL in prod is one problem, not also a missing one', () => {
+    expect(problemsOf({ REDIS_URL: 'http://cache.example.com' })).toEqual(['REDIS_URL must be a redis:// or rediss:// URL']);
+    expect(problemsOf({ OPENAI_BASE_URL: 'not a url' })).toEqual(['OPENAI_BASE_URL is not a valid URL']);
+    expect(problemsOf({ CAPTCHA_VERIFY_URL: 'siteverify' })).toEqual(['CAPTCHA_VERIFY_URL is not a valid URL']);
+    expect(problemsOf({ ...GOOD_PROD, DATABASE_URL: 'nope' })).toEqual(['DATABASE_URL is not a valid URL']);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@db/x', REDIS_URL: 'rediss://cache:6380' })).toMatchObject({ databaseUrl: 'postgresql://u:p@db/x', redisUrl: 'rediss://cache:6380' });
+  });
+
+  it('keeps the bootstrap admin password exactly as given, and wants it with the email', () => {
+    expect(loadConfig({ BOOTSTRAP_ADMIN_EMAIL: ' admin@example.com ', BOOTSTRAP_ADMIN_PASSWORD: ' pass phrase ' }).auth.bootstrapAdmin).toEqual({ email: 'admin@example.com', password: ' pass phrase ' });
+    expect(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com', BOOTSTRAP_ADMIN_PASSWORD: '' })).toEqual(['BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together']);
+  });
+
+  it('leaves optional limits unset unless given', () => {
+    expect(loadConfig({})).toMatchObject({ conversationRetentionDays: undefined, chat: { dailyTokenQuota: undefined } });
+    expect(loadConfig({ CONVERSATION_RETENTION_DAYS: '30', USER_DAILY_TOKEN_QUOTA: '5000' })).toMatchObject({ conversationRetentionDays: 30, chat: { dailyTokenQuota: 5000 } });
+  });
+
   it('never accepts the captcha off or embedded database in prod even when other settings are right', () => {
     expect(problemsOf({ ...GOOD_PROD, CAPTCHA_PROVIDER: 'none', DATABASE_URL: '' })).toHaveLength(2);
   });
