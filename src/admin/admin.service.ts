@@ -57,7 +57,7 @@ export class AdminService {
       // Access tokens carry the role: end the user's sessions so the new role applies at once.
       const ids = from === role ? [] : await revokeSessions(tx, user.id, 'role changed');
       await tx.flush();
-      await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { from, to: role } });
+      await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { from, to: role } });
       return ids;
     });
     this.revocations.revoked(revoked);
@@ -74,7 +74,7 @@ export class AdminService {
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
       const ids = await revokeSessions(tx, user.id, 'locked by an admin');
-      await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
+      await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
       return ids;
     });
     this.revocations.revoked(revoked);
@@ -87,7 +87,7 @@ export class AdminService {
       user.lockedUntil = null;
       user.lockReason = null;
       await tx.flush();
-      await this.audit.record(tx, { action: 'admin.user.unlock', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'admin.user.unlock', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id });
     });
     return this.target(em.fork(), userId);
   }
@@ -96,7 +96,7 @@ export class AdminService {
     const revoked = await em.transactional(async (tx) => {
       const user = await this.target(tx, userId);
       const ids = await revokeSessions(tx, user.id, 'revoked by an admin');
-      await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: ids.length } });
+      await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { sessionsRevoked: ids.length } });
       return ids;
     });
     this.revocations.revoked(revoked);

@@ -118,7 +118,7 @@ export class AuthService {
     const user = await em.findOneOrFail(User, { id: auth.userId });
     const key = accountKey(user.email);
     const denied = async (reason: string) => {
-      await this.audit.append({ action, outcome: AuditOutcome.FAILURE, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { reason } });
+      await this.audit.append({ action, outcome: AuditOutcome.FAILURE, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id, metadata: { reason } });
       this.security(`${action}.failure`, { reason, userId: user.id, ip: meta.ip, requestId: meta.requestId });
     };
     const locked = await this.guard.lockedFor(em, key, meta.ip);
@@ -161,7 +161,7 @@ export class AuthService {
         const user = tx.create(User, { email, passwordHash, displayName, role: Role.USER });
         const issued = await this.openSession(tx, user, meta);
         await tx.flush();
-        await this.audit.record(tx, { action: 'auth.register', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId });
+        await this.audit.record(tx, { action: 'auth.register', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id });
         return issued;
       });
     } catch (err) {
@@ -215,7 +215,7 @@ export class AuthService {
     return em.transactional(async (tx) => {
       const issued = await this.openSession(tx, user, meta);
       await tx.flush();
-      await this.audit.record(tx, { action: 'auth.login', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'session', resourceId: issued.sessionId, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'auth.login', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'session', resourceId: issued.sessionId });
       return issued;
     });
   }
@@ -243,7 +243,7 @@ export class AuthService {
         session.revokedAt = now;
         session.revokedReason = 'refresh token reuse';
         await tx.flush();
-        await this.audit.record(tx, { action: 'auth.token_reused', outcome: AuditOutcome.FAILURE, actorId: session.user.id, actorRole: session.user.role, resourceType: 'session', resourceId: session.id, ip: meta.ip, requestId: meta.requestId });
+        await this.audit.record(tx, { action: 'auth.token_reused', outcome: AuditOutcome.FAILURE, ...this.audit.forRequest(session.user, meta), resourceType: 'session', resourceId: session.id });
         return { kind: 'reused' as const, sessionId: session.id, userId: session.user.id };
       }
       row.usedAt = now;
@@ -253,7 +253,7 @@ export class AuthService {
       session.idleExpiresAt = new Date(Math.min(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000, session.absoluteExpiresAt.getTime()));
       if (meta.ip) session.ip = meta.ip;
       await tx.flush();
-      await this.audit.record(tx, { action: 'auth.refresh', outcome: AuditOutcome.SUCCESS, actorId: session.user.id, actorRole: session.user.role, resourceType: 'session', resourceId: session.id, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'auth.refresh', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(session.user, meta), resourceType: 'session', resourceId: session.id });
       const access = this.tokens.sign({ sub: session.user.id, role: session.user.role, sid: session.id });
       return { kind: 'ok' as const, issued: { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: next, refreshTokenExpiresAt: session.idleExpiresAt, user: session.user, sessionId: session.id } };
     });
@@ -269,7 +269,7 @@ export class AuthService {
   async logout(em: EntityManager, auth: AuthInfo, meta: RequestMeta, all: boolean): Promise<void> {
     const ids = await em.transactional(async (tx) => {
       const revoked = await revokeSessions(tx, auth.userId, all ? 'logout all' : 'logout', all ? {} : { only: auth.sessionId });
-      await this.audit.record(tx, { action: 'auth.logout', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'session', resourceId: auth.sessionId, ip: meta.ip, requestId: meta.requestId, metadata: { all, sessions: revoked.length } });
+      await this.audit.record(tx, { action: 'auth.logout', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'session', resourceId: auth.sessionId, metadata: { all, sessions: revoked.length } });
       return revoked;
     });
     this.revocations.revoked(ids);
@@ -280,7 +280,7 @@ export class AuthService {
       const owned = await tx.findOne(Session, { id: sessionId, user: auth.userId });
       if (!owned) throw new NotFoundError('Session');
       const revoked = await revokeSessions(tx, auth.userId, 'revoked by user', { only: sessionId });
-      await this.audit.record(tx, { action: 'auth.session.revoke', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'session', resourceId: sessionId, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'auth.session.revoke', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'session', resourceId: sessionId });
       return revoked;
     });
     this.revocations.revoked(ids);
@@ -298,7 +298,7 @@ export class AuthService {
     user.passwordHash = await this.passwords.hash(next, 'recheck');
     const ids = await em.transactional(async (tx) => {
       const revoked = await revokeSessions(tx, user.id, 'password changed', { except: auth.sessionId });
-      await this.audit.record(tx, { action: 'auth.password.change', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: revoked.length } });
+      await this.audit.record(tx, { action: 'auth.password.change', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id, metadata: { sessionsRevoked: revoked.length } });
       return revoked;
     });
     this.revocations.revoked(ids);

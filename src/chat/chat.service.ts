@@ -115,7 +115,7 @@ export class ChatService {
     return em.transactional(async (tx) => {
       const c = tx.create(Conversation, { owner: tx.getReference(User, auth.userId), title, model, systemPrompt: input.systemPrompt?.trim() || null });
       await tx.flush();
-      await this.audit.record(tx, { action: 'chat.conversation.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'conversation', resourceId: c.id, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'chat.conversation.create', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'conversation', resourceId: c.id });
       return c;
     });
   }
@@ -142,7 +142,7 @@ export class ChatService {
     for (const m of live) this.stopEverywhere(m.id, 'delete');
     await em.transactional(async (tx) => {
       await tx.nativeDelete(Conversation, { id: c.id });
-      await this.audit.record(tx, { action: 'chat.conversation.delete', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'conversation', resourceId: c.id, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'chat.conversation.delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'conversation', resourceId: c.id });
     });
     return true;
   }
@@ -223,8 +223,8 @@ export class ChatService {
       const turns = await this.history(tx, c);
       const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
       await this.audit.record(tx, {
-        action: 'chat.message.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'message', resourceId: userMsg.id,
-        ip: meta.ip, requestId: meta.requestId, metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
+        action: 'chat.message.create', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'message', resourceId: userMsg.id,
+        metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
       });
       return { user: userMsg, assistant: assistantMsg, turns, grant };
     });
@@ -243,7 +243,7 @@ export class ChatService {
         // Nobody answered: the generating process is gone. Settle it here.
         await em.getConnection().execute(`update message set status = 'CANCELLED', instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [messageId]);
       }
-      await this.audit.record(em, { action: 'chat.generation.cancel', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'message', resourceId: messageId, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(em, { action: 'chat.generation.cancel', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'message', resourceId: messageId });
     }
     const fresh = await em.fork().findOneOrFail(Message, { id: messageId }, { populate: ['conversation'] });
     return toView(fresh);

@@ -29,7 +29,7 @@ export class PrivacyService {
    * once the document is built: SUCCESS, or FAILURE (and the error goes on) when building it failed.
    */
   async exportMyData(em: EntityManager, auth: AuthInfo, meta: RequestMeta): Promise<Record<string, unknown>> {
-    const record = (outcome: AuditOutcome) => this.audit.record(em.fork(), { action: 'privacy.export', outcome, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
+    const record = (outcome: AuditOutcome) => this.audit.record(em.fork(), { action: 'privacy.export', outcome, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
     let document: Record<string, unknown>;
     try {
       document = await this.buildExport(em, auth);
@@ -83,7 +83,7 @@ export class PrivacyService {
     await em.transactional(async (tx) => {
       await tx.getConnection().execute('delete from login_throttle where account_key = ?', [accountKey(user.email)], 'all', tx.getTransactionContext());
       await tx.nativeDelete(User, { id: auth.userId }); // sessions, refresh tokens, conversations, messages cascade
-      await this.audit.record(tx, { action: 'privacy.account_delete', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'privacy.account_delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
     });
     this.revocations.revoked(sessionIds);
     return true;
