@@ -2,8 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { SecuritySummary } from '../audit/audit.types';
-import { revokeSessions, type AuthInfo, type RequestMeta } from '../auth/auth.service';
-import type { SessionRevocations } from '../auth/revocations';
+import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import type { SessionStore } from '../auth/sessions';
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
 import { decodeCursor, encodeCursor } from '../chat/chat.service';
@@ -16,7 +16,7 @@ const MAX_LOCK_MINUTES = 525_600; // a year
 
 /** User management and security reporting for admins and auditors; every change audited. */
 export class AdminService {
-  constructor(private readonly audit: AuditService, private readonly revocations: SessionRevocations) {}
+  constructor(private readonly audit: AuditService, private readonly sessions: SessionStore) {}
 
   private async target(em: EntityManager, userId: string): Promise<User> {
     const user = UUID.test(userId) ? await em.findOne(User, { id: userId }) : null;
@@ -46,7 +46,7 @@ export class AdminService {
 
   async setUserRole(em: EntityManager, auth: AuthInfo, userId: string, role: Role, meta: RequestMeta): Promise<User> {
     if (userId === auth.userId) throw new ForbiddenError('You cannot change your own role');
-    const revoked = await em.transactional(async (tx) => {
+    await this.sessions.transaction(em, async (tx, sessions) => {
       await tx.getConnection().execute('select pg_advisory_xact_lock(7283115003)', [], 'all', tx.getTransactionContext()); // one role change at a time
       const user = await this.target(tx, userId);
       if (user.role === Role.ADMIN && role !== Role.ADMIN && (await tx.count(User, { role: Role.ADMIN })) <= 1) {
@@ -55,12 +55,10 @@ export class AdminService {
       const from = user.role;
       user.role = role;
       // Access tokens carry the role: end the user's sessions so the new role applies at once.
-      const ids = from === role ? [] : await revokeSessions(tx, user.id, 'role changed');
+      if (from !== role) await sessions.revoke(user.id, 'role changed');
       await tx.flush();
       await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { from, to: role } });
-      return ids;
     });
-    this.revocations.revoked(revoked);
     return this.target(em.fork(), userId);
   }
 
@@ -69,15 +67,13 @@ export class AdminService {
     const why = reason.trim();
     if (why.length < 1 || why.length > 500) throw new BadUserInputError('reason must be 1 to 500 characters', { field: 'reason' });
     if (userId === auth.userId) throw new ForbiddenError('You cannot lock yourself');
-    const revoked = await em.transactional(async (tx) => {
+    await this.sessions.transaction(em, async (tx, sessions) => {
       const user = await this.target(tx, userId);
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
-      const ids = await revokeSessions(tx, user.id, 'locked by an admin');
+      const ids = await sessions.revoke(user.id, 'locked by an admin');
       await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
-      return ids;
     });
-    this.revocations.revoked(revoked);
     return this.target(em.fork(), userId);
   }
 
@@ -93,13 +89,11 @@ export class AdminService {
   }
 
   async revokeUserSessions(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<boolean> {
-    const revoked = await em.transactional(async (tx) => {
+    await this.sessions.transaction(em, async (tx, sessions) => {
       const user = await this.target(tx, userId);
-      const ids = await revokeSessions(tx, user.id, 'revoked by an admin');
+      const ids = await sessions.revoke(user.id, 'revoked by an admin');
       await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { sessionsRevoked: ids.length } });
-      return ids;
     });
-    this.revocations.revoked(revoked);
     return true;
   }
 

@@ -3,7 +3,7 @@ import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { AuthInfo, AuthService, RequestMeta } from '../auth/auth.service';
 import { accountKey } from '../auth/login-guard';
-import type { SessionRevocations } from '../auth/revocations';
+import type { SessionStore } from '../auth/sessions';
 import { Session } from '../auth/session.entity';
 import { User } from '../auth/user.entity';
 import type { GenerationRunner } from '../chat/generation';
@@ -18,7 +18,7 @@ export class PrivacyService {
   constructor(
     private readonly audit: AuditService,
     private readonly auth: AuthService,
-    private readonly revocations: SessionRevocations,
+    private readonly sessions: SessionStore,
     private readonly runner: GenerationRunner,
     private readonly pubsub: PubSub,
   ) {}
@@ -80,12 +80,12 @@ export class PrivacyService {
     const live = await em.find(Message, { conversation: { owner: auth.userId }, status: MessageStatus.STREAMING });
     for (const m of live) if (!this.runner.stopLocal(m.id, 'delete')) this.pubsub.publish('generation:cancel', { messageId: m.id, reason: 'delete' });
     const sessionIds = (await em.find(Session, { user: auth.userId })).map((s) => s.id);
-    await em.transactional(async (tx) => {
-      await tx.getConnection().execute('delete from login_throttle where account_key = ?', [accountKey(user.email)], 'all', tx.getTransactionContext());
+    await this.sessions.transaction(em, async (tx, sessions) => {
+      sessions.ending(sessionIds);
+      await this.auth.guard.resetAccount(tx, accountKey(user.email));
       await tx.nativeDelete(User, { id: auth.userId }); // sessions, refresh tokens, conversations, messages cascade
       await this.audit.record(tx, { action: 'privacy.account_delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
     });
-    this.revocations.revoked(sessionIds);
     return true;
   }
 }
