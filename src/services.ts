@@ -62,8 +62,8 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const captcha = createCaptchaVerifier(config, logger, (ip) => guard.recentFailures(ip));
   const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, sessions);
   const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
-  const chat = new ChatService(config, audit, runner, pubsub);
+  const chat = new ChatService(config, audit, runner);
   const admin = new AdminService(audit, sessions);
-  const privacy = new PrivacyService(audit, auth, sessions, runner, pubsub);
+  const privacy = new PrivacyService(audit, auth, sessions, runner);
   return { instanceId, audit, auth, captcha, tokens, passwords, revocations, sessions, chat, runner, pubsub, admin, privacy };
 }

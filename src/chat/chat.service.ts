@@ -6,20 +6,18 @@ import type { AuthInfo, RequestMeta } from '../auth/auth.service';
 import { User } from '../auth/user.entity';
 import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
 import { cursorTime, pageSize } from '../graphql/pagination';
-import type { PubSub } from '../pubsub/topics';
 import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { Conversation } from './conversation.entity';
 import type { GenerationJob, GenerationRunner } from './generation';
 import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
+import { countStreaming, streamingMessageIds } from './message-store';
 import { estimateTokens, type ChatTurn } from './providers/provider';
-import { mergeDeltas } from './stream';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
 const MAX_CONTENT = 32_000;
-const CANCEL_WAIT_MS = 5000;
 
 /** An opaque cursor over (createdAt, id). */
 export function encodeCursor(createdAt: Date, id: string): string {
@@ -93,7 +91,6 @@ export class ChatService {
     private readonly config: Config,
     private readonly audit: AuditService,
     private readonly runner: GenerationRunner,
-    private readonly pubsub: PubSub,
   ) {}
 
   async ownedConversation(em: EntityManager, auth: AuthInfo, id: string): Promise<Conversation> {
@@ -131,15 +128,9 @@ export class ChatService {
     return { ...page, edges: page.edges.map((e) => ({ ...e, node: toView(e.node, files.filter((f) => f.message?.id === e.node.id)) })) };
   }
 
-  /** Stops a generation wherever it runs (this instance directly, others through pub/sub). */
-  private stopEverywhere(messageId: string, reason: 'cancel' | 'delete'): void {
-    if (!this.runner.stopLocal(messageId, reason)) this.pubsub.publish('generation:cancel', { messageId, reason });
-  }
-
   async deleteConversation(em: EntityManager, auth: AuthInfo, id: string, meta: RequestMeta): Promise<boolean> {
     const c = await this.ownedConversation(em, auth, id);
-    const live = await em.find(Message, { conversation: c.id, status: MessageStatus.STREAMING });
-    for (const m of live) this.stopEverywhere(m.id, 'delete');
+    await Promise.all((await streamingMessageIds(em, { conversationId: c.id })).map((id) => this.runner.stop(id, 'delete')));
     await em.transactional(async (tx) => {
       await tx.nativeDelete(Conversation, { id: c.id });
       await this.audit.record(tx, { action: 'chat.conversation.delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'conversation', resourceId: c.id });
@@ -200,9 +191,7 @@ export class ChatService {
       const conn = tx.getConnection();
       const ctx = tx.getTransactionContext();
       await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
-      const [{ streaming }] = await conn.execute<{ streaming: string }[]>(
-        `select count(*) as streaming from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.status = 'STREAMING'`, [auth.userId], 'all', ctx);
-      if (Number(streaming) >= this.config.chat.maxConcurrentStreams) {
+      if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
         throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
       }
       const now = Date.now();
@@ -237,45 +226,10 @@ export class ChatService {
     const m = await this.ownedMessage(em, auth, messageId);
     if (m.role !== MessageRole.ASSISTANT) throw new BadUserInputError('Only an assistant reply can be cancelled', { field: 'messageId' });
     if (m.status === MessageStatus.STREAMING) {
-      const done = this.waitForDone(em, messageId);
-      this.stopEverywhere(messageId, 'cancel');
-      if (!(await done)) {
-        // Nobody answered: the generating process is gone. Settle it here.
-        await em.getConnection().execute(`update message set status = 'CANCELLED', instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [messageId]);
-      }
+      await this.runner.stop(messageId, 'cancel');
       await this.audit.record(em, { action: 'chat.generation.cancel', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'message', resourceId: messageId });
     }
     const fresh = await em.fork().findOneOrFail(Message, { id: messageId }, { populate: ['conversation'] });
     return toView(fresh);
   }
-
-  /** Resolves true once the message is final (its last event, or the database says so); false after CANCEL_WAIT_MS. */
-  private waitForDone(em: EntityManager, messageId: string): Promise<boolean> {
-    const it = this.pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas });
-    return new Promise<boolean>((resolve) => {
-      let settled = false;
-      const timer = setTimeout(() => finish(false), CANCEL_WAIT_MS);
-      const poll = setInterval(() => {
-        void em.fork().getConnection().execute<{ status: string }[]>('select status from message where id = ?', [messageId]).then((rows) => {
-          if (!rows[0] || rows[0].status !== MessageStatus.STREAMING) finish(true);
-        }, () => undefined);
-      }, 250);
-      const finish = (ok: boolean) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        clearInterval(poll);
-        void it.return?.();
-        resolve(ok);
-      };
-      void (async () => {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return finish(false);
-          if (r.value.done) return finish(true);
-        }
-      })().catch(() => finish(false));
-    });
-  }
 }
-

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../graphql/errors';
 import type { PubSub, StreamEventData } from '../pubsub/topics';
 import { MessageStatus } from './message-enums';
+import { readStoredMessage, type StoredMessage } from './message-store';
 
 /** How long to wait for a live event before checking the database again. */
 const RECHECK_MS = 1000;
@@ -24,24 +25,12 @@ export function mergeDeltas(last: StreamEventData, next: StreamEventData): Strea
   return { ...last, delta: last.delta + next.delta.slice(end - next.offset) };
 }
 
-interface Stored {
-  content: string;
-  status: MessageStatus;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  error: string | null;
+/** The stored message, read through a fresh fork. */
+function readStored(em: EntityManager, messageId: string): Promise<StoredMessage | undefined> {
+  return readStoredMessage(em.fork(), messageId);
 }
 
-async function readStored(em: EntityManager, messageId: string): Promise<Stored | undefined> {
-  const rows = await em.fork().getConnection().execute<{ content: string; status: MessageStatus; prompt_tokens: number | null; completion_tokens: number | null; error: string | null }[]>(
-    'select content, status, prompt_tokens, completion_tokens, error from message where id = ?',
-    [messageId],
-  );
-  const r = rows[0];
-  return r && { content: r.content, status: r.status, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, error: r.error };
-}
-
-function finalEvent(messageId: string, offset: number, s: Stored): StreamEventData {
+function finalEvent(messageId: string, offset: number, s: StoredMessage): StreamEventData {
   const usage = s.promptTokens !== null && s.completionTokens !== null ? { promptTokens: s.promptTokens, completionTokens: s.completionTokens } : null;
   return { messageId, offset, delta: '', done: true, status: s.status, usage, error: s.error };
 }

@@ -10,8 +10,7 @@ import type { GenerationRunner } from '../chat/generation';
 import { Conversation } from '../chat/conversation.entity';
 import { Message } from '../chat/message.entity';
 import { AttachmentFile } from '../chat/attachment.entity';
-import { MessageStatus } from '../chat/message-enums';
-import type { PubSub } from '../pubsub/topics';
+import { streamingMessageIds } from '../chat/message-store';
 
 /** GDPR: a person's data in one document, and erasure of everything about them. */
 export class PrivacyService {
@@ -20,7 +19,6 @@ export class PrivacyService {
     private readonly auth: AuthService,
     private readonly sessions: SessionStore,
     private readonly runner: GenerationRunner,
-    private readonly pubsub: PubSub,
   ) {}
 
   /**
@@ -77,8 +75,7 @@ export class PrivacyService {
    */
   async deleteMyAccount(em: EntityManager, auth: AuthInfo, password: string, meta: RequestMeta): Promise<boolean> {
     const user = await this.auth.recheckPassword(em, auth, password, 'privacy.account_delete', meta);
-    const live = await em.find(Message, { conversation: { owner: auth.userId }, status: MessageStatus.STREAMING });
-    for (const m of live) if (!this.runner.stopLocal(m.id, 'delete')) this.pubsub.publish('generation:cancel', { messageId: m.id, reason: 'delete' });
+    await Promise.all((await streamingMessageIds(em, { ownerId: auth.userId })).map((id) => this.runner.stop(id, 'delete')));
     const sessionIds = (await em.find(Session, { user: auth.userId })).map((s) => s.id);
     await this.sessions.transaction(em, async (tx, sessions) => {
       sessions.ending(sessionIds);
