@@ -7,6 +7,7 @@ import type { SessionStore } from '../auth/sessions';
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
 import { decodeCursor, encodeCursor } from '../chat/chat.service';
+import { messageUsageSince } from '../chat/message-store';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../graphql/errors';
 import { pageSize } from '../graphql/pagination';
 import type { UsageSummary, UserConnection, UserFilter } from './admin.types';
@@ -44,6 +45,7 @@ export class AdminService {
     };
   }
 
+  /** Changes another user's role (never the last admin's) and revokes their sessions so it applies at once (audited). */
   async setUserRole(em: EntityManager, auth: AuthInfo, userId: string, role: Role, meta: RequestMeta): Promise<User> {
     if (userId === auth.userId) throw new ForbiddenError('You cannot change your own role');
     await this.sessions.transaction(em, async (tx, sessions) => {
@@ -62,6 +64,7 @@ export class AdminService {
     return this.target(em.fork(), userId);
   }
 
+  /** Locks another user out for `minutes`, giving a reason, and revokes their sessions (audited). */
   async lockUser(em: EntityManager, auth: AuthInfo, userId: string, minutes: number, reason: string, meta: RequestMeta): Promise<User> {
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_LOCK_MINUTES) throw new BadUserInputError(`minutes must be 1 to ${MAX_LOCK_MINUTES}`, { field: 'minutes' });
     const why = reason.trim();
@@ -77,6 +80,7 @@ export class AdminService {
     return this.target(em.fork(), userId);
   }
 
+  /** Lifts an admin lock on a user (audited). */
   async unlockUser(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<User> {
     await em.transactional(async (tx) => {
       const user = await this.target(tx, userId);
@@ -88,6 +92,7 @@ export class AdminService {
     return this.target(em.fork(), userId);
   }
 
+  /** Revokes every session of a user (audited); their sockets close after commit. */
   async revokeUserSessions(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<boolean> {
     await this.sessions.transaction(em, async (tx, sessions) => {
       const user = await this.target(tx, userId);
@@ -124,13 +129,6 @@ export class AdminService {
 
   /** Tokens a user's replies used and messages they sent, since `since`. */
   async usage(em: EntityManager, userId: string, since: Date): Promise<UsageSummary> {
-    const [row] = await em.getConnection().execute<{ prompt: string; completion: string; sent: string }[]>(
-      `select coalesce(sum(m.prompt_tokens) filter (where m.role = 'ASSISTANT'), 0) as prompt,
-              coalesce(sum(m.completion_tokens) filter (where m.role = 'ASSISTANT'), 0) as completion,
-              count(*) filter (where m.role = 'USER') as sent
-       from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.created_at >= ?`,
-      [userId, since],
-    );
-    return { promptTokens: Number(row.prompt), completionTokens: Number(row.completion), messages: Number(row.sent) };
+    return messageUsageSince(em, userId, since);
   }
 }

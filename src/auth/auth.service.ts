@@ -111,6 +111,7 @@ export class AuthService {
     return user;
   }
 
+  /** Creates a USER account after the captcha and password policy, and opens its first session (audited). */
   async register(em: EntityManager, input: { email: string; password: string; displayName?: string | null; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
     if (!(await this.requireCaptcha(em, input.captcha, meta))) throw new AppError('CAPTCHA_INVALID', 'Captcha is missing, invalid, expired or already used');
     const email = normalizeEmail(input.email);
@@ -132,6 +133,7 @@ export class AuthService {
     }
   }
 
+  /** Checks captcha, lockout and password, then opens a session (audited); every failure is audited and logged. */
   async login(em: EntityManager, input: { email: string; password: string; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
     const fail = async (reason: string, user: User | null, extra: Record<string, unknown> = {}) => {
       // No actor: whoever tried is not authenticated, and naming the target as actor would let anyone forge its history.
@@ -197,6 +199,7 @@ export class AuthService {
     return outcome.issued;
   }
 
+  /** Revokes the caller's session, or all of their sessions with `all` (audited; sockets close after commit). */
   async logout(em: EntityManager, auth: AuthInfo, meta: RequestMeta, all: boolean): Promise<void> {
     await this.sessionStore.transaction(em, async (tx, sessions) => {
       const revoked = await sessions.revoke(auth.userId, all ? 'logout all' : 'logout', all ? {} : { only: auth.sessionId });
@@ -204,6 +207,7 @@ export class AuthService {
     });
   }
 
+  /** Revokes one of the caller's own sessions (NOT_FOUND for anyone else's), audited; its sockets close after commit. */
   async revokeSession(em: EntityManager, auth: AuthInfo, sessionId: string, meta: RequestMeta): Promise<void> {
     await this.sessionStore.transaction(em, async (tx, sessions) => {
       const owned = await tx.findOne(Session, { id: sessionId, user: auth.userId });
@@ -213,6 +217,7 @@ export class AuthService {
     });
   }
 
+  /** Re-checks the current password, sets the new one and revokes every other session of the caller (audited). */
   async changePassword(em: EntityManager, auth: AuthInfo, current: string, next: string, meta: RequestMeta): Promise<void> {
     let user: User;
     try {

@@ -93,18 +93,21 @@ export class ChatService {
     private readonly runner: GenerationRunner,
   ) {}
 
+  /** The caller's conversation with this id; NOT_FOUND for anyone else's or a malformed id. */
   async ownedConversation(em: EntityManager, auth: AuthInfo, id: string): Promise<Conversation> {
     const c = UUID.test(id) ? await em.findOne(Conversation, { id, owner: auth.userId }) : null;
     if (!c) throw new NotFoundError('Conversation');
     return c;
   }
 
+  /** The caller's message with this id (its conversation loaded); NOT_FOUND for anyone else's or a malformed id. */
   async ownedMessage(em: EntityManager, auth: AuthInfo, id: string): Promise<Message> {
     const m = UUID.test(id) ? await em.findOne(Message, { id, conversation: { owner: auth.userId } }, { populate: ['conversation'] }) : null;
     if (!m) throw new NotFoundError('Message');
     return m;
   }
 
+  /** Creates a conversation for the caller with a known model (audited). */
   async createConversation(em: EntityManager, auth: AuthInfo, input: CreateConversationInput, meta: RequestMeta): Promise<Conversation> {
     const model = input.model ?? this.config.ai.models[0];
     if (!this.config.ai.models.includes(model)) throw new BadUserInputError(`Unknown model; choose one of: ${this.config.ai.models.join(', ')}`, { field: 'model' });
@@ -128,6 +131,7 @@ export class ChatService {
     return { ...page, edges: page.edges.map((e) => ({ ...e, node: toView(e.node, files.filter((f) => f.message?.id === e.node.id)) })) };
   }
 
+  /** Stops the conversation's live replies, then deletes it with its messages (audited). */
   async deleteConversation(em: EntityManager, auth: AuthInfo, id: string, meta: RequestMeta): Promise<boolean> {
     const c = await this.ownedConversation(em, auth, id);
     await Promise.all((await streamingMessageIds(em, { conversationId: c.id })).map((id) => this.runner.stop(id, 'delete')));
@@ -180,6 +184,7 @@ export class ChatService {
     return turns;
   }
 
+  /** Stores the caller's message and an empty STREAMING reply (streams and token quota permitting, audited) and starts generating it. */
   async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
     const content = input.content.trim();
     if (content.length === 0 || content.length > MAX_CONTENT) throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });

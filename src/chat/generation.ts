@@ -102,6 +102,7 @@ export class GenerationRunner {
     return this.running.size;
   }
 
+  /** Starts generating a reply in the background on this instance. */
   start(job: GenerationJob): void {
     const abort = new AbortController();
     const entry: Running = { abort, done: Promise.resolve() };

@@ -88,3 +88,15 @@ export async function interruptStaleReplies(em: EntityManager, staleSeconds: num
     [staleSeconds],
   );
 }
+
+/** Tokens the user's replies used and messages they sent since `since`, across their conversations. */
+export async function messageUsageSince(em: EntityManager, userId: string, since: Date): Promise<{ promptTokens: number; completionTokens: number; messages: number }> {
+  const [row] = await em.getConnection().execute<{ prompt: string; completion: string; sent: string }[]>(
+    `select coalesce(sum(m.prompt_tokens) filter (where m.role = 'ASSISTANT'), 0) as prompt,
+            coalesce(sum(m.completion_tokens) filter (where m.role = 'ASSISTANT'), 0) as completion,
+            count(*) filter (where m.role = 'USER') as sent
+     from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.created_at >= ?`,
+    [userId, since],
+  );
+  return { promptTokens: Number(row.prompt), completionTokens: Number(row.completion), messages: Number(row.sent) };
+}

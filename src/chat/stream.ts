@@ -36,6 +36,29 @@ function finalEvent(messageId: string, offset: number, s: StoredMessage): Stream
 }
 
 /**
+ * Reads `live` with a timeout: the next event, or undefined after `ms`. A wait that times out is
+ * kept for the next call, so no event is lost; after the subscription ends it waits `ms` and
+ * returns undefined (the caller's database re-check then finishes the stream).
+ */
+function nextLiveEvent(live: AsyncIterator<StreamEventData>): (ms: number) => Promise<StreamEventData | undefined> {
+  let pending: Promise<IteratorResult<StreamEventData>> | undefined;
+  return async (ms) => {
+    pending ??= live.next();
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([pending, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    clearTimeout(timer);
+    if (r === undefined) return undefined;
+    pending = undefined;
+    if (r.done) {
+      // Ended without an error (only by our own return): the database re-check finishes the stream.
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return undefined;
+    }
+    return r.value;
+  };
+}
+
+/**
  * The events a `messageStream(messageId, fromOffset)` subscriber receives: it subscribes to the
  * live topic first, then reads what is stored and sends what the subscriber lacks from
  * `fromOffset`, then the live tail, trimming overlaps and filling gaps from the database, so
@@ -50,22 +73,7 @@ export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageI
   // Subscribed before the database is read, so nothing falls between the two. While this
   // generator waits on a slow socket, live deltas merge in the queue (bounded by bytes).
   const live = pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas, size: (e) => e.delta.length * 2, maxBytes: MAX_QUEUED_DELTA_BYTES });
-  let pending: Promise<IteratorResult<StreamEventData>> | undefined;
-  // The next live event, or undefined after `ms`; a wait that times out is kept for the next call, so no event is lost.
-  const next = async (ms: number): Promise<StreamEventData | undefined> => {
-    pending ??= live.next();
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([pending, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-    clearTimeout(timer);
-    if (r === undefined) return undefined;
-    pending = undefined;
-    if (r.done) {
-      // Ended without an error (only by our own return): the database re-check finishes the stream.
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return undefined;
-    }
-    return r.value;
-  };
+  const next = nextLiveEvent(live);
 
   try {
     let stored = await readStored(em, messageId);
