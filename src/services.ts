@@ -9,6 +9,7 @@ import { createCaptchaVerifier, type CaptchaVerifier } from './auth/captcha/capt
 import { LoginGuard } from './auth/login-guard';
 import { PasswordHasher } from './auth/passwords';
 import { SessionRevocations } from './auth/revocations';
+import { SessionStore } from './auth/sessions';
 import { TokenService } from './auth/tokens';
 import { ChatService } from './chat/chat.service';
 import { GenerationRunner } from './chat/generation';
@@ -28,6 +29,7 @@ export interface Services {
   tokens: TokenService;
   passwords: PasswordHasher;
   revocations: SessionRevocations;
+  sessions: SessionStore;
   chat: ChatService;
   runner: GenerationRunner;
   pubsub: PubSub;
@@ -56,11 +58,12 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const revocations = new SessionRevocations();
   revocations.setMaxListeners(0);
   revocations.connect(pubsub, instanceId);
+  const sessions = new SessionStore(config, tokens, audit, revocations);
   const captcha = createCaptchaVerifier(config, logger, (ip) => guard.recentFailures(ip));
-  const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, revocations);
+  const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, sessions);
   const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
-  const chat = new ChatService(config, audit, runner, pubsub);
-  const admin = new AdminService(audit, revocations);
-  const privacy = new PrivacyService(audit, auth, revocations, runner, pubsub);
-  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, chat, runner, pubsub, admin, privacy };
+  const chat = new ChatService(config, audit, runner);
+  const admin = new AdminService(audit, sessions);
+  const privacy = new PrivacyService(audit, auth, sessions, runner);
+  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, sessions, chat, runner, pubsub, admin, privacy };
 }

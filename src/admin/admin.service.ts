@@ -2,10 +2,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { SecuritySummary } from '../audit/audit.types';
-import { revokeSessions, type AuthInfo, type RequestMeta } from '../auth/auth.service';
-import type { SessionRevocations } from '../auth/revocations';
+import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import type { SessionStore } from '../auth/sessions';
 import { Role } from '../auth/role';
 import { User } from '../auth/user.entity';
+import { messageUsageSince } from '../chat/message-store';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../graphql/errors';
 import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
 import type { UsageSummary, UserConnection, UserFilter } from './admin.types';
@@ -15,7 +16,7 @@ const MAX_LOCK_MINUTES = 525_600; // a year
 
 /** User management and security reporting for admins and auditors; every change audited. */
 export class AdminService {
-  constructor(private readonly audit: AuditService, private readonly revocations: SessionRevocations) {}
+  constructor(private readonly audit: AuditService, private readonly sessions: SessionStore) {}
 
   private async target(em: EntityManager, userId: string): Promise<User> {
     const user = UUID.test(userId) ? await em.findOne(User, { id: userId }) : null;
@@ -35,9 +36,10 @@ export class AdminService {
     });
   }
 
+  /** Changes another user's role (never the last admin's) and revokes their sessions so it applies at once (audited). */
   async setUserRole(em: EntityManager, auth: AuthInfo, userId: string, role: Role, meta: RequestMeta): Promise<User> {
     if (userId === auth.userId) throw new ForbiddenError('You cannot change your own role');
-    const revoked = await em.transactional(async (tx) => {
+    await this.sessions.transaction(em, async (tx, sessions) => {
       await tx.getConnection().execute('select pg_advisory_xact_lock(7283115003)', [], 'all', tx.getTransactionContext()); // one role change at a time
       const user = await this.target(tx, userId);
       if (user.role === Role.ADMIN && role !== Role.ADMIN && (await tx.count(User, { role: Role.ADMIN })) <= 1) {
@@ -46,51 +48,48 @@ export class AdminService {
       const from = user.role;
       user.role = role;
       // Access tokens carry the role: end the user's sessions so the new role applies at once.
-      const ids = from === role ? [] : await revokeSessions(tx, user.id, 'role changed');
+      if (from !== role) await sessions.revoke(user.id, 'role changed');
       await tx.flush();
-      await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { from, to: role } });
-      return ids;
+      await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { from, to: role } });
     });
-    this.revocations.revoked(revoked);
     return this.target(em.fork(), userId);
   }
 
+  /** Locks another user out for `minutes`, giving a reason, and revokes their sessions (audited). */
   async lockUser(em: EntityManager, auth: AuthInfo, userId: string, minutes: number, reason: string, meta: RequestMeta): Promise<User> {
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_LOCK_MINUTES) throw new BadUserInputError(`minutes must be 1 to ${MAX_LOCK_MINUTES}`, { field: 'minutes' });
     const why = reason.trim();
     if (why.length < 1 || why.length > 500) throw new BadUserInputError('reason must be 1 to 500 characters', { field: 'reason' });
     if (userId === auth.userId) throw new ForbiddenError('You cannot lock yourself');
-    const revoked = await em.transactional(async (tx) => {
+    await this.sessions.transaction(em, async (tx, sessions) => {
       const user = await this.target(tx, userId);
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
-      const ids = await revokeSessions(tx, user.id, 'locked by an admin');
-      await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
-      return ids;
+      const ids = await sessions.revoke(user.id, 'locked by an admin');
+      await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
     });
-    this.revocations.revoked(revoked);
     return this.target(em.fork(), userId);
   }
 
+  /** Lifts an admin lock on a user (audited). */
   async unlockUser(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<User> {
     await em.transactional(async (tx) => {
       const user = await this.target(tx, userId);
       user.lockedUntil = null;
       user.lockReason = null;
       await tx.flush();
-      await this.audit.record(tx, { action: 'admin.user.unlock', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'admin.user.unlock', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id });
     });
     return this.target(em.fork(), userId);
   }
 
+  /** Revokes every session of a user (audited); their sockets close after commit. */
   async revokeUserSessions(em: EntityManager, auth: AuthInfo, userId: string, meta: RequestMeta): Promise<boolean> {
-    const revoked = await em.transactional(async (tx) => {
+    await this.sessions.transaction(em, async (tx, sessions) => {
       const user = await this.target(tx, userId);
-      const ids = await revokeSessions(tx, user.id, 'revoked by an admin');
-      await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: ids.length } });
-      return ids;
+      const ids = await sessions.revoke(user.id, 'revoked by an admin');
+      await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { sessionsRevoked: ids.length } });
     });
-    this.revocations.revoked(revoked);
     return true;
   }
 
@@ -121,13 +120,6 @@ export class AdminService {
 
   /** Tokens a user's replies used and messages they sent, since `since`. */
   async usage(em: EntityManager, userId: string, since: Date): Promise<UsageSummary> {
-    const [row] = await em.getConnection().execute<{ prompt: string; completion: string; sent: string }[]>(
-      `select coalesce(sum(m.prompt_tokens) filter (where m.role = 'ASSISTANT'), 0) as prompt,
-              coalesce(sum(m.completion_tokens) filter (where m.role = 'ASSISTANT'), 0) as completion,
-              count(*) filter (where m.role = 'USER') as sent
-       from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.created_at >= ?`,
-      [userId, since],
-    );
-    return { promptTokens: Number(row.prompt), completionTokens: Number(row.completion), messages: Number(row.sent) };
+    return messageUsageSince(em, userId, since);
   }
 }

@@ -24,6 +24,15 @@ export interface AuditInput {
   metadata?: Record<string, unknown> | null;
 }
 
+/** Who acted (a verified caller, or a user row), for `AuditService.forRequest`. */
+export type AuditActor = { userId: string; role: Role } | { id: string; role: Role };
+
+/** Where the request came from, for `AuditService.forRequest`. */
+export interface AuditRequest {
+  ip?: string | null;
+  requestId?: string | null;
+}
+
 /** How the trail is keyed and bounded (from config). */
 export interface AuditOptions {
   /** Chain keys, the current one first (see `chainKeys`). */
@@ -191,6 +200,11 @@ export class AuditService {
     this.tallies.delete(key);
     clearTimeout(t.timer);
     await this.enqueue({ ...t.input, metadata: { ...(t.input.metadata ?? {}), count: t.count } }).catch(() => undefined);
+  }
+
+  /** The actor and request part of a record (actorId, actorRole, ip, requestId), to spread into an AuditInput. */
+  forRequest(actor: AuditActor, meta: AuditRequest): Pick<AuditInput, 'actorId' | 'actorRole' | 'ip' | 'requestId'> {
+    return { actorId: 'userId' in actor ? actor.userId : actor.id, actorRole: actor.role, ip: meta.ip, requestId: meta.requestId };
   }
 
   /**

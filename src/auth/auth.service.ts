@@ -1,4 +1,4 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
@@ -9,11 +9,10 @@ import type { CaptchaVerifier } from './captcha/captcha';
 import { cleanDisplayName, normalizeEmail } from './identity';
 import { LoginGuard, accountKey } from './login-guard';
 import { assertPasswordPolicy, type PasswordHasher } from './passwords';
-import { RefreshToken } from './refresh-token.entity';
-import type { SessionRevocations } from './revocations';
 import { Role } from './role';
+import type { IssuedTokens, SessionStore } from './sessions';
 import { Session } from './session.entity';
-import { hashToken, newRefreshToken, type TokenService } from './tokens';
+import type { TokenService } from './tokens';
 import { User } from './user.entity';
 
 /** Who is calling, from a verified access token whose session is still active. */
@@ -32,32 +31,10 @@ export interface RequestMeta {
   requestId: string;
 }
 
-export interface IssuedTokens {
-  accessToken: string;
-  accessTokenExpiresAt: Date;
-  refreshToken: string;
-  refreshTokenExpiresAt: Date;
-  user: User;
-  sessionId: string;
-}
+export type { IssuedTokens } from './sessions';
 
 const INVALID_CREDENTIALS = 'Invalid email or password';
 const INVALID_REFRESH = 'Refresh token is invalid or expired';
-
-/** Revokes live sessions of `userId` (all, only `only`, or all but `except`), recording why; returns their ids. */
-export async function revokeSessions(em: EntityManager, userId: string, reason: string, filter: { only?: string; except?: string } = {}): Promise<string[]> {
-  const where: Record<string, unknown> = { user: userId, revokedAt: null };
-  if (filter.only) where.id = filter.only;
-  if (filter.except) where.id = { $ne: filter.except };
-  const sessions = await em.find(Session, where);
-  const now = new Date();
-  for (const s of sessions) {
-    s.revokedAt = now;
-    s.revokedReason = reason;
-  }
-  await em.flush();
-  return sessions.map((s) => s.id);
-}
 
 /** Registration, login, refresh rotation with reuse detection, logout and revocation. */
 export class AuthService {
@@ -69,7 +46,7 @@ export class AuthService {
     private readonly passwords: PasswordHasher,
     private readonly captcha: CaptchaVerifier,
     readonly guard: LoginGuard,
-    readonly revocations: SessionRevocations,
+    readonly sessionStore: SessionStore,
   ) {}
 
   /** A security event for the log (and its alerting), never carrying secrets. */
@@ -118,7 +95,7 @@ export class AuthService {
     const user = await em.findOneOrFail(User, { id: auth.userId });
     const key = accountKey(user.email);
     const denied = async (reason: string) => {
-      await this.audit.append({ action, outcome: AuditOutcome.FAILURE, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { reason } });
+      await this.audit.append({ action, outcome: AuditOutcome.FAILURE, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id, metadata: { reason } });
       this.security(`${action}.failure`, { reason, userId: user.id, ip: meta.ip, requestId: meta.requestId });
     };
     const locked = await this.guard.lockedFor(em, key, meta.ip);
@@ -134,21 +111,7 @@ export class AuthService {
     return user;
   }
 
-  /** Creates a session and its first refresh token inside `tx`, and signs an access token. */
-  private async openSession(tx: EntityManager, user: User, meta: RequestMeta): Promise<IssuedTokens> {
-    const now = Date.now();
-    const absolute = new Date(now + this.config.auth.sessionMaxAgeSeconds * 1000);
-    const idle = new Date(Math.min(now + this.config.auth.refreshTokenTtlSeconds * 1000, absolute.getTime()));
-    const session = tx.create(Session, {
-      user, ip: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 512) ?? null,
-      createdAt: new Date(now), lastUsedAt: new Date(now), idleExpiresAt: idle, absoluteExpiresAt: absolute,
-    });
-    const refreshToken = newRefreshToken();
-    tx.create(RefreshToken, { hash: hashToken(refreshToken), session });
-    const access = this.tokens.sign({ sub: user.id, role: user.role, sid: session.id });
-    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: idle, user, sessionId: session.id };
-  }
-
+  /** Creates a USER account after the captcha and password policy, and opens its first session (audited). */
   async register(em: EntityManager, input: { email: string; password: string; displayName?: string | null; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
     if (!(await this.requireCaptcha(em, input.captcha, meta))) throw new AppError('CAPTCHA_INVALID', 'Captcha is missing, invalid, expired or already used');
     const email = normalizeEmail(input.email);
@@ -159,9 +122,9 @@ export class AuthService {
     try {
       return await em.transactional(async (tx) => {
         const user = tx.create(User, { email, passwordHash, displayName, role: Role.USER });
-        const issued = await this.openSession(tx, user, meta);
+        const issued = this.sessionStore.open(tx, user, meta);
         await tx.flush();
-        await this.audit.record(tx, { action: 'auth.register', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId });
+        await this.audit.record(tx, { action: 'auth.register', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id });
         return issued;
       });
     } catch (err) {
@@ -170,6 +133,7 @@ export class AuthService {
     }
   }
 
+  /** Checks captcha, lockout and password, then opens a session (audited); every failure is audited and logged. */
   async login(em: EntityManager, input: { email: string; password: string; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
     const fail = async (reason: string, user: User | null, extra: Record<string, unknown> = {}) => {
       // No actor: whoever tried is not authenticated, and naming the target as actor would let anyone forge its history.
@@ -213,9 +177,9 @@ export class AuthService {
     await this.guard.reset(em, key, meta.ip);
     if (this.passwords.needsRehash(user.passwordHash)) user.passwordHash = await this.passwords.hash(input.password);
     return em.transactional(async (tx) => {
-      const issued = await this.openSession(tx, user, meta);
+      const issued = this.sessionStore.open(tx, user, meta);
       await tx.flush();
-      await this.audit.record(tx, { action: 'auth.login', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'session', resourceId: issued.sessionId, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'auth.login', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'session', resourceId: issued.sessionId });
       return issued;
     });
   }
@@ -226,39 +190,8 @@ export class AuthService {
    */
   async refresh(em: EntityManager, token: string | undefined, meta: RequestMeta): Promise<IssuedTokens> {
     if (!token || token.length > 256) throw new UnauthenticatedError(INVALID_REFRESH);
-    const outcome = await em.transactional(async (tx) => {
-      const row = await tx.findOne(RefreshToken, { hash: hashToken(token) }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!row) return { kind: 'invalid' as const };
-      const session = await tx.findOneOrFail(Session, { id: row.session.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['user'] });
-      const now = new Date();
-      if (session.revokedAt) return { kind: 'invalid' as const };
-      if (session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) {
-        session.revokedAt = now;
-        session.revokedReason = 'expired';
-        return { kind: 'invalid' as const };
-      }
-      if (row.usedAt) {
-        const graceMs = this.config.auth.refreshReuseGraceSeconds * 1000;
-        if (graceMs > 0 && now.getTime() - row.usedAt.getTime() <= graceMs) return { kind: 'invalid' as const };
-        session.revokedAt = now;
-        session.revokedReason = 'refresh token reuse';
-        await tx.flush();
-        await this.audit.record(tx, { action: 'auth.token_reused', outcome: AuditOutcome.FAILURE, actorId: session.user.id, actorRole: session.user.role, resourceType: 'session', resourceId: session.id, ip: meta.ip, requestId: meta.requestId });
-        return { kind: 'reused' as const, sessionId: session.id, userId: session.user.id };
-      }
-      row.usedAt = now;
-      const next = newRefreshToken();
-      tx.create(RefreshToken, { hash: hashToken(next), session });
-      session.lastUsedAt = now;
-      session.idleExpiresAt = new Date(Math.min(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000, session.absoluteExpiresAt.getTime()));
-      if (meta.ip) session.ip = meta.ip;
-      await tx.flush();
-      await this.audit.record(tx, { action: 'auth.refresh', outcome: AuditOutcome.SUCCESS, actorId: session.user.id, actorRole: session.user.role, resourceType: 'session', resourceId: session.id, ip: meta.ip, requestId: meta.requestId });
-      const access = this.tokens.sign({ sub: session.user.id, role: session.user.role, sid: session.id });
-      return { kind: 'ok' as const, issued: { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: next, refreshTokenExpiresAt: session.idleExpiresAt, user: session.user, sessionId: session.id } };
-    });
+    const outcome = await this.sessionStore.rotate(em, token, meta);
     if (outcome.kind === 'reused') {
-      this.revocations.revoked([outcome.sessionId]);
       this.security('auth.token_reused', { userId: outcome.userId, sessionId: outcome.sessionId, ip: meta.ip, requestId: meta.requestId });
       throw new AppError('TOKEN_REUSED', 'This refresh token was already used; the session has been revoked');
     }
@@ -266,26 +199,25 @@ export class AuthService {
     return outcome.issued;
   }
 
+  /** Revokes the caller's session, or all of their sessions with `all` (audited; sockets close after commit). */
   async logout(em: EntityManager, auth: AuthInfo, meta: RequestMeta, all: boolean): Promise<void> {
-    const ids = await em.transactional(async (tx) => {
-      const revoked = await revokeSessions(tx, auth.userId, all ? 'logout all' : 'logout', all ? {} : { only: auth.sessionId });
-      await this.audit.record(tx, { action: 'auth.logout', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'session', resourceId: auth.sessionId, ip: meta.ip, requestId: meta.requestId, metadata: { all, sessions: revoked.length } });
-      return revoked;
+    await this.sessionStore.transaction(em, async (tx, sessions) => {
+      const revoked = await sessions.revoke(auth.userId, all ? 'logout all' : 'logout', all ? {} : { only: auth.sessionId });
+      await this.audit.record(tx, { action: 'auth.logout', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'session', resourceId: auth.sessionId, metadata: { all, sessions: revoked.length } });
     });
-    this.revocations.revoked(ids);
   }
 
+  /** Revokes one of the caller's own sessions (NOT_FOUND for anyone else's), audited; its sockets close after commit. */
   async revokeSession(em: EntityManager, auth: AuthInfo, sessionId: string, meta: RequestMeta): Promise<void> {
-    const ids = await em.transactional(async (tx) => {
+    await this.sessionStore.transaction(em, async (tx, sessions) => {
       const owned = await tx.findOne(Session, { id: sessionId, user: auth.userId });
       if (!owned) throw new NotFoundError('Session');
-      const revoked = await revokeSessions(tx, auth.userId, 'revoked by user', { only: sessionId });
-      await this.audit.record(tx, { action: 'auth.session.revoke', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'session', resourceId: sessionId, ip: meta.ip, requestId: meta.requestId });
-      return revoked;
+      await sessions.revoke(auth.userId, 'revoked by user', { only: sessionId });
+      await this.audit.record(tx, { action: 'auth.session.revoke', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'session', resourceId: sessionId });
     });
-    this.revocations.revoked(ids);
   }
 
+  /** Re-checks the current password, sets the new one and revokes every other session of the caller (audited). */
   async changePassword(em: EntityManager, auth: AuthInfo, current: string, next: string, meta: RequestMeta): Promise<void> {
     let user: User;
     try {
@@ -296,18 +228,15 @@ export class AuthService {
     }
     assertPasswordPolicy(next, [user.email, user.email.split('@')[0], user.displayName ?? '']);
     user.passwordHash = await this.passwords.hash(next, 'recheck');
-    const ids = await em.transactional(async (tx) => {
-      const revoked = await revokeSessions(tx, user.id, 'password changed', { except: auth.sessionId });
-      await this.audit.record(tx, { action: 'auth.password.change', outcome: AuditOutcome.SUCCESS, actorId: user.id, actorRole: user.role, resourceType: 'user', resourceId: user.id, ip: meta.ip, requestId: meta.requestId, metadata: { sessionsRevoked: revoked.length } });
-      return revoked;
+    await this.sessionStore.transaction(em, async (tx, sessions) => {
+      const revoked = await sessions.revoke(user.id, 'password changed', { except: auth.sessionId });
+      await this.audit.record(tx, { action: 'auth.password.change', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id, metadata: { sessionsRevoked: revoked.length } });
     });
-    this.revocations.revoked(ids);
   }
 
   /** The caller's live sessions, newest first. */
   async sessions(em: EntityManager, auth: AuthInfo): Promise<Session[]> {
-    const now = new Date();
-    return em.find(Session, { user: auth.userId, revokedAt: null, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } }, { orderBy: { createdAt: 'desc' } });
+    return this.sessionStore.live(em, auth.userId);
   }
 
   /** Checks an `Authorization: Bearer …` value: signature, expiry, and a still-active session of the token's user with its current role. */
@@ -317,7 +246,7 @@ export class AuthService {
     if (!m) return { problem: 'Authorization header must be "Bearer <access token>"' };
     const claims = this.tokens.verify(m[1]);
     if (!claims) return { problem: 'Access token is invalid or expired' };
-    if (!(await this.revocations.isActive(em, claims.sid, { userId: claims.sub, role: claims.role }))) return { problem: 'Session has been revoked' };
+    if (!(await this.sessionStore.isActive(em, claims.sid, { userId: claims.sub, role: claims.role }))) return { problem: 'Session has been revoked' };
     return { auth: { userId: claims.sub, role: claims.role, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000) } };
   }
 

@@ -102,6 +102,11 @@ export class LoginGuard {
     await em.getConnection().execute('delete from login_throttle where account_key = ? and client_key = ?', [key, clientKey(ip)]);
   }
 
+  /** Forgets the account key's failures and locks from every IP (the account is being erased); inside `tx`'s transaction. */
+  async resetAccount(tx: EntityManager, key: string): Promise<void> {
+    await tx.getConnection().execute('delete from login_throttle where account_key = ?', [key], 'all', tx.getTransactionContext());
+  }
+
   /** Drops rows that no longer lock, count or double anything (at most once an hour): the table stays bounded. */
   private async purgeStale(em: EntityManager): Promise<void> {
     if (Date.now() - this.lastPurge < PURGE_EVERY_MS) return;

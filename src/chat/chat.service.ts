@@ -6,20 +6,18 @@ import type { AuthInfo, RequestMeta } from '../auth/auth.service';
 import { User } from '../auth/user.entity';
 import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
 import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
-import type { PubSub } from '../pubsub/topics';
 import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { Conversation } from './conversation.entity';
 import type { GenerationJob, GenerationRunner } from './generation';
 import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
+import { countStreaming, streamingMessageIds } from './message-store';
 import { estimateTokens, type ChatTurn } from './providers/provider';
-import { mergeDeltas } from './stream';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
 const MAX_CONTENT = 32_000;
-const CANCEL_WAIT_MS = 5000;
 
 /** A message as the API shows it (with its attachments, when loaded). */
 export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
@@ -46,21 +44,23 @@ export class ChatService {
     private readonly config: Config,
     private readonly audit: AuditService,
     private readonly runner: GenerationRunner,
-    private readonly pubsub: PubSub,
   ) {}
 
+  /** The caller's conversation with this id; NOT_FOUND for anyone else's or a malformed id. */
   async ownedConversation(em: EntityManager, auth: AuthInfo, id: string): Promise<Conversation> {
     const c = UUID.test(id) ? await em.findOne(Conversation, { id, owner: auth.userId }) : null;
     if (!c) throw new NotFoundError('Conversation');
     return c;
   }
 
+  /** The caller's message with this id (its conversation loaded); NOT_FOUND for anyone else's or a malformed id. */
   async ownedMessage(em: EntityManager, auth: AuthInfo, id: string): Promise<Message> {
     const m = UUID.test(id) ? await em.findOne(Message, { id, conversation: { owner: auth.userId } }, { populate: ['conversation'] }) : null;
     if (!m) throw new NotFoundError('Message');
     return m;
   }
 
+  /** Creates a conversation for the caller with a known model (audited). */
   async createConversation(em: EntityManager, auth: AuthInfo, input: CreateConversationInput, meta: RequestMeta): Promise<Conversation> {
     const model = input.model ?? this.config.ai.models[0];
     if (!this.config.ai.models.includes(model)) throw new BadUserInputError(`Unknown model; choose one of: ${this.config.ai.models.join(', ')}`, { field: 'model' });
@@ -68,7 +68,7 @@ export class ChatService {
     return em.transactional(async (tx) => {
       const c = tx.create(Conversation, { owner: tx.getReference(User, auth.userId), title, model, systemPrompt: input.systemPrompt?.trim() || null });
       await tx.flush();
-      await this.audit.record(tx, { action: 'chat.conversation.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'conversation', resourceId: c.id, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'chat.conversation.create', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'conversation', resourceId: c.id });
       return c;
     });
   }
@@ -90,18 +90,13 @@ export class ChatService {
     return { ...page, edges: page.edges.map((e) => ({ ...e, node: toView(e.node, files.filter((f) => f.message?.id === e.node.id)) })) };
   }
 
-  /** Stops a generation wherever it runs (this instance directly, others through pub/sub). */
-  private stopEverywhere(messageId: string, reason: 'cancel' | 'delete'): void {
-    if (!this.runner.stopLocal(messageId, reason)) this.pubsub.publish('generation:cancel', { messageId, reason });
-  }
-
+  /** Stops the conversation's live replies, then deletes it with its messages (audited). */
   async deleteConversation(em: EntityManager, auth: AuthInfo, id: string, meta: RequestMeta): Promise<boolean> {
     const c = await this.ownedConversation(em, auth, id);
-    const live = await em.find(Message, { conversation: c.id, status: MessageStatus.STREAMING });
-    for (const m of live) this.stopEverywhere(m.id, 'delete');
+    await Promise.all((await streamingMessageIds(em, { conversationId: c.id })).map((id) => this.runner.stop(id, 'delete')));
     await em.transactional(async (tx) => {
       await tx.nativeDelete(Conversation, { id: c.id });
-      await this.audit.record(tx, { action: 'chat.conversation.delete', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'conversation', resourceId: c.id, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'chat.conversation.delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'conversation', resourceId: c.id });
     });
     return true;
   }
@@ -148,6 +143,7 @@ export class ChatService {
     return turns;
   }
 
+  /** Stores the caller's message and an empty STREAMING reply (streams and token quota permitting, audited) and starts generating it. */
   async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
     const content = input.content.trim();
     if (content.length === 0 || content.length > MAX_CONTENT) throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
@@ -159,9 +155,7 @@ export class ChatService {
       const conn = tx.getConnection();
       const ctx = tx.getTransactionContext();
       await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
-      const [{ streaming }] = await conn.execute<{ streaming: string }[]>(
-        `select count(*) as streaming from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.status = 'STREAMING'`, [auth.userId], 'all', ctx);
-      if (Number(streaming) >= this.config.chat.maxConcurrentStreams) {
+      if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
         throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
       }
       const now = Date.now();
@@ -182,8 +176,8 @@ export class ChatService {
       const turns = await this.history(tx, c);
       const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
       await this.audit.record(tx, {
-        action: 'chat.message.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'message', resourceId: userMsg.id,
-        ip: meta.ip, requestId: meta.requestId, metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
+        action: 'chat.message.create', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'message', resourceId: userMsg.id,
+        metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
       });
       return { user: userMsg, assistant: assistantMsg, turns, grant };
     });
@@ -196,45 +190,10 @@ export class ChatService {
     const m = await this.ownedMessage(em, auth, messageId);
     if (m.role !== MessageRole.ASSISTANT) throw new BadUserInputError('Only an assistant reply can be cancelled', { field: 'messageId' });
     if (m.status === MessageStatus.STREAMING) {
-      const done = this.waitForDone(em, messageId);
-      this.stopEverywhere(messageId, 'cancel');
-      if (!(await done)) {
-        // Nobody answered: the generating process is gone. Settle it here.
-        await em.getConnection().execute(`update message set status = 'CANCELLED', instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [messageId]);
-      }
-      await this.audit.record(em, { action: 'chat.generation.cancel', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'message', resourceId: messageId, ip: meta.ip, requestId: meta.requestId });
+      await this.runner.stop(messageId, 'cancel');
+      await this.audit.record(em, { action: 'chat.generation.cancel', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'message', resourceId: messageId });
     }
     const fresh = await em.fork().findOneOrFail(Message, { id: messageId }, { populate: ['conversation'] });
     return toView(fresh);
   }
-
-  /** Resolves true once the message is final (its last event, or the database says so); false after CANCEL_WAIT_MS. */
-  private waitForDone(em: EntityManager, messageId: string): Promise<boolean> {
-    const it = this.pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas });
-    return new Promise<boolean>((resolve) => {
-      let settled = false;
-      const timer = setTimeout(() => finish(false), CANCEL_WAIT_MS);
-      const poll = setInterval(() => {
-        void em.fork().getConnection().execute<{ status: string }[]>('select status from message where id = ?', [messageId]).then((rows) => {
-          if (!rows[0] || rows[0].status !== MessageStatus.STREAMING) finish(true);
-        }, () => undefined);
-      }, 250);
-      const finish = (ok: boolean) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        clearInterval(poll);
-        void it.return?.();
-        resolve(ok);
-      };
-      void (async () => {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return finish(false);
-          if (r.value.done) return finish(true);
-        }
-      })().catch(() => finish(false));
-    });
-  }
 }
-

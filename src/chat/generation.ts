@@ -3,6 +3,8 @@ import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import { INTERNAL_QUEUED_EVENTS, type PubSub, type StreamEventData } from '../pubsub/topics';
 import { MessageStatus } from './message-enums';
+import { interruptStaleReplies, readMessageStatus, saveFinishedReply, savePartialReplies, settleOrphanedReply, touchHeartbeats } from './message-store';
+import { mergeDeltas } from './stream';
 import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type TokenUsageData } from './providers/provider';
 
 /** Persist partial content at most this often (all replies of the process in one statement), or once this many characters of one reply are unsaved. */
@@ -10,6 +12,10 @@ const PERSIST_EVERY_MS = 250;
 const PERSIST_EVERY_CHARS = 4096;
 /** U+0000, which PostgreSQL text refuses. */
 const NUL = /\u0000/g;
+/** How long `stop` waits for a reply to end before settling it itself (its process is gone). */
+const STOP_WAIT_MS = 5000;
+/** How often `stop` re-reads the message's status while it waits. */
+const STOP_POLL_MS = 250;
 
 type StopReason = 'cancel' | 'delete' | 'quota' | 'shutdown' | 'timeout';
 
@@ -96,6 +102,7 @@ export class GenerationRunner {
     return this.running.size;
   }
 
+  /** Starts generating a reply in the background on this instance. */
   start(job: GenerationJob): void {
     const abort = new AbortController();
     const entry: Running = { abort, done: Promise.resolve() };
@@ -110,6 +117,47 @@ export class GenerationRunner {
     entry.reason ??= reason;
     entry.abort.abort(new Error(reason));
     return true;
+  }
+
+  /**
+   * Stops a reply wherever it runs (here, or on another instance through `generation:cancel`)
+   * and waits for its end: its final event, or the database saying it is no longer STREAMING.
+   * When nothing ends it within STOP_WAIT_MS (the process running it is gone), it is settled
+   * here as CANCELLED, keeping its text.
+   */
+  async stop(messageId: string, reason: 'cancel' | 'delete'): Promise<void> {
+    const ended = this.waitForEnd(messageId);
+    if (!this.stopLocal(messageId, reason)) this.pubsub.publish('generation:cancel', { messageId, reason });
+    if (!(await ended)) await settleOrphanedReply(this.em.fork(), messageId, FINAL_FOR[reason].status);
+  }
+
+  /** Resolves true once the message is final (its last event, or the database says so); false after STOP_WAIT_MS. */
+  private waitForEnd(messageId: string): Promise<boolean> {
+    const events = this.pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas });
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const finish = (ended: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        void events.return?.();
+        resolve(ended);
+      };
+      const timer = setTimeout(() => finish(false), STOP_WAIT_MS);
+      const poll = setInterval(() => {
+        readMessageStatus(this.em.fork(), messageId).then((status) => {
+          if (status !== MessageStatus.STREAMING) finish(true);
+        }, () => undefined);
+      }, STOP_POLL_MS);
+      void (async () => {
+        for (;;) {
+          const r = await events.next();
+          if (r.done) return finish(false);
+          if (r.value.done) return finish(true);
+        }
+      })().catch(() => finish(false));
+    });
   }
 
   /** Waits for a local generation to finish (after a stop). */
@@ -183,10 +231,7 @@ export class GenerationRunner {
     const final = entry.reason ? FINAL_FOR[entry.reason] : failure ? { status: MessageStatus.FAILED, error: failure } : { status: MessageStatus.COMPLETE, error: null };
     usage ??= { promptTokens: promptEstimate, completionTokens: estimateTokens(content) };
     try {
-      await this.em.fork().getConnection().execute(
-        `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, error = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
-        [content, final.status, usage.promptTokens, usage.completionTokens, final.error, messageId],
-      );
+      await saveFinishedReply(this.em.fork(), messageId, { content, status: final.status, usage, error: final.error });
     } catch (err) {
       this.logger.error('saving a finished reply failed', { messageId, err });
     }
@@ -218,11 +263,11 @@ export class GenerationRunner {
       for (let i = 0; i < batch.length; i += 500) {
         const part = batch.slice(i, i + 500);
         try {
-          await this.savePartial(part);
+          await savePartialReplies(this.em.fork(), part);
         } catch {
           // One reply the database refuses must not cost the others their saves: retry one by one.
           for (const row of part) {
-            await this.savePartial([row]).catch((err: unknown) => this.logger.error('saving a partial reply failed', { messageId: row[0], err }));
+            await savePartialReplies(this.em.fork(), [row]).catch((err: unknown) => this.logger.error('saving a partial reply failed', { messageId: row[0], err }));
           }
         }
       }
@@ -232,34 +277,15 @@ export class GenerationRunner {
     return this.flushing;
   }
 
-  /** One statement for every [id, content] given (guarded: never touches a finished message). */
-  private async savePartial(rows: [string, string][]): Promise<void> {
-    await this.em.fork().getConnection().execute(
-      `update message as m set content = v.content, heartbeat_at = now()
-       from (values ${rows.map(() => '(?::uuid, ?::text)').join(', ')}) as v(id, content)
-       where m.id = v.id and m.status = 'STREAMING'`,
-      rows.flat(),
-    );
-  }
-
   private async heartbeat(): Promise<void> {
     if (this.running.size === 0) return;
-    await this.em
-      .fork()
-      .getConnection()
-      .execute(`update message set heartbeat_at = now() where id in (${[...this.running.keys()].map(() => '?').join(',')}) and status = 'STREAMING'`, [...this.running.keys()])
-      .catch((err: unknown) => this.logger.warn('generation heartbeat failed', { err }));
+    await touchHeartbeats(this.em.fork(), [...this.running.keys()]).catch((err: unknown) => this.logger.warn('generation heartbeat failed', { err }));
   }
 
   /** Marks STREAMING messages whose generation stopped reporting INTERRUPTED (never a live one). */
   private async sweep(): Promise<void> {
     try {
-      const rows = await this.em.fork().getConnection().execute<{ id: string; content: string }[]>(
-        `update message set status = 'INTERRUPTED', instance_id = null, heartbeat_at = null
-         where status = 'STREAMING' and (heartbeat_at is null or heartbeat_at < now() - make_interval(secs => ?))
-         returning id, content`,
-        [this.config.chat.staleGenerationSeconds],
-      );
+      const rows = await interruptStaleReplies(this.em.fork(), this.config.chat.staleGenerationSeconds);
       for (const row of rows) {
         this.logger.warn('generation interrupted (its process stopped reporting)', { messageId: row.id });
         this.publish({ messageId: row.id, offset: row.content.length, delta: '', done: true, status: MessageStatus.INTERRUPTED });

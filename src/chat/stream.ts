@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../graphql/errors';
 import type { PubSub, StreamEventData } from '../pubsub/topics';
 import { MessageStatus } from './message-enums';
+import { readStoredMessage, type StoredMessage } from './message-store';
 
 /** How long to wait for a live event before checking the database again. */
 const RECHECK_MS = 1000;
@@ -24,26 +25,37 @@ export function mergeDeltas(last: StreamEventData, next: StreamEventData): Strea
   return { ...last, delta: last.delta + next.delta.slice(end - next.offset) };
 }
 
-interface Stored {
-  content: string;
-  status: MessageStatus;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  error: string | null;
+/** The stored message, read through a fresh fork. */
+function readStored(em: EntityManager, messageId: string): Promise<StoredMessage | undefined> {
+  return readStoredMessage(em.fork(), messageId);
 }
 
-async function readStored(em: EntityManager, messageId: string): Promise<Stored | undefined> {
-  const rows = await em.fork().getConnection().execute<{ content: string; status: MessageStatus; prompt_tokens: number | null; completion_tokens: number | null; error: string | null }[]>(
-    'select content, status, prompt_tokens, completion_tokens, error from message where id = ?',
-    [messageId],
-  );
-  const r = rows[0];
-  return r && { content: r.content, status: r.status, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, error: r.error };
-}
-
-function finalEvent(messageId: string, offset: number, s: Stored): StreamEventData {
+function finalEvent(messageId: string, offset: number, s: StoredMessage): StreamEventData {
   const usage = s.promptTokens !== null && s.completionTokens !== null ? { promptTokens: s.promptTokens, completionTokens: s.completionTokens } : null;
   return { messageId, offset, delta: '', done: true, status: s.status, usage, error: s.error };
+}
+
+/**
+ * Reads `live` with a timeout: the next event, or undefined after `ms`. A wait that times out is
+ * kept for the next call, so no event is lost; after the subscription ends it waits `ms` and
+ * returns undefined (the caller's database re-check then finishes the stream).
+ */
+function nextLiveEvent(live: AsyncIterator<StreamEventData>): (ms: number) => Promise<StreamEventData | undefined> {
+  let pending: Promise<IteratorResult<StreamEventData>> | undefined;
+  return async (ms) => {
+    pending ??= live.next();
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([pending, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    clearTimeout(timer);
+    if (r === undefined) return undefined;
+    pending = undefined;
+    if (r.done) {
+      // Ended without an error (only by our own return): the database re-check finishes the stream.
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return undefined;
+    }
+    return r.value;
+  };
 }
 
 /**
@@ -61,22 +73,7 @@ export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageI
   // Subscribed before the database is read, so nothing falls between the two. While this
   // generator waits on a slow socket, live deltas merge in the queue (bounded by bytes).
   const live = pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas, size: (e) => e.delta.length * 2, maxBytes: MAX_QUEUED_DELTA_BYTES });
-  let pending: Promise<IteratorResult<StreamEventData>> | undefined;
-  // The next live event, or undefined after `ms`; a wait that times out is kept for the next call, so no event is lost.
-  const next = async (ms: number): Promise<StreamEventData | undefined> => {
-    pending ??= live.next();
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([pending, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-    clearTimeout(timer);
-    if (r === undefined) return undefined;
-    pending = undefined;
-    if (r.done) {
-      // Ended without an error (only by our own return): the database re-check finishes the stream.
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return undefined;
-    }
-    return r.value;
-  };
+  const next = nextLiveEvent(live);
 
   try {
     let stored = await readStored(em, messageId);

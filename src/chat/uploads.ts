@@ -101,7 +101,7 @@ async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: 
     }
     await deps.em.fork().transactional(async (tx) => {
       await tx.getConnection().execute('update attachment set mime_type = ?, complete = true where id = ?', [mimeType, id], 'all', tx.getTransactionContext());
-      await services.audit.record(tx, { action: 'chat.attachment.create', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'attachment', resourceId: id, ip: req.ip, requestId: scopeOf(res)?.requestId, metadata: { mimeType, size } });
+      await services.audit.record(tx, { action: 'chat.attachment.create', outcome: AuditOutcome.SUCCESS, ...services.audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id, metadata: { mimeType, size } });
     });
     return { ok: true, id, filename, mimeType, size };
   } catch (err) {
@@ -192,7 +192,7 @@ export function downloadRoute(deps: UploadDeps): RequestHandler {
     const conn = deps.em.fork().getConnection();
     const [file] = UUID.test(id) ? await conn.execute<{ filename: string; mime_type: string; size: number }[]>('select filename, mime_type, size from attachment where id = ? and owner_id = ? and complete', [id, auth.userId]) : [];
     if (!file) return sendGraphQLError(res, 404, 'NOT_FOUND', 'Attachment not found');
-    services.audit.recordRead({ actorId: auth.userId, actorRole: auth.role, resourceType: 'attachment', resourceId: id, ip: req.ip, requestId: scopeOf(res)?.requestId });
+    services.audit.recordRead({ ...services.audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id });
     res.status(200).set({
       'Content-Type': file.mime_type.startsWith('text/') ? `${file.mime_type}; charset=utf-8` : file.mime_type,
       'Content-Length': String(file.size),

@@ -3,24 +3,22 @@ import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { AuthInfo, AuthService, RequestMeta } from '../auth/auth.service';
 import { accountKey } from '../auth/login-guard';
-import type { SessionRevocations } from '../auth/revocations';
+import type { SessionStore } from '../auth/sessions';
 import { Session } from '../auth/session.entity';
 import { User } from '../auth/user.entity';
 import type { GenerationRunner } from '../chat/generation';
 import { Conversation } from '../chat/conversation.entity';
 import { Message } from '../chat/message.entity';
 import { AttachmentFile } from '../chat/attachment.entity';
-import { MessageStatus } from '../chat/message-enums';
-import type { PubSub } from '../pubsub/topics';
+import { streamingMessageIds } from '../chat/message-store';
 
 /** GDPR: a person's data in one document, and erasure of everything about them. */
 export class PrivacyService {
   constructor(
     private readonly audit: AuditService,
     private readonly auth: AuthService,
-    private readonly revocations: SessionRevocations,
+    private readonly sessions: SessionStore,
     private readonly runner: GenerationRunner,
-    private readonly pubsub: PubSub,
   ) {}
 
   /**
@@ -29,7 +27,7 @@ export class PrivacyService {
    * once the document is built: SUCCESS, or FAILURE (and the error goes on) when building it failed.
    */
   async exportMyData(em: EntityManager, auth: AuthInfo, meta: RequestMeta): Promise<Record<string, unknown>> {
-    const record = (outcome: AuditOutcome) => this.audit.record(em.fork(), { action: 'privacy.export', outcome, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
+    const record = (outcome: AuditOutcome) => this.audit.record(em.fork(), { action: 'privacy.export', outcome, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
     let document: Record<string, unknown>;
     try {
       document = await this.buildExport(em, auth);
@@ -77,15 +75,14 @@ export class PrivacyService {
    */
   async deleteMyAccount(em: EntityManager, auth: AuthInfo, password: string, meta: RequestMeta): Promise<boolean> {
     const user = await this.auth.recheckPassword(em, auth, password, 'privacy.account_delete', meta);
-    const live = await em.find(Message, { conversation: { owner: auth.userId }, status: MessageStatus.STREAMING });
-    for (const m of live) if (!this.runner.stopLocal(m.id, 'delete')) this.pubsub.publish('generation:cancel', { messageId: m.id, reason: 'delete' });
+    await Promise.all((await streamingMessageIds(em, { ownerId: auth.userId })).map((id) => this.runner.stop(id, 'delete')));
     const sessionIds = (await em.find(Session, { user: auth.userId })).map((s) => s.id);
-    await em.transactional(async (tx) => {
-      await tx.getConnection().execute('delete from login_throttle where account_key = ?', [accountKey(user.email)], 'all', tx.getTransactionContext());
+    await this.sessions.transaction(em, async (tx, sessions) => {
+      sessions.ending(sessionIds);
+      await this.auth.guard.resetAccount(tx, accountKey(user.email));
       await tx.nativeDelete(User, { id: auth.userId }); // sessions, refresh tokens, conversations, messages cascade
-      await this.audit.record(tx, { action: 'privacy.account_delete', outcome: AuditOutcome.SUCCESS, actorId: auth.userId, actorRole: auth.role, resourceType: 'user', resourceId: auth.userId, ip: meta.ip, requestId: meta.requestId });
+      await this.audit.record(tx, { action: 'privacy.account_delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
     });
-    this.revocations.revoked(sessionIds);
     return true;
   }
 }

@@ -1,0 +1,102 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { TokenUsageData } from './providers/provider';
+import { Message } from './message.entity';
+import { MessageStatus } from './message-enums';
+
+/** What the database holds of a message, for streaming it. */
+export interface StoredMessage {
+  content: string;
+  status: MessageStatus;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  error: string | null;
+}
+
+/** How a reply ends: its final text, status, token usage and error. */
+export interface FinishedReply {
+  content: string;
+  status: MessageStatus;
+  usage: TokenUsageData;
+  error: string | null;
+}
+
+/** The stored content, status, usage and error of a message; undefined when it does not exist (any more). */
+export async function readStoredMessage(em: EntityManager, messageId: string): Promise<StoredMessage | undefined> {
+  const rows = await em.getConnection().execute<{ content: string; status: MessageStatus; prompt_tokens: number | null; completion_tokens: number | null; error: string | null }[]>(
+    'select content, status, prompt_tokens, completion_tokens, error from message where id = ?',
+    [messageId],
+  );
+  const r = rows[0];
+  return r && { content: r.content, status: r.status, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, error: r.error };
+}
+
+/** A message's status; undefined when it does not exist (any more). */
+export async function readMessageStatus(em: EntityManager, messageId: string): Promise<MessageStatus | undefined> {
+  const rows = await em.getConnection().execute<{ status: MessageStatus }[]>('select status from message where id = ?', [messageId]);
+  return rows[0]?.status;
+}
+
+/** Ids of the messages still streaming in one conversation, or in all of one owner's conversations. */
+export async function streamingMessageIds(em: EntityManager, scope: { conversationId: string } | { ownerId: string }): Promise<string[]> {
+  const conversation = 'conversationId' in scope ? scope.conversationId : { owner: scope.ownerId };
+  const live = await em.find(Message, { conversation, status: MessageStatus.STREAMING });
+  return live.map((m) => m.id);
+}
+
+/** How many of the user's replies are streaming, inside `tx`'s transaction (the caller holds the per-user lock). */
+export async function countStreaming(tx: EntityManager, userId: string): Promise<number> {
+  const [{ streaming }] = await tx.getConnection().execute<{ streaming: string }[]>(
+    `select count(*) as streaming from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.status = 'STREAMING'`,
+    [userId], 'all', tx.getTransactionContext());
+  return Number(streaming);
+}
+
+/** Writes a reply's final state (guarded: only while it is still STREAMING). */
+export async function saveFinishedReply(em: EntityManager, messageId: string, reply: FinishedReply): Promise<void> {
+  await em.getConnection().execute(
+    `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, error = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
+    [reply.content, reply.status, reply.usage.promptTokens, reply.usage.completionTokens, reply.error, messageId],
+  );
+}
+
+/** Ends a reply nobody is running any more with `status`, keeping its text (guarded: only while it is still STREAMING). */
+export async function settleOrphanedReply(em: EntityManager, messageId: string, status: MessageStatus): Promise<void> {
+  await em.getConnection().execute(`update message set status = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [status, messageId]);
+}
+
+/** One statement for every [id, content] given, refreshing their heartbeat (guarded: never touches a finished message). */
+export async function savePartialReplies(em: EntityManager, rows: [string, string][]): Promise<void> {
+  await em.getConnection().execute(
+    `update message as m set content = v.content, heartbeat_at = now()
+     from (values ${rows.map(() => '(?::uuid, ?::text)').join(', ')}) as v(id, content)
+     where m.id = v.id and m.status = 'STREAMING'`,
+    rows.flat(),
+  );
+}
+
+/** Refreshes the heartbeat of the given replies still streaming. */
+export async function touchHeartbeats(em: EntityManager, messageIds: string[]): Promise<void> {
+  await em.getConnection().execute(`update message set heartbeat_at = now() where id in (${messageIds.map(() => '?').join(',')}) and status = 'STREAMING'`, messageIds);
+}
+
+/** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns their ids and content. */
+export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<{ id: string; content: string }[]> {
+  return em.getConnection().execute<{ id: string; content: string }[]>(
+    `update message set status = 'INTERRUPTED', instance_id = null, heartbeat_at = null
+     where status = 'STREAMING' and (heartbeat_at is null or heartbeat_at < now() - make_interval(secs => ?))
+     returning id, content`,
+    [staleSeconds],
+  );
+}
+
+/** Tokens the user's replies used and messages they sent since `since`, across their conversations. */
+export async function messageUsageSince(em: EntityManager, userId: string, since: Date): Promise<{ promptTokens: number; completionTokens: number; messages: number }> {
+  const [row] = await em.getConnection().execute<{ prompt: string; completion: string; sent: string }[]>(
+    `select coalesce(sum(m.prompt_tokens) filter (where m.role = 'ASSISTANT'), 0) as prompt,
+            coalesce(sum(m.completion_tokens) filter (where m.role = 'ASSISTANT'), 0) as completion,
+            count(*) filter (where m.role = 'USER') as sent
+     from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.created_at >= ?`,
+    [userId, since],
+  );
+  return { promptTokens: Number(row.prompt), completionTokens: Number(row.completion), messages: Number(row.sent) };
+}
