@@ -10,7 +10,7 @@ import { parseCookies } from './auth/cookies';
 import { createApollo } from './graphql/apollo';
 import { buildContext, type ContextDeps } from './graphql/context';
 import { createFormatError } from './graphql/format-error';
-import { buildAppSchema, buildExecutableSchema } from './graphql/schema';
+import { buildAppSchema, buildExecutableSchema } from './schema';
 import { attachWebSocket } from './graphql/ws';
 import { CostBudget } from './graphql/rate-limit';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { auditEventTail, listAuditEvents } from '../audit/audit-query';
 import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, AuditHeadInput, SecuritySummary } from '../audit/audit.types';
-import { Role } from '../auth/role';
+import { Role } from '../graphql/role';
 import { User } from '../auth/user.entity';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
 import { BadUserInputError, ForbiddenError, RateLimitedError } from '../graphql/errors';

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
+import type { AuthInfo, RequestMeta } from '../graphql/context';
 import { AppError, BadUserInputError, NotFoundError, UnauthenticatedError } from '../graphql/errors';
 import type { Logger } from '../logging/logger';
 import type { CaptchaVerifier } from './captcha/captcha';
@@ -11,26 +12,10 @@ import { LoginGuard, accountKey } from './login-guard';
 import { assertPasswordPolicy, type PasswordHasher } from './passwords';
 import { RefreshToken } from './refresh-token.entity';
 import type { SessionRevocations } from './revocations';
-import { Role } from './role';
+import { Role } from '../graphql/role';
 import { Session } from './session.entity';
 import { hashToken, newRefreshToken, type TokenService } from './tokens';
 import { User } from './user.entity';
-
-/** Who is calling, from a verified access token whose session is still active. */
-export interface AuthInfo {
-  userId: string;
-  role: Role;
-  sessionId: string;
-  /** When the access token expires. */
-  expiresAt: Date;
-}
-
-/** Where a request came from, for sessions and audit records. */
-export interface RequestMeta {
-  ip?: string;
-  userAgent?: string;
-  requestId: string;
-}
 
 export interface IssuedTokens {
   accessToken: string;

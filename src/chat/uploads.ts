@@ -10,7 +10,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import type { AuthInfo } from '../auth/auth.service';
+import type { AuthInfo } from '../graphql/context';
 import type { Services } from '../services';
 import { sendGraphQLError } from '../http/errors';
 import { scopeOf } from '../logging/request-log';

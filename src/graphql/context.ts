@@ -1,9 +1,25 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
-import type { AuthInfo, RequestMeta } from '../auth/auth.service';
 import type { Logger } from '../logging/logger';
 import type { Services } from '../services';
 import { UnauthenticatedError } from './errors';
+import type { Role } from './role';
+
+/** Who is calling, from a verified access token whose session is still active. */
+export interface AuthInfo {
+  userId: string;
+  role: Role;
+  sessionId: string;
+  /** When the access token expires. */
+  expiresAt: Date;
+}
+
+/** Where a request came from, for sessions and audit records. */
+export interface RequestMeta {
+  ip?: string;
+  userAgent?: string;
+  requestId: string;
+}
 
 /** What every resolver receives, built by one function for HTTP and WebSocket alike. */
 export interface Context {

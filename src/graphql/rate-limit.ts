@@ -7,7 +7,7 @@ import { RATE_LIMIT_DEFAULTS, type Config, type RateLimitName } from '../config'
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { Logger } from '../logging/logger';
-import type { Role } from '../auth/role';
+import type { Role } from './role';
 import type { Context } from './context';
 import { AppError, RateLimitedError } from './errors';
 

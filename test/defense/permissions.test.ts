@@ -1,5 +1,5 @@
 import { isObjectType } from 'graphql';
-import { buildAppSchema } from '../../src/graphql/schema';
+import { buildAppSchema } from '../../src/schema';
 import { RULES } from '../../src/graphql/permissions';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/orm';
