@@ -10,12 +10,11 @@ import { AuthResolver } from './auth/auth.resolver';
 import { ChatResolver, ConversationResolver } from './chat/chat.resolver';
 import { ModelsResolver } from './chat/models.resolver';
 import { PrivacyResolver } from './privacy/privacy.resolver';
-import type { AuditService } from './audit/audit.service';
 import type { Config } from './config';
 import type { Logger } from './logging/logger';
 import { inputHygiene } from './graphql/input-hygiene';
 import { permissions } from './graphql/permissions';
-import { RATE_LIMIT_DIRECTIVE, rateLimiting } from './graphql/rate-limit';
+import { RATE_LIMIT_DIRECTIVE, rateLimiting, type RefusalTally } from './graphql/rate-limit';
 import { SCALARS_MAP } from './graphql/scalars';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -46,7 +45,7 @@ export function printAppSchema(schema: GraphQLSchema): string {
 export async function buildExecutableSchema(deps: {
   config: Config;
   logger: Logger;
-  audit: AuditService;
+  tallyRefusal: RefusalTally;
   redis?: Redis;
   extraResolvers?: ResolverClass[];
   extraRules?: IRules;

@@ -22,10 +22,10 @@ import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { Metrics } from './observability/metrics';
 import { closeRedis, createRedis } from './redis';
 import { createTopics } from './pubsub/topics';
-import { downloadRoute, sweepUnattachedUploads, uploadsRoute } from './chat/uploads';
-import { pruneTokenLedger } from './chat/chat.service';
-import { purgeAuditPrefix } from './audit/audit.service';
-import { sweepConversations } from './privacy/privacy.service';
+import { downloadRoute, uploadsRoute } from './chat/uploads';
+import { auditRefusals, flushOperationReads } from './audit/operation-audit';
+import { createRequestAuthenticator } from './auth/request-auth';
+import { countSecurityEvents, startRetentionJobs } from './jobs';
 import { createServices, type Services } from './services';
 
 /** A running Parley server: HTTP and WebSocket on one port. */
@@ -55,15 +55,6 @@ export interface ServerDeps {
   providerForBenchmark?: LlmProvider;
 }
 
-/** Audit actions counted as Prometheus security events (alert rules in docs/prometheus-alerts.yml). */
-const SECURITY_COUNTERS: Record<string, string> = {
-  'auth.login': 'failed_login',
-  'auth.lockout': 'lockout',
-  'admin.user.lock': 'lockout',
-  'auth.token_reused': 'token_reuse',
-  'security.rate_limited': 'rate_limited',
-};
-
 /** Builds and starts the server on `config.port` (0 picks a free port). */
 export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const { config, logger, db } = deps;
@@ -76,32 +67,16 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const services = createServices(config, logger, rootEm, pubsub, deps.providerForBenchmark);
   const auditConnected = services.audit.connect(); // subscribes at once, like the other listeners
   await services.runner.startBackground();
-  services.audit.onWritten = (e) => {
-    const event = SECURITY_COUNTERS[e.action === 'auth.login' && e.outcome !== 'FAILURE' ? '' : e.action];
-    // An aggregated event (rate-limit refusals) stands for `metadata.count` occurrences.
-    if (event) metrics.securityEvents.inc({ event }, typeof e.metadata?.count === 'number' ? e.metadata.count : 1);
-  };
+  countSecurityEvents(services, metrics);
   await auditConnected;
-  const retention = setInterval(() => {
-    void purgeAuditPrefix(services.audit, rootEm.fork(), config.audit.retentionDays)
-      .then((n) => n > 0 && logger.info('audit retention: purged an old prefix behind a checkpoint', { events: n }))
-      .catch((err) => logger.error('audit retention failed', { err }));
-    if (config.conversationRetentionDays !== undefined) {
-      void sweepConversations(services.audit, rootEm.fork(), config.conversationRetentionDays)
-        .then((n) => n > 0 && logger.info('conversation retention: deleted old conversations', { conversations: n }))
-        .catch((err) => logger.error('conversation retention failed', { err }));
-    }
-    void sweepUnattachedUploads(services.audit, rootEm.fork())
-      .then((n) => n > 0 && logger.info('upload sweep: removed uploads never attached to a message', { attachments: n }))
-      .catch((err) => logger.error('upload sweep failed', { err }));
-    void pruneTokenLedger(rootEm.fork()).catch((err) => logger.error('token ledger pruning failed', { err }));
-  }, config.audit.sweepSeconds * 1000);
-  retention.unref();
+  const stopJobs = startRetentionJobs({ config, logger, services, em: rootEm });
   const bare = deps.withoutDefenseLayerForBenchmark === true;
+  const tallyRefusal = auditRefusals(services.audit);
+  const authenticator = createRequestAuthenticator(services.auth, services.revocations, rootEm);
   const schema = bare
     ? await buildAppSchema(deps.extraResolvers)
-    : await buildExecutableSchema({ config, logger, audit: services.audit, redis, extraResolvers: deps.extraResolvers, extraRules: deps.extraRules });
-  const budget = bare ? undefined : new CostBudget({ config, logger, audit: services.audit, redis });
+    : await buildExecutableSchema({ config, logger, tallyRefusal, redis, extraResolvers: deps.extraResolvers, extraRules: deps.extraRules });
+  const budget = bare ? undefined : new CostBudget({ config, logger, tallyRefusal, redis });
   const manifest = config.limits.persistedQueriesOnly ? loadManifest(config.limits.persistedQueriesFile) : undefined;
   const contextDeps: ContextDeps = { config, logger, em: rootEm, services };
   await services.auth.bootstrapAdmin(rootEm.fork());
@@ -114,15 +89,15 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   app.use(securityHeaders(config));
   app.use(opsRoutes({ config, orm: db.orm, metrics, isShuttingDown: () => shuttingDown }));
   app.options('/attachments', corsPolicy(config));
-  app.post('/attachments', corsPolicy(config), uploadsRoute({ config, logger, em: rootEm, services, redis }));
+  app.post('/attachments', corsPolicy(config), uploadsRoute({ config, logger, em: rootEm, audit: services.audit, authenticator, redis }));
   app.options('/attachments/:id', corsPolicy(config));
-  app.get('/attachments/:id', corsPolicy(config), downloadRoute({ config, logger, em: rootEm, services }));
+  app.get('/attachments/:id', corsPolicy(config), downloadRoute({ config, logger, em: rootEm, audit: services.audit, authenticator }));
 
   const httpServer = http.createServer(app);
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 15_000;
 
-  const apollo = createApollo({ config, logger, schema, httpServer, formatError, manifest, bare, budget });
+  const apollo = createApollo({ config, logger, schema, httpServer, formatError, onResultSent: flushOperationReads, manifest, bare, budget });
   await apollo.start();
 
   app.use(
@@ -137,7 +112,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     expressMiddleware(apollo, {
       context: async ({ req, res }: { req: Request; res: Response }) => {
         const scope = scopeOf(res);
-        const { auth, problem } = await services.auth.authenticate(rootEm.fork(), req.headers.authorization);
+        const { auth, problem } = await authenticator.authenticate(req.headers.authorization);
         if (scope && auth) scope.userId = auth.userId;
         return buildContext(contextDeps, {
           requestId: scope?.requestId ?? '',
@@ -155,7 +130,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   app.use((_req, res) => sendGraphQLError(res, 404, 'NOT_FOUND', 'No such route'));
   app.use(httpErrorHandler(config, logger));
 
-  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, formatError, manifest, budget });
+  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, authenticator, onResultSent: flushOperationReads, formatError, manifest, budget });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -180,7 +155,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
         shuttingDown = true;
         await ws.close();
         await apollo.stop(); // drain plugin: stop accepting, finish in-flight, then close the rest
-        clearInterval(retention);
+        stopJobs();
         await services.runner.stopAll(); // replies still streaming end INTERRUPTED, saved
         await services.audit.close(); // open tallies and reads written, last audit.head logged
         await services.revocations.disconnect();

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, Directive } from 'type-graphql';
-import { recordRead } from '../admin/admin.resolver';
+import { recordRead } from '../audit/operation-audit';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { StreamEventData } from '../pubsub/topics';
