@@ -1,7 +1,7 @@
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
 import { Role } from '../graphql/role';
 import { User } from '../auth/user.entity';
-import { PageInfo } from '../chat/chat.types';
+import { PageInfo } from '../graphql/page-info';
 
 @ObjectType({ description: 'A user in a page.' })
 export class UserEdge {

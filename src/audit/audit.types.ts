@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { Role } from '../graphql/role';
-import { PageInfo } from '../chat/chat.types';
+import { PageInfo } from '../graphql/page-info';
 import { AuditOutcome } from './audit-event.entity';
 
 registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How an audited action ended.' });

@@ -1,16 +1,8 @@
 import { MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { PageInfo } from '../graphql/page-info';
 import { Conversation } from './conversation.entity';
 import { MessageRole, MessageStatus } from './message-enums';
-
-@ObjectType({ description: 'Cursor pagination state.' })
-export class PageInfo {
-  @Field({ description: 'True when another page follows.' })
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page.' })
-  endCursor!: string | null;
-}
 
 @ObjectType({ description: 'Tokens a reply used.' })
 export class TokenUsage {
