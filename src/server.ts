@@ -14,9 +14,10 @@ import { buildAppSchema, buildExecutableSchema } from './schema';
 import { attachWebSocket } from './graphql/ws';
 import { CostBudget } from './graphql/rate-limit';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
-import { limitDocument, limitDocumentSize, loadManifest, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
+import { limitDocument, limitDocumentSize, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
+import { loadManifest } from './graphql/trusted-documents';
 import { opsRoutes } from './http/ops-routes';
-import { corsPolicy, securityHeaders } from './http/security';
+import { corsPolicy, originAllowed, securityHeaders } from './http/security';
 import type { Logger } from './logging/logger';
 import { reenterScope, requestLog, scopeOf } from './logging/request-log';
 import { Metrics } from './observability/metrics';
@@ -130,7 +131,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   app.use((_req, res) => sendGraphQLError(res, 404, 'NOT_FOUND', 'No such route'));
   app.use(httpErrorHandler(config, logger));
 
-  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, authenticator, onResultSent: flushOperationReads, formatError, manifest, budget });
+  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, authenticator, originAllowed: (origin) => originAllowed(config, origin), onResultSent: flushOperationReads, formatError, manifest, budget });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

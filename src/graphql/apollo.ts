@@ -4,11 +4,11 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
-import { manifestCache } from '../http/graphql-guards';
 import { requestScope } from '../logging/request-context';
 import type { Context } from './context';
 import type { FormatError } from './format-error';
 import type { Logger } from '../logging/logger';
+import { manifestCache } from './trusted-documents';
 import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, limitRules } from './limits';
 import type { CostBudget, CostReport, LimitedCaller } from './rate-limit';
 

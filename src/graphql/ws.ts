@@ -54,6 +54,8 @@ export interface WebSocketDeps {
   metrics: Metrics;
   contextDeps: ContextDeps;
   authenticator: RequestAuthenticator;
+  /** Whether a browser at this Origin may open a socket: the same decision as HTTP's CORS policy. */
+  originAllowed: (origin: string) => boolean;
   /** Called with each operation's context when a result is sent (the audit of its reads). */
   onResultSent: (ctx: Context) => void;
   formatError: FormatError;
@@ -155,7 +157,7 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
 /** Upgrades on `/graphql` past the gate (origin, per-IP connection caps); the rest are refused with a status. */
 function upgradeHandler(deps: WebSocketDeps, wss: WebSocketServer) {
   const { config, logger, metrics } = deps;
-  const gate = new UpgradeGate(config);
+  const gate = new UpgradeGate(config, deps.originAllowed);
   return (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const ip = clientIp(request, config.trustProxy);
     const refusal = gate.check(request, ip);
