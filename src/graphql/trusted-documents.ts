@@ -14,13 +14,14 @@ export function loadManifest(file: string): Map<string, string> {
 
 /**
  * With PERSISTED_QUERIES_ONLY, on HTTP and WebSocket alike: the manifest document a request
- * names by `extensions.persistedQuery.sha256Hash` (Apollo's APQ shape), or undefined when it
- * names none or an unknown one. A query text sent along must be that document; a text alone
- * (no hash) is never looked up. Undefined means PERSISTED_QUERY_NOT_FOUND.
+ * names, or undefined (PERSISTED_QUERY_NOT_FOUND). A request that sends a hash
+ * (`extensions.persistedQuery.sha256Hash`, Apollo's APQ shape) is judged by the hash alone: it
+ * must be in the manifest, and a text sent along must be that very document. A request with
+ * no hash runs only a text that is itself a manifest document.
  */
 export function trustedDocument(manifest: Map<string, string>, extensions: unknown, query: unknown): string | undefined {
   const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)?.persistedQuery?.sha256Hash;
-  const known = typeof hash === 'string' ? manifest.get(hash) : undefined;
+  const known = hash !== undefined ? (typeof hash === 'string' ? manifest.get(hash) : undefined) : typeof query === 'string' ? manifest.get(createHash('sha256').update(query).digest('hex')) : undefined;
   if (!known || (query !== undefined && query !== known)) return undefined;
   return known;
 }
