@@ -181,7 +181,7 @@ export function rateLimiting(deps: { config: Config; logger: Logger; tallyRefusa
   const { config, logger, tallyRefusal, redis } = deps;
   const limiterClass = redis ? RedisLimiterWithFallback : RateLimiterMemory;
   const { rateLimitDirectiveTransformer } = rateLimitDirective<Context, Record<string, unknown>>({
-    limiterClass: limiterClass as never,
+    limiterClass: limiterClass as typeof RateLimiterAbstract, // the Redis class takes the Redis options given below
     limiterOptions: redis ? { storeClient: redis } : {},
     keyGenerator: (_args, _source, _fieldArgs, ctx, info) => limiterKey(ctx, `${info.parentType.name}.${info.fieldName}`),
     onLimit: async (res: RateLimiterRes, _args, _source, _fieldArgs, ctx, info) => {
