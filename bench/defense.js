@@ -8,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { loadConfig } = require('../dist/src/config');
 const { openDatabase } = require('../dist/src/db/orm');
+const { ENTITIES } = require('../dist/src/entities');
 const { createLogger } = require('../dist/src/logging/logger');
 const { startServer } = require('../dist/src/server');
 const { execFile } = require('node:child_process');
@@ -31,7 +32,7 @@ async function main() {
   fs.chmodSync(dataDir, 0o711);
   const config = loadConfig({ APP_ENV: 'test', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', CAPTCHA_DIFFICULTY: '1000', RATE_LIMIT_SCALE: '100000' });
   const logger = createLogger({ level: 'error' });
-  const db = await openDatabase(config, logger);
+  const db = await openDatabase(config, logger, { entities: ENTITIES });
   const guarded = await startServer({ config, logger, db });
   const bare = await startServer({ config, logger, db, withoutDefenseLayerForBenchmark: true });
   const results = { node: process.version, cpus: os.cpus().length, date: new Date().toISOString() };

@@ -16,6 +16,7 @@ const { WebSocketServer } = require('ws');
 const { solveChallenge } = require('altcha-lib/v1');
 const { loadConfig } = require('../dist/src/config');
 const { openDatabase } = require('../dist/src/db/orm');
+const { ENTITIES } = require('../dist/src/entities');
 const { createLogger } = require('../dist/src/logging/logger');
 const { startServer } = require('../dist/src/server');
 const { removeDataDir } = require('./lib');
@@ -98,7 +99,7 @@ async function main() {
     RATE_LIMIT_SCALE: '1000000', CHAT_MAX_CONCURRENT_STREAMS: '100000', WS_MAX_CONNECTIONS_PER_IP: '100000', WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '100', RATE_LIMIT_WS_SUBSCRIBE: '100000/60',
   });
   const logger = createLogger({ level: 'error' });
-  const db = await openDatabase(config, logger);
+  const db = await openDatabase(config, logger, { entities: ENTITIES });
   const parleyGate = gate();
   const provider = { name: 'bench', async *stream() { for await (const d of chunks(parleyGate.opened)) yield { type: 'delta', text: d }; } };
   const server = await startServer({ config, logger, db, providerForBenchmark: provider });

@@ -5,7 +5,7 @@
 require('reflect-metadata');
 const { parse, validate, specifiedRules } = require('graphql');
 const { loadConfig } = require('../dist/src/config');
-const { buildAppSchema } = require('../dist/src/graphql/schema');
+const { buildAppSchema } = require('../dist/src/schema');
 const limits = require('../dist/src/graphql/limits');
 
 /** `fragment F0 on Query { ...F1 ...F1 } … fragment F<levels> on Query { <leaf> }`, `fan` spreads each. */

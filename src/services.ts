@@ -20,6 +20,12 @@ import type { Logger } from './logging/logger';
 import type { PubSub } from './pubsub/topics';
 import { PrivacyService } from './privacy/privacy.service';
 
+declare module './graphql/context' {
+  /** Resolvers reach every service through `ctx.services`. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface ContextServices extends Services {}
+}
+
 /** Every service, wired once per process; resolvers reach them through the context. */
 export interface Services {
   instanceId: string;

@@ -1,25 +1,14 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { auditEventTail, listAuditEvents } from '../audit/audit-query';
+import { recordRead } from '../audit/operation-audit';
 import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, AuditHeadInput, SecuritySummary } from '../audit/audit.types';
-import { Role } from '../auth/role';
+import { Role } from '../graphql/role';
 import { User } from '../auth/user.entity';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
-import { BadUserInputError, ForbiddenError, RateLimitedError } from '../graphql/errors';
+import { BadUserInputError, ForbiddenError } from '../graphql/errors';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { AuditEventData } from '../pubsub/topics';
 import { UsageSummary, UserConnection, UserFilter } from './admin.types';
-
-/**
- * Notes that the caller read `resourceType` (`resourceId`); the operation's reads become one
- * `data.read` event when its result is sent (flushOperationReads). A read that could not be
- * recorded because the audit queue is full is refused (RATE_LIMITED), never served unrecorded.
- */
-export function recordRead(ctx: Context, resourceType: string, resourceId: string | null = null): void {
-  const key = `${resourceType}:${resourceId ?? ''}`;
-  if (ctx.readsRecorded.has(key)) return;
-  if (!ctx.services.audit.hasRoom()) throw new RateLimitedError(1, 'The server is busy; try again shortly');
-  ctx.readsRecorded.set(key, { type: resourceType, id: resourceId });
-}
 
 @Resolver()
 export class AdminResolver {

@@ -1,5 +1,5 @@
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
-import { Role } from '../auth/role';
+import { Role } from '../graphql/role';
 import { User } from '../auth/user.entity';
 import { Connection, Edge } from '../graphql/pagination';
 

@@ -1,6 +1,6 @@
 import { Entity, OptionalProps, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-import { Role } from '../auth/role';
+import { Role } from '../graphql/role';
 
 export enum AuditOutcome {
   SUCCESS = 'SUCCESS',

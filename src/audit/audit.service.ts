@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimitedError } from '../graphql/errors';
 import type { Logger } from '../logging/logger';
 import { INTERNAL_QUEUED_EVENTS, type AuditEventData, type PubSub } from '../pubsub/topics';
-import type { Role } from '../auth/role';
+import type { Role } from '../graphql/role';
 import { AuditEvent, AuditOutcome } from './audit-event.entity';
 import { GENESIS_HASH, keyedHash, signHead, type ChainHead, type ChainKey } from './audit-chain';
 import { verifyChain, type ChainReport } from './audit-verify';

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
-import { Role } from '../auth/role';
+import { Role } from '../graphql/role';
 import { Connection, Edge } from '../graphql/pagination';
 import { AuditOutcome } from './audit-event.entity';
 

@@ -3,33 +3,18 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
+import type { AuthInfo, RequestMeta } from '../graphql/context';
 import { AppError, BadUserInputError, NotFoundError, UnauthenticatedError } from '../graphql/errors';
 import type { Logger } from '../logging/logger';
 import type { CaptchaVerifier } from './captcha/captcha';
 import { cleanDisplayName, normalizeEmail } from './identity';
 import { LoginGuard, accountKey } from './login-guard';
 import { assertPasswordPolicy, type PasswordHasher } from './passwords';
-import { Role } from './role';
+import { Role } from '../graphql/role';
 import type { IssuedTokens, SessionStore } from './sessions';
 import { Session } from './session.entity';
 import type { TokenService } from './tokens';
 import { User } from './user.entity';
-
-/** Who is calling, from a verified access token whose session is still active. */
-export interface AuthInfo {
-  userId: string;
-  role: Role;
-  sessionId: string;
-  /** When the access token expires. */
-  expiresAt: Date;
-}
-
-/** Where a request came from, for sessions and audit records. */
-export interface RequestMeta {
-  ip?: string;
-  userAgent?: string;
-  requestId: string;
-}
 
 export type { IssuedTokens } from './sessions';
 

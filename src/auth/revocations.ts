@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
-import type { Role } from './role';
+import type { Role } from '../graphql/role';
 
 /** Who a live session belongs to, as the database says now. */
 interface Owner {

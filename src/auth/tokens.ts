@@ -1,7 +1,7 @@
 import { createHash, createSecretKey, hkdfSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config';
-import { Role } from './role';
+import { Role } from '../graphql/role';
 
 export const ISSUER = 'parley';
 export const AUDIENCE = 'parley-api';

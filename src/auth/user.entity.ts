@@ -1,7 +1,7 @@
 import { Entity, OptionalProps, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Field, ID, ObjectType } from 'type-graphql';
-import { Role } from './role';
+import { Role } from '../graphql/role';
 
 @ObjectType({ description: 'A person with an account.' })
 @Entity({ tableName: 'user' })

@@ -1,8 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, Directive } from 'type-graphql';
-import { recordRead } from '../admin/admin.resolver';
+import { recordRead } from '../audit/operation-audit';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
 import { rateLimitOf } from '../graphql/rate-limit';
-import type { StreamEventData } from '../pubsub/topics';
+import type { StreamEventData } from './stream-topic';
 import { ConversationConnection, CreateConversationInput, MessageConnection, MessageStreamEvent, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { Conversation } from './conversation.entity';
 import { messageEvents } from './stream';

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import type { AuthInfo, RequestMeta } from '../auth/auth.service';
+import type { AuthInfo, RequestMeta } from '../graphql/context';
 import { User } from '../auth/user.entity';
 import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
 import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';

@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
-import { INTERNAL_QUEUED_EVENTS, type PubSub, type StreamEventData } from '../pubsub/topics';
+import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
+import type { StreamEventData } from './stream-topic';
 import { MessageStatus } from './message-enums';
 import { interruptStaleReplies, readMessageStatus, saveFinishedReply, savePartialReplies, settleOrphanedReply, touchHeartbeats } from './message-store';
 import { mergeDeltas } from './stream';

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../graphql/errors';
-import type { PubSub, StreamEventData } from '../pubsub/topics';
+import type { PubSub } from '../pubsub/topics';
+import type { StreamEventData } from './stream-topic';
 import { MessageStatus } from './message-enums';
 import { readStoredMessage, type StoredMessage } from './message-store';
 

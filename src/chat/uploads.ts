@@ -10,8 +10,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import type { AuthInfo } from '../auth/auth.service';
-import type { Services } from '../services';
+import type { AuthInfo, RequestAuthenticator } from '../graphql/context';
 import { sendGraphQLError } from '../http/errors';
 import { scopeOf } from '../logging/request-log';
 import { TypeSniffer, attachmentDisposition, cleanFilename } from './upload-files';
@@ -30,7 +29,8 @@ export interface UploadDeps {
   config: Config;
   logger: Logger;
   em: EntityManager;
-  services: Services;
+  audit: AuditService;
+  authenticator: RequestAuthenticator;
   redis?: Redis;
 }
 
@@ -58,7 +58,7 @@ function uploadLimiter(config: Config, redis?: Redis): RateLimiterAbstract {
  * type is marked complete (and audited); every other outcome deletes what was written.
  */
 async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: Response, file: Readable & { truncated?: boolean }, rawName: string | undefined): Promise<Outcome> {
-  const { config, services } = deps;
+  const { config, audit } = deps;
   const conn = deps.em.fork().getConnection();
   const id = randomUUID();
   const filename = cleanFilename(rawName);
@@ -101,7 +101,7 @@ async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: 
     }
     await deps.em.fork().transactional(async (tx) => {
       await tx.getConnection().execute('update attachment set mime_type = ?, complete = true where id = ?', [mimeType, id], 'all', tx.getTransactionContext());
-      await services.audit.record(tx, { action: 'chat.attachment.create', outcome: AuditOutcome.SUCCESS, ...services.audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id, metadata: { mimeType, size } });
+      await audit.record(tx, { action: 'chat.attachment.create', outcome: AuditOutcome.SUCCESS, ...audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id, metadata: { mimeType, size } });
     });
     return { ok: true, id, filename, mimeType, size };
   } catch (err) {
@@ -119,11 +119,11 @@ async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: 
  * most RATE_LIMIT_UPLOAD uploads per user per hour and UPLOAD_MAX_IN_FLIGHT at once (429).
  */
 export function uploadsRoute(deps: UploadDeps): RequestHandler {
-  const { config, services } = deps;
+  const { config } = deps;
   const limiter = uploadLimiter(config, deps.redis);
   const inFlight = new Map<string, number>();
   return async (req: Request, res: Response) => {
-    const { auth, problem } = await services.auth.authenticate(deps.em.fork(), req.headers.authorization);
+    const { auth, problem } = await deps.authenticator.authenticate(req.headers.authorization);
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
     if (!req.is('multipart/form-data')) return sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be multipart/form-data with a `file` field');
     const running = inFlight.get(auth.userId) ?? 0;
@@ -184,15 +184,14 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
  * else, another user's file included, is 404 (no existence oracle).
  */
 export function downloadRoute(deps: UploadDeps): RequestHandler {
-  const { services } = deps;
   return async (req: Request, res: Response) => {
-    const { auth, problem } = await services.auth.authenticate(deps.em.fork(), req.headers.authorization);
+    const { auth, problem } = await deps.authenticator.authenticate(req.headers.authorization);
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
     const id = String(req.params.id);
     const conn = deps.em.fork().getConnection();
     const [file] = UUID.test(id) ? await conn.execute<{ filename: string; mime_type: string; size: number }[]>('select filename, mime_type, size from attachment where id = ? and owner_id = ? and complete', [id, auth.userId]) : [];
     if (!file) return sendGraphQLError(res, 404, 'NOT_FOUND', 'Attachment not found');
-    services.audit.recordRead({ ...services.audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id });
+    deps.audit.recordRead({ ...deps.audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id });
     res.status(200).set({
       'Content-Type': file.mime_type.startsWith('text/') ? `${file.mime_type}; charset=utf-8` : file.mime_type,
       'Content-Length': String(file.size),

@@ -6,7 +6,6 @@ import pg from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 /** The database the process works in: the ORM, its URL, and the embedded server when there is one. */
@@ -43,11 +42,14 @@ export function connectionOptions(config: Config): pg.ClientConfig {
   };
 }
 
-/** MikroORM options for `clientUrl`; shared by the server, `npm run migrate` and mikro-orm.config.ts. */
-export function ormOptions(config: Config, clientUrl: string, logger?: Logger): Options {
+/** Every entity class, listed by the caller (src/entities.ts) so the kit names no feature. */
+export type EntityList = NonNullable<Options['entities']>;
+
+/** MikroORM options for `clientUrl` over `entities`; shared by the server, `npm run migrate` and mikro-orm.config.ts. */
+export function ormOptions(config: Config, clientUrl: string, entities: EntityList, logger?: Logger): Options {
   return defineConfig({
     clientUrl,
-    entities: ENTITIES,
+    entities,
     extensions: [Migrator],
     forceUtcTimezone: true,
     allowGlobalContext: false,
@@ -124,7 +126,7 @@ export async function migrate(config: Config, orm: MikroORM, url: string, logger
 }
 
 /** Opens DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, then (by default) migrates. */
-export async function openDatabase(config: Config, logger: Logger, opts: { migrate?: boolean } = {}): Promise<Database> {
+export async function openDatabase(config: Config, logger: Logger, opts: { entities: EntityList; migrate?: boolean }): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (url === undefined) {
@@ -136,7 +138,7 @@ export async function openDatabase(config: Config, logger: Logger, opts: { migra
   }
   let orm: MikroORM;
   try {
-    orm = await MikroORM.init(ormOptions(config, url, logger));
+    orm = await MikroORM.init(ormOptions(config, url, opts.entities, logger));
     if (opts.migrate !== false) await migrate(config, orm, url, logger);
   } catch (err) {
     await embedded?.stop();

@@ -4,11 +4,11 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
-import { manifestCache } from '../http/graphql-guards';
 import { requestScope } from '../logging/request-context';
-import { flushOperationReads, type Context } from './context';
+import type { Context } from './context';
 import type { FormatError } from './format-error';
 import type { Logger } from '../logging/logger';
+import { manifestCache } from './trusted-documents';
 import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, limitRules } from './limits';
 import type { CostBudget, CostReport, LimitedCaller } from './rate-limit';
 
@@ -24,7 +24,7 @@ function callerOf(ctx: Context): LimitedCaller {
  * operation's reads once. (Our document limits run before Apollo, in the limitDocument
  * middleware: an error thrown by a plugin hook before this one would be answered as a 500.)
  */
-function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean, budget?: CostBudget): ApolloServerPlugin<Context> {
+function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean, onResultSent: (ctx: Context) => void, budget?: CostBudget): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       let cost: CostReport | undefined;
@@ -42,7 +42,7 @@ function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boole
           }
         },
         async willSendResponse({ response, contextValue }) {
-          flushOperationReads(contextValue);
+          onResultSent(contextValue);
           if (!budget || response.body.kind !== 'single') return;
           cost ??= await budget.peek(callerOf(contextValue));
           response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost };
@@ -63,7 +63,18 @@ function apolloLogger(logger: Logger) {
 }
 
 /** Apollo Server for `/graphql` over HTTP, with every limit and prod hardening switched on. */
-export function createApollo(deps: { config: Config; logger: Logger; schema: GraphQLSchema; httpServer: http.Server; formatError: FormatError; manifest?: Map<string, string>; bare?: boolean; budget?: CostBudget }) {
+export function createApollo(deps: {
+  config: Config;
+  logger: Logger;
+  schema: GraphQLSchema;
+  httpServer: http.Server;
+  formatError: FormatError;
+  /** Called with each operation's context when its response is sent (the audit of its reads). */
+  onResultSent: (ctx: Context) => void;
+  manifest?: Map<string, string>;
+  bare?: boolean;
+  budget?: CostBudget;
+}) {
   const { config, schema } = deps;
   const prod = config.appEnv === 'prod';
   return new ApolloServer<Context>({
@@ -85,7 +96,7 @@ export function createApollo(deps: { config: Config; logger: Logger; schema: Gra
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: deps.httpServer, stopGracePeriodMillis: Math.max(1000, config.shutdownTimeoutMs - 2000) }),
       ApolloServerPluginLandingPageDisabled(),
-      operationPlugin(config, schema, !deps.bare, deps.budget),
+      operationPlugin(config, schema, !deps.bare, deps.onResultSent, deps.budget),
     ],
   });
 }

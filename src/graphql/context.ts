@@ -1,9 +1,50 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
-import type { AuthInfo, RequestMeta } from '../auth/auth.service';
 import type { Logger } from '../logging/logger';
-import type { Services } from '../services';
 import { UnauthenticatedError } from './errors';
+import type { Role } from './role';
+
+/** Who is calling, from a verified access token whose session is still active. */
+export interface AuthInfo {
+  userId: string;
+  role: Role;
+  sessionId: string;
+  /** When the access token expires. */
+  expiresAt: Date;
+}
+
+/** Where a request came from, for sessions and audit records. */
+export interface RequestMeta {
+  ip?: string;
+  userAgent?: string;
+  requestId: string;
+}
+
+/** The outcome of checking a request's credentials: the caller, or why none was accepted. */
+export interface Authentication {
+  auth?: AuthInfo;
+  problem?: string;
+}
+
+/**
+ * How every transport authenticates (the auth feature implements it): HTTP and uploads per
+ * request, a WebSocket once on connect and again before each operation.
+ */
+export interface RequestAuthenticator {
+  /** Checks a bearer `Authorization` value: a valid token of a live session, or the problem; never throws for a bad token. */
+  authenticate(authorization: string | undefined): Promise<Authentication>;
+  /** True while an accepted caller still holds: token unexpired, session live for that user and role. */
+  stillValid(auth: AuthInfo): Promise<boolean>;
+  /** Calls `listener` with each revoked session id, here or on another instance; returns the unsubscribe. */
+  onRevoked(listener: (sessionId: string) => void): () => void;
+}
+
+/**
+ * The wired services resolvers reach as `ctx.services`. Empty in the kit: src/services.ts fills
+ * it in by declaration merging, so the kit names no feature and resolvers keep their types.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ContextServices {}
 
 /** What every resolver receives, built by one function for HTTP and WebSocket alike. */
 export interface Context {
@@ -15,7 +56,7 @@ export interface Context {
   /** A fork of the ORM's entity manager, private to this operation. */
   em: EntityManager;
   config: Config;
-  services: Services;
+  services: ContextServices;
   /** The caller, when a valid access token of an active session came with the request. */
   auth: AuthInfo | null;
   /** Why a presented token was not accepted (for the UNAUTHENTICATED message). */
@@ -32,7 +73,7 @@ export interface ContextDeps {
   config: Config;
   logger: Logger;
   em: EntityManager;
-  services: Services;
+  services: ContextServices;
 }
 
 /** Per-request facts the transport supplies. */
@@ -64,29 +105,6 @@ export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
     setCookie: req.setCookie,
     readsRecorded: new Map(),
   };
-}
-
-/** Resources one `data.read` event lists; the rest are counted in `total`. */
-const MAX_READS_LISTED = 50;
-
-/**
- * Writes the reads of the operation as ONE `data.read` event (aliases and nested fields
- * add ids, not rows), without delaying the answer. Called when a result is sent, on both transports.
- */
-export function flushOperationReads(ctx: Context): void {
-  if (ctx.readsRecorded.size === 0) return;
-  const reads = [...ctx.readsRecorded.values()];
-  ctx.readsRecorded.clear();
-  const types = new Set(reads.map((r) => r.type));
-  ctx.services.audit.recordRead({
-    actorId: ctx.auth?.userId ?? null,
-    actorRole: ctx.auth?.role ?? null,
-    resourceType: types.size === 1 ? reads[0].type : null,
-    resourceId: reads.length === 1 ? reads[0].id : null,
-    ip: ctx.ip,
-    requestId: ctx.requestId,
-    metadata: { reads: reads.slice(0, MAX_READS_LISTED), total: reads.length },
-  });
 }
 
 /** The caller, or UNAUTHENTICATED saying why not. */

@@ -1,6 +1,6 @@
 import { allow, deny, rule, shield } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
-import { Role } from '../auth/role';
+import { Role } from './role';
 import type { Context } from './context';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 

@@ -4,10 +4,8 @@ import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type Redis from 'ioredis';
 import { RATE_LIMIT_DEFAULTS, type Config, type RateLimitName } from '../config';
-import { AuditOutcome } from '../audit/audit-event.entity';
-import type { AuditService } from '../audit/audit.service';
 import type { Logger } from '../logging/logger';
-import type { Role } from '../auth/role';
+import type { Role } from './role';
 import type { Context } from './context';
 import { AppError, RateLimitedError } from './errors';
 
@@ -84,17 +82,20 @@ export interface LimitedCaller {
 }
 
 /**
+ * Counts one refusal of `limited` for `who` under `key` until the window closes, then writes it
+ * as one `security.rate_limited` audit event; true for the window's first refusal. The audit
+ * feature implements it (audit/operation-audit.ts), so the kit names no feature.
+ */
+export type RefusalTally = (who: LimitedCaller, limited: string, key: string, windowMs: number) => boolean;
+
+/**
  * Records one refusal by any rate limit (the `@rateLimit` directive or the cost budget). One
  * `security.rate_limited` audit event (and one `security: true` log line) per limiter key per
  * window, carrying the count: a flood of refusals writes one row, not one per refused field.
  * The event is written when the window closes.
  */
-export function recordRateLimited(deps: { logger: Logger; audit: AuditService }, who: LimitedCaller, limited: string, key: string, windowMs: number): void {
-  const first = deps.audit.tally(
-    key,
-    { action: 'security.rate_limited', outcome: AuditOutcome.DENIED, actorId: who.userId ?? null, actorRole: who.role ?? null, resourceType: 'operation', resourceId: limited, ip: who.ip, requestId: who.requestId },
-    windowMs,
-  );
+export function recordRateLimited(deps: { logger: Logger; tallyRefusal: RefusalTally }, who: LimitedCaller, limited: string, key: string, windowMs: number): void {
+  const first = deps.tallyRefusal(who, limited, key, windowMs);
   if (first) deps.logger.warn('security event', { security: true, alert: true, event: 'security.rate_limited', field: limited, ip: who.ip, userId: who.userId, requestId: who.requestId });
 }
 
@@ -120,7 +121,7 @@ export class CostBudget {
   private readonly perUser: RateLimiterAbstract;
   private readonly perIp: RateLimiterAbstract;
 
-  constructor(private readonly deps: { config: Config; logger: Logger; audit: AuditService; redis?: Redis }) {
+  constructor(private readonly deps: { config: Config; logger: Logger; tallyRefusal: RefusalTally; redis?: Redis }) {
     const { limit, duration } = deps.config.rateLimits.cost;
     const points = Math.max(1, Math.floor(limit * deps.config.rateLimitScale));
     const make = (p: number, keyPrefix: string) =>
@@ -176,8 +177,8 @@ function costBudgetError(cost: CostReport, msBeforeNext: number): AppError {
  * retryAfterSeconds; per limiter key and window, one security log line and one
  * `security.rate_limited` audit event whose `metadata.count` says how many were refused.
  */
-export function rateLimiting(deps: { config: Config; logger: Logger; audit: AuditService; redis?: Redis }) {
-  const { config, logger, audit, redis } = deps;
+export function rateLimiting(deps: { config: Config; logger: Logger; tallyRefusal: RefusalTally; redis?: Redis }) {
+  const { config, logger, tallyRefusal, redis } = deps;
   const limiterClass = redis ? RedisLimiterWithFallback : RateLimiterMemory;
   const { rateLimitDirectiveTransformer } = rateLimitDirective<Context, Record<string, unknown>>({
     limiterClass,
@@ -186,7 +187,7 @@ export function rateLimiting(deps: { config: Config; logger: Logger; audit: Audi
     onLimit: async (res: RateLimiterRes, _args, _source, _fieldArgs, ctx, info) => {
       const field = `${info.parentType.name}.${info.fieldName}`;
       const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
-      recordRateLimited({ logger, audit }, { ip: ctx.ip, userId: ctx.auth?.userId, role: ctx.auth?.role, requestId: ctx.requestId }, field, limiterKey(ctx, field), res.msBeforeNext);
+      recordRateLimited({ logger, tallyRefusal }, { ip: ctx.ip, userId: ctx.auth?.userId, role: ctx.auth?.role, requestId: ctx.requestId }, field, limiterKey(ctx, field), res.msBeforeNext);
       throw new RateLimitedError(retryAfterSeconds);
     },
   });

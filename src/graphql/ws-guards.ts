@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError, parse, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import type { Config } from '../config';
-import { originAllowed } from '../http/security';
+import { trustedDocument } from './trusted-documents';
 import { MAX_DOCUMENT_BYTES, MAX_TOKENS, VALIDATION_OPTIONS, allRules, assertCost, checkDocumentLimits, documentTooLarge } from './limits';
 
 /** A checked operation ready to execute, with its computed cost (for the cost budget). */
@@ -93,11 +93,9 @@ export class OperationPreparer {
   prepare(payload: SubscribePayload): PreparedOperation | GraphQLError[] {
     let query = payload.query;
     if (this.manifest) {
-      const hash = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
-      const byHash = typeof hash === 'string' ? this.manifest.get(hash) : undefined;
-      const byText = typeof query === 'string' && query ? this.manifest.get(createHash('sha256').update(query).digest('hex')) : undefined;
-      const known = byHash ?? byText;
-      if (!known || (query && query !== known)) return [coded('Only trusted (persisted) documents are accepted here', 'PERSISTED_QUERY_NOT_FOUND')];
+      // graphql-ws requires a query string: an empty one means "by hash only", as no query does over HTTP.
+      const known = trustedDocument(this.manifest, payload.extensions, query || undefined);
+      if (!known) return [coded('Only trusted (persisted) documents are accepted here', 'PERSISTED_QUERY_NOT_FOUND')];
       query = known;
     }
     if (typeof query !== 'string' || query.length === 0) return [coded('An operation needs a query document', 'BAD_USER_INPUT')];
@@ -143,14 +141,15 @@ export function hashMismatch(extensions: unknown, query: string): string | undef
 export class UpgradeGate {
   private readonly perIp = new Map<string, number>();
 
-  constructor(private readonly config: Config) {}
+  /** `originAllowed`: the HTTP side's CORS decision (http/security.ts), handed in so the kit's layers stay one way. */
+  constructor(private readonly config: Config, private readonly originAllowed: (origin: string) => boolean) {}
 
   /** An HTTP status to refuse with, or undefined to accept. */
   check(request: IncomingMessage, ip: string | undefined): { status: number; reason: string } | undefined {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== '/graphql') return { status: 404, reason: 'Not Found' };
     const origin = request.headers.origin;
-    if (origin !== undefined && this.config.appEnv !== 'dev' && !originAllowed(this.config, origin)) return { status: 403, reason: 'Forbidden' };
+    if (origin !== undefined && this.config.appEnv !== 'dev' && !this.originAllowed(origin)) return { status: 403, reason: 'Forbidden' };
     if ((this.perIp.get(ip ?? '') ?? 0) >= this.config.ws.maxConnectionsPerIp) return { status: 429, reason: 'Too Many Requests' };
     return undefined;
   }

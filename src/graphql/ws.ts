@@ -5,36 +5,20 @@ import { GraphQLError, getOperationAST, type GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config';
-import type { AuthInfo } from '../auth/auth.service';
 import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
-import { buildContext, flushOperationReads, type Context, type ContextDeps } from './context';
+import { buildContext, type Context, type ContextDeps, type RequestAuthenticator } from './context';
 import type { FormatError } from './format-error';
-import type { CostBudget, CostReport } from './rate-limit';
-import { OperationPreparer, SubscribeBudget, UpgradeGate, refuseUpgrade } from './ws-guards';
+import type { CostBudget } from './rate-limit';
+import { SocketRegistry, WS_FORBIDDEN, type SocketExtra } from './socket-registry';
+import { OperationPreparer, UpgradeGate, refuseUpgrade } from './ws-guards';
+
+export { WS_FORBIDDEN } from './socket-registry';
 
 /** Largest WebSocket message accepted; a GraphQL operation never needs more. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
 /** Keep-alive ping interval; a peer that misses a pong for as long is dropped. */
 const KEEP_ALIVE_MS = 12_000;
-
-type SocketExtra = {
-  socket: WebSocket;
-  request: IncomingMessage;
-  connectionId: string;
-  ip?: string;
-  /** Set once in onConnect from `connectionParams.authorization`. */
-  auth?: AuthInfo;
-  expiryTimer?: NodeJS.Timeout;
-  /** Operations running now, against WS_MAX_SUBSCRIPTIONS_PER_CONNECTION. */
-  active: Set<string>;
-  budget: SubscribeBudget;
-  /** The cost budget each running operation drew, reported in its `next` payloads' extensions. */
-  costs: Map<string, CostReport>;
-};
-
-/** graphql-ws's Forbidden: clients refresh their token and reconnect. */
-export const WS_FORBIDDEN = 4403;
 
 /**
  * The client address: the socket's, or with TRUST_PROXY the address our one trusted proxy saw
@@ -61,79 +45,65 @@ function withCode(err: GraphQLError): GraphQLError {
   return new GraphQLError(err.message, { nodes: err.nodes, source: err.source, positions: err.positions, path: err.path, extensions: { ...err.extensions, code } });
 }
 
-/**
- * graphql-ws on the HTTP server's `/graphql`, sharing the HTTP path's context builder and error
- * masking. The socket glue is ours (not graphql-ws's `useServer`) so that every failure goes to
- * the structured log, never the console, and close reasons never carry internals.
- */
-export function attachWebSocket(deps: {
+/** What the WebSocket transport is built from. */
+export interface WebSocketDeps {
   httpServer: Server;
   schema: GraphQLSchema;
   config: Config;
   logger: Logger;
   metrics: Metrics;
   contextDeps: ContextDeps;
+  authenticator: RequestAuthenticator;
+  /** Whether a browser at this Origin may open a socket: the same decision as HTTP's CORS policy. */
+  originAllowed: (origin: string) => boolean;
+  /** Called with each operation's context when a result is sent (the audit of its reads). */
+  onResultSent: (ctx: Context) => void;
   formatError: FormatError;
   manifest?: Map<string, string>;
   budget?: CostBudget;
-}) {
-  const { config, logger, metrics, formatError } = deps;
-  const { services, em: rootEm } = deps.contextDeps;
-  const bySession = new Map<string, Set<SocketExtra>>();
-  const forget = (extra: SocketExtra) => {
-    clearTimeout(extra.expiryTimer);
-    if (!extra.auth) return;
-    const set = bySession.get(extra.auth.sessionId);
-    set?.delete(extra);
-    if (set?.size === 0) bySession.delete(extra.auth.sessionId);
-  };
-  // A revoked session's sockets are cut off at once, so clients refresh and reconnect.
-  const onRevoked = (sessionId: string) => {
-    for (const extra of bySession.get(sessionId) ?? []) {
-      logger.info('ws closed: session revoked', { connectionId: extra.connectionId, sessionId });
-      extra.socket.close(WS_FORBIDDEN, 'Session revoked');
+}
+
+// The operation id is the client's choice: keep it short and plain in logs and error ids.
+const opId = (extra: SocketExtra, id: string) => `${extra.connectionId}:${id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`;
+
+/** Admits an operation: connection budgets, then the document checks, then its draw from the cost budget. */
+function subscribeHook(deps: WebSocketDeps, registry: SocketRegistry) {
+  const preparer = new OperationPreparer(deps.config, deps.schema, deps.manifest);
+  return async (extra: SocketExtra, id: string, payload: Parameters<OperationPreparer['prepare']>[0]) => {
+    const refused = registry.refusal(extra);
+    if (refused) return [refused];
+    const prepared = preparer.prepare(payload);
+    if (Array.isArray(prepared)) return prepared;
+    const { cost, ...args } = prepared;
+    // Counted before the budget's await, so the cap holds for messages arriving meanwhile.
+    extra.active.add(id);
+    if (deps.budget) {
+      const who = { ip: extra.ip, userId: extra.auth?.userId, role: extra.auth?.role, requestId: opId(extra, id) };
+      try {
+        extra.costs.set(id, await deps.budget.draw(who, cost));
+      } catch (err) {
+        extra.active.delete(id);
+        if (err instanceof GraphQLError) return [err];
+        throw err;
+      }
     }
+    return args;
   };
-  services.revocations.on('revoked', onRevoked);
-  // The operation id is the client's choice: keep it short and plain in logs and error ids.
-  const opId = (extra: SocketExtra, id: string) => `${extra.connectionId}:${id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`;
+}
 
-  const preparer = new OperationPreparer(config, deps.schema, deps.manifest);
-  const subscribeLimit = config.rateLimits.wsSubscribe;
-
-  const gqlServer = makeServer<Record<string, unknown> | undefined, SocketExtra>({
+/** graphql-ws's protocol server: our admission, one context builder, auth on connect and per operation, masked errors. */
+function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
+  const { logger, metrics, formatError, authenticator } = deps;
+  const admit = subscribeHook(deps, registry);
+  return makeServer<Record<string, unknown> | undefined, SocketExtra>({
     schema: deps.schema,
     connectionInitWaitTimeout: 3000,
-    onSubscribe: async (ctx, id, payload) => {
-      if (!ctx.extra.budget.take()) {
-        logger.warn('security event', { security: true, event: 'security.rate_limited', field: 'ws.subscribe', ip: ctx.extra.ip, connectionId: ctx.extra.connectionId });
-        return [new GraphQLError('Too many operations on this connection; slow down', { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: ctx.extra.budget.retryAfterSeconds() } })];
-      }
-      if (ctx.extra.active.size >= config.ws.maxSubscriptionsPerConnection) {
-        return [new GraphQLError(`At most ${config.ws.maxSubscriptionsPerConnection} operations may run at once on one connection`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
-      }
-      const prepared = preparer.prepare(payload);
-      if (Array.isArray(prepared)) return prepared;
-      const { cost, ...args } = prepared;
-      // Counted before the budget's await, so the cap holds for messages arriving meanwhile.
-      ctx.extra.active.add(id);
-      if (deps.budget) {
-        const who = { ip: ctx.extra.ip, userId: ctx.extra.auth?.userId, role: ctx.extra.auth?.role, requestId: opId(ctx.extra, id) };
-        try {
-          ctx.extra.costs.set(id, await deps.budget.draw(who, cost));
-        } catch (err) {
-          ctx.extra.active.delete(id);
-          if (err instanceof GraphQLError) return [err];
-          throw err;
-        }
-      }
-      return args;
-    },
+    onSubscribe: (ctx, id, payload) => admit(ctx.extra, id, payload),
     context: async (ctx, id, _payload, args) => {
       const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
       let auth = ctx.extra.auth ?? null;
       // Re-checked per operation: the token may have expired or its session been revoked elsewhere.
-      if (auth && (auth.expiresAt <= new Date() || !(await services.revocations.isActive(rootEm.fork(), auth.sessionId, auth)))) {
+      if (auth && !(await authenticator.stillValid(auth))) {
         ctx.extra.socket.close(WS_FORBIDDEN, 'Forbidden');
         auth = null;
       }
@@ -150,18 +120,13 @@ export function attachWebSocket(deps: {
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization;
       if (header !== undefined && header !== null) {
-        const { auth, problem } = typeof header === 'string' ? await services.auth.authenticate(rootEm.fork(), header) : { auth: undefined, problem: 'authorization must be a string' };
+        const { auth, problem } = typeof header === 'string' ? await authenticator.authenticate(header) : { auth: undefined, problem: 'authorization must be a string' };
         if (!auth) {
           metrics.wsConnections.inc({ outcome: 'refused' });
           logger.warn('ws refused', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, problem });
           return false; // graphql-ws closes with 4403 Forbidden
         }
-        ctx.extra.auth = auth;
-        const set = bySession.get(auth.sessionId) ?? new Set();
-        set.add(ctx.extra);
-        bySession.set(auth.sessionId, set);
-        ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(WS_FORBIDDEN, 'Token expired'), Math.max(0, auth.expiresAt.getTime() - Date.now()));
-        ctx.extra.expiryTimer.unref();
+        registry.signIn(ctx.extra, auth);
       }
       logger.info('ws connect', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, userId: ctx.extra.auth?.userId });
       return true;
@@ -172,7 +137,7 @@ export function attachWebSocket(deps: {
         return formatError(coded.toJSON(), coded, opId(ctx.extra, id));
       }),
     onNext: (ctx, id, _payload, args, result) => {
-      flushOperationReads(args.contextValue as Context); // one data.read event per result, as over HTTP
+      deps.onResultSent(args.contextValue as Context); // one data.read event per result, as over HTTP
       const cost = ctx.extra.costs.get(id);
       if (!result.errors && !cost) return undefined;
       return {
@@ -187,11 +152,13 @@ export function attachWebSocket(deps: {
       logger.info('ws complete', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id) });
     },
   });
+}
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, handleProtocols });
-  wss.on('error', (err) => logger.error('WebSocket server error', { err }));
-  const gate = new UpgradeGate(config);
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+/** Upgrades on `/graphql` past the gate (origin, per-IP connection caps); the rest are refused with a status. */
+function upgradeHandler(deps: WebSocketDeps, wss: WebSocketServer) {
+  const { config, logger, metrics } = deps;
+  const gate = new UpgradeGate(config, deps.originAllowed);
+  return (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const ip = clientIp(request, config.trustProxy);
     const refusal = gate.check(request, ip);
     if (refusal) {
@@ -204,66 +171,79 @@ export function attachWebSocket(deps: {
     socket.once('close', () => gate.closed(ip));
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
-  deps.httpServer.on('upgrade', onUpgrade);
+}
 
-  wss.on('connection', (socket, request) => {
-    const extra: SocketExtra = {
-      socket, request, connectionId: randomUUID(), ip: clientIp(request, config.trustProxy),
-      active: new Set(), costs: new Map(), budget: new SubscribeBudget(subscribeLimit.limit, subscribeLimit.duration * 1000),
-    };
-    metrics.wsOpen.inc();
-    metrics.wsConnections.inc({ outcome: 'accepted' });
+/** Serves one accepted socket: keep-alive pings, graphql-ws's protocol, logs and metrics, cleanup on close. */
+function serveSocket(deps: WebSocketDeps, registry: SocketRegistry, gqlServer: ReturnType<typeof protocolServer>, socket: WebSocket, request: IncomingMessage): void {
+  const { config, logger, metrics } = deps;
+  const extra = registry.open(socket, request, randomUUID(), clientIp(request, config.trustProxy));
+  metrics.wsOpen.inc();
+  metrics.wsConnections.inc({ outcome: 'accepted' });
 
-    socket.once('error', (err) => {
-      // e.g. a message over maxPayload: ws has already chosen the close code (1009 for that).
-      logger.warn('ws socket error', { connectionId: extra.connectionId, ip: extra.ip, err: err.message });
-    });
-
-    let pongWait: NodeJS.Timeout | undefined;
-    const ping = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
-      socket.once('pong', () => clearTimeout(pongWait));
-      socket.ping();
-    }, KEEP_ALIVE_MS);
-
-    const closed = gqlServer.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (err) => (err ? reject(err) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) =>
-          socket.on('message', async (data) => {
-            try {
-              await cb(String(data));
-            } catch (err) {
-              logger.error('ws message handling failed', { connectionId: extra.connectionId, err });
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
-          }),
-      },
-      extra,
-    );
-
-    socket.once('close', (code, reason) => {
-      clearInterval(ping);
-      clearTimeout(pongWait);
-      forget(extra);
-      metrics.wsOpen.dec();
-      logger.info('ws close', { connectionId: extra.connectionId, code, reason: reason.toString() || undefined });
-      void closed(code, reason.toString());
-    });
+  socket.once('error', (err) => {
+    // e.g. a message over maxPayload: ws has already chosen the close code (1009 for that).
+    logger.warn('ws socket error', { connectionId: extra.connectionId, ip: extra.ip, err: err.message });
   });
+
+  let pongWait: NodeJS.Timeout | undefined;
+  const ping = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    pongWait = setTimeout(() => socket.terminate(), KEEP_ALIVE_MS);
+    socket.once('pong', () => clearTimeout(pongWait));
+    socket.ping();
+  }, KEEP_ALIVE_MS);
+
+  const closed = gqlServer.opened(
+    {
+      protocol: socket.protocol,
+      send: (data) =>
+        new Promise((resolve, reject) => {
+          if (socket.readyState !== socket.OPEN) return resolve();
+          socket.send(data, (err) => (err ? reject(err) : resolve()));
+        }),
+      close: (code, reason) => socket.close(code, reason),
+      onMessage: (cb) =>
+        socket.on('message', async (data) => {
+          try {
+            await cb(String(data));
+          } catch (err) {
+            logger.error('ws message handling failed', { connectionId: extra.connectionId, err });
+            socket.close(CloseCode.InternalServerError, 'Internal server error');
+          }
+        }),
+    },
+    extra,
+  );
+
+  socket.once('close', (code, reason) => {
+    clearInterval(ping);
+    clearTimeout(pongWait);
+    registry.forget(extra);
+    metrics.wsOpen.dec();
+    logger.info('ws close', { connectionId: extra.connectionId, code, reason: reason.toString() || undefined });
+    void closed(code, reason.toString());
+  });
+}
+
+/**
+ * graphql-ws on the HTTP server's `/graphql`, sharing the HTTP path's context builder and error
+ * masking. The socket glue is ours (not graphql-ws's `useServer`) so that every failure goes to
+ * the structured log, never the console, and close reasons never carry internals.
+ */
+export function attachWebSocket(deps: WebSocketDeps) {
+  const registry = new SocketRegistry({ config: deps.config, logger: deps.logger, authenticator: deps.authenticator });
+  const gqlServer = protocolServer(deps, registry);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, handleProtocols });
+  wss.on('error', (err) => deps.logger.error('WebSocket server error', { err }));
+  const onUpgrade = upgradeHandler(deps, wss);
+  deps.httpServer.on('upgrade', onUpgrade);
+  wss.on('connection', (socket, request) => serveSocket(deps, registry, gqlServer, socket, request));
 
   return {
     wss,
     /** Closes every socket with 1001 (going away), then stops the WebSocket server. */
     async close(): Promise<void> {
-      services.revocations.off('revoked', onRevoked);
+      registry.close();
       deps.httpServer.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => {

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import type { FormatError } from '../graphql/format-error';
 import { MAX_DOCUMENT_BYTES, MAX_TOKENS, checkDocumentLimits, documentTooLarge } from '../graphql/limits';
+import { trustedDocument } from '../graphql/trusted-documents';
 import { scopeOf } from '../logging/request-log';
 import { sendGraphQLError } from './errors';
 
@@ -63,51 +62,26 @@ export function limitDocument(config: Config, schema: GraphQLSchema, formatError
   };
 }
 
-/** Loads a trusted-documents manifest: `{ "<sha256 hex>": "<query>" }`, every hash checked. */
-export function loadManifest(file: string): Map<string, string> {
-  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
-  const manifest = new Map<string, string>();
-  for (const [hash, query] of Object.entries(raw)) {
-    if (createHash('sha256').update(query).digest('hex') !== hash) throw new Error(`persisted query manifest ${file}: the hash ${hash} does not match its document`);
-    manifest.set(hash, query);
-  }
-  return manifest;
-}
-
 /**
  * With PERSISTED_QUERIES_ONLY: only documents from the committed manifest run. A request names
- * one by `extensions.persistedQuery.sha256Hash` (Apollo's APQ shape); free-form documents and
+ * one by `extensions.persistedQuery.sha256Hash` (trustedDocument); free-form documents and
  * unknown hashes are PERSISTED_QUERY_NOT_FOUND, and nothing can be registered at run time.
  */
 export function trustedDocumentsOnly(manifest: Map<string, string>): RequestHandler {
   return (req, res, next) => {
     const source = (req.method === 'GET' ? req.query : req.body) as Record<string, unknown> | undefined;
-    let extensions = source?.extensions as { persistedQuery?: { sha256Hash?: unknown } } | string | undefined;
+    let extensions = source?.extensions as unknown;
     if (typeof extensions === 'string') {
       try {
-        extensions = JSON.parse(extensions) as { persistedQuery?: { sha256Hash?: unknown } };
+        extensions = JSON.parse(extensions) as unknown;
       } catch {
         extensions = undefined;
       }
     }
-    const hash = typeof extensions === 'object' ? extensions?.persistedQuery?.sha256Hash : undefined;
-    const query = source?.query;
-    const known = typeof hash === 'string' ? manifest.get(hash) : undefined;
-    if (!known || (query !== undefined && query !== known)) {
+    if (!trustedDocument(manifest, extensions, source?.query)) {
       sendGraphQLError(res, 400, 'PERSISTED_QUERY_NOT_FOUND', 'Only trusted (persisted) documents are accepted here');
       return;
     }
     next(); // Apollo resolves the hash from the manifest-backed persisted query cache
-  };
-}
-
-/** A read-only persisted-query cache over the manifest (Apollo asks for `apq:<hash>`). */
-export function manifestCache(manifest: Map<string, string>) {
-  return {
-    async get(key: string) {
-      return manifest.get(key.replace(/^apq:/, ''));
-    },
-    async set() {},
-    async delete() {},
   };
 }

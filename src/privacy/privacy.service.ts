@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import type { AuthInfo, AuthService, RequestMeta } from '../auth/auth.service';
+import type { AuthService } from '../auth/auth.service';
+import type { AuthInfo, RequestMeta } from '../graphql/context';
 import { accountKey } from '../auth/login-guard';
 import type { SessionStore } from '../auth/sessions';
 import { Session } from '../auth/session.entity';

@@ -1,8 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type Redis from 'ioredis';
-import type { MessageStatus } from '../chat/message-enums';
-import type { TokenUsageData } from '../chat/providers/provider';
 import { SlowConsumerError } from '../graphql/errors';
 
 /** An audit event as published (JSON-safe: dates as ISO strings). */
@@ -23,32 +21,21 @@ export interface AuditEventData {
   prevHash: string;
 }
 
-/** One piece of an assistant reply: `delta` sits at character `offset` of the full content. */
-export interface StreamEventData {
-  messageId: string;
-  offset: number;
-  delta: string;
-  done: boolean;
-  status: MessageStatus;
-  usage?: TokenUsageData | null;
-  error?: string | null;
-}
-
 /**
  * The only publish/subscribe surface: typed topics, scoped by id where they concern one thing.
  * In memory for one process; through Redis (two connections) when REDIS_URL is set, so every
- * instance sees every event.
+ * instance sees every event. A topic whose payload is a feature's own type is added by that
+ * feature through declaration merging (chat/stream-topic.ts adds `message:stream`), so the kit
+ * names no feature.
  */
-export type Topics = {
-  /** Deltas and the final event of one message's generation. */
-  'message:stream': [messageId: string, event: StreamEventData];
+export interface Topics {
   /** Ask whichever instance runs a generation to stop it. */
   'generation:cancel': [payload: { messageId: string; reason: 'cancel' | 'delete' }];
   /** A session was revoked: every instance drops it from its cache and closes its sockets. */
   'session:revoked': [payload: { sessionId: string; origin: string }];
   /** Every audit event, once written (the live tail for admins and auditors). */
   'audit:events': [event: AuditEventData];
-};
+}
 
 /** What a topic's subscribers receive (the last element of its publish arguments). */
 export type TopicPayload<K extends keyof Topics> = Topics[K] extends [string, infer P] ? P : Topics[K] extends [infer P] ? P : never;

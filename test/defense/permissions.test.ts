@@ -1,8 +1,9 @@
 import { isObjectType } from 'graphql';
-import { buildAppSchema } from '../../src/graphql/schema';
+import { buildAppSchema } from '../../src/schema';
 import { RULES } from '../../src/graphql/permissions';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/orm';
+import { ENTITIES } from '../../src/entities';
 import { createLogger } from '../../src/logging/logger';
 import { startServer } from '../../src/server';
 import { FixtureResolver } from '../helpers/fixture.resolver';
@@ -32,7 +33,7 @@ describe('permissions', () => {
     const database = await createTestDatabase();
     const config = loadConfig({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url });
     const logger = createLogger({ level: 'error' });
-    const db = await openDatabase(config, logger);
+    const db = await openDatabase(config, logger, { entities: ENTITIES });
     const server = await startServer({ config, logger, db, extraResolvers: [FixtureResolver] }); // no rules for the fixtures
     try {
       const res = await gql(`${server.url}/graphql`, 'mutation { fixtureMutate }');

@@ -1,4 +1,4 @@
-import { buildAppSchema } from '../../src/graphql/schema';
+import { buildAppSchema } from '../../src/schema';
 import { RATE_LIMITED_FIELDS } from '../../src/graphql/rate-limit';
 import fs from 'node:fs';
 import { REDIS_SERVER, describeWith } from '../helpers/prereq';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildAppSchema, printAppSchema } from '../../src/graphql/schema';
+import { buildAppSchema, printAppSchema } from '../../src/schema';
 import { ROOT } from '../helpers/paths';
 import { CONTRACT_FILE, describeWith } from '../helpers/prereq';
 import { compareWithContract, contractSchema } from './contract';

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/orm';
+import { ENTITIES } from '../../src/entities';
 import { createLogger } from '../../src/logging/logger';
 import { startServer, type AppServer } from '../../src/server';
 import { fixtureRules } from './fixture.resolver';
@@ -101,7 +102,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, stream: logs.stream });
-  const db = await openDatabase(config, logger);
+  const db = await openDatabase(config, logger, { entities: ENTITIES });
   let server: AppServer;
   try {
     server = await startServer({ config, logger, db, extraResolvers: opts.extraResolvers, extraRules: opts.extraResolvers ? fixtureRules(opts.extraResolvers) : undefined });

@@ -5,18 +5,17 @@ import type { IRules } from 'graphql-shield';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import type Redis from 'ioredis';
-import { AdminResolver, UserAdminResolver } from '../admin/admin.resolver';
-import { AuthResolver } from '../auth/auth.resolver';
-import { ChatResolver, ConversationResolver } from '../chat/chat.resolver';
-import { ModelsResolver } from '../chat/models.resolver';
-import { PrivacyResolver } from '../privacy/privacy.resolver';
-import type { AuditService } from '../audit/audit.service';
-import type { Config } from '../config';
-import type { Logger } from '../logging/logger';
-import { inputHygiene } from './input-hygiene';
-import { permissions } from './permissions';
-import { RATE_LIMIT_DIRECTIVE, rateLimiting } from './rate-limit';
-import { SCALARS_MAP } from './scalars';
+import { AdminResolver, UserAdminResolver } from './admin/admin.resolver';
+import { AuthResolver } from './auth/auth.resolver';
+import { ChatResolver, ConversationResolver } from './chat/chat.resolver';
+import { ModelsResolver } from './chat/models.resolver';
+import { PrivacyResolver } from './privacy/privacy.resolver';
+import type { Config } from './config';
+import type { Logger } from './logging/logger';
+import { inputHygiene } from './graphql/input-hygiene';
+import { permissions } from './graphql/permissions';
+import { RATE_LIMIT_DIRECTIVE, rateLimiting, type RefusalTally } from './graphql/rate-limit';
+import { SCALARS_MAP } from './graphql/scalars';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 type ResolverClass = Function;
@@ -46,7 +45,7 @@ export function printAppSchema(schema: GraphQLSchema): string {
 export async function buildExecutableSchema(deps: {
   config: Config;
   logger: Logger;
-  audit: AuditService;
+  tallyRefusal: RefusalTally;
   redis?: Redis;
   extraResolvers?: ResolverClass[];
   extraRules?: IRules;

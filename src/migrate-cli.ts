@@ -1,13 +1,14 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '../config';
-import { createLogger } from '../logging/logger';
-import { migrate, openDatabase } from './orm';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logging/logger';
+import { migrate, openDatabase } from './db/orm';
+import { ENTITIES } from './entities';
 
 /** `up`: apply pending migrations. `create`: write a migration for the entity changes not yet migrated. */
 async function main(command: string | undefined): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
-  const db = await openDatabase(config, logger, { migrate: false });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, migrate: false });
   try {
     const applied = await migrate(config, db.orm, db.url, logger);
     if (command === 'create') {
