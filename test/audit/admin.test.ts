@@ -1,5 +1,5 @@
 import { bearer, login, me, registerUser, type Registered } from '../helpers/auth';
-import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
+import { acknowledgedWs, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
 
 const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody guesses' };
@@ -107,9 +107,7 @@ describe('admin and auditor operations', () => {
 
   it('lockUser ends sessions, closes an open WebSocket with 4403, and makes login ACCOUNT_LOCKED; unlockUser lifts it', async () => {
     const u = await registerUser(t.graphqlUrl);
-    const ws = authedWs(t.wsUrl, u.accessToken);
-    const closed = new Promise<number>((resolve) => ws.on('closed', (e) => resolve((e as { code: number }).code)));
-    await new Promise((r) => setTimeout(r, 100));
+    const { client: ws, closed } = await acknowledgedWs(t.wsUrl, u.accessToken);
     const res = await op('mutation L($id: ID!) { lockUser(userId: $id, minutes: 30, reason: "abuse report #12") { id lockedUntil } }', admin, { id: u.userId });
     expect(new Date(res.body.data.lockUser.lockedUntil).getTime()).toBeGreaterThan(Date.now() + 29 * 60_000);
     expect(await closed).toBe(4403);

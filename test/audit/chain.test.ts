@@ -15,7 +15,8 @@ describe('the audit hash chain', () => {
     const seqs = (await q('select seq from audit_event order by seq')).map((r: { seq: string }) => Number(r.seq));
     expect(report.checked).toBe(seqs.length);
     expect(seqs).toEqual(seqs.map((_: number, i: number) => i + 1)); // gapless from 1
-    expect(await q(`select * from audit_event where action = 'auth.login' and outcome = 'SUCCESS'`)).toHaveLength(50);
+    const ids = users.map((u) => u.userId);
+    expect(await q(`select * from audit_event where action = 'auth.login' and outcome = 'SUCCESS' and actor_id in (?, ?, ?, ?, ?)`, ids)).toHaveLength(50);
   });
 
   it('group-commits concurrent failure records and keeps the chain intact (interleaved with transactional records)', async () => {
@@ -29,24 +30,35 @@ describe('the audit hash chain', () => {
     expect((await t.server.services.audit.verify(t.db.orm.em.fork())).valid).toBe(true);
   });
 
+  /** A fresh user with two logins after its registration: events of its own, followed by later ones. */
+  const userWithEvents = async () => {
+    const u = await registerUser(t.graphqlUrl);
+    for (let i = 0; i < 2; i++) expect((await login(t.graphqlUrl, u.email, u.password)).body.errors).toBeUndefined();
+    return u;
+  };
+  /** The seq and outcome of the user's first login event (a later event follows it). */
+  const firstLogin = async (userId: string) =>
+    (await q(`select seq, outcome from audit_event where action = 'auth.login' and actor_id = ? order by seq limit 1`, [userId]))[0] as { seq: string; outcome: string };
+
   it('links each event to the one before', async () => {
+    await userWithEvents();
     const rows = await q('select seq, hash, prev_hash from audit_event order by seq');
     expect(rows[0].prev_hash).toBe('0'.repeat(64));
     for (let i = 1; i < rows.length; i++) expect(rows[i].prev_hash).toBe(rows[i - 1].hash);
   });
 
   it('finds a row altered directly in PostgreSQL', async () => {
-    const [target] = await q(`select seq from audit_event order by seq offset 3 limit 1`);
-    await q(`update audit_event set outcome = 'FAILURE' where seq = ?`, [target.seq]);
+    const target = await firstLogin((await userWithEvents()).userId);
+    await q(`update audit_event set outcome = ? where seq = ?`, [target.outcome === 'FAILURE' ? 'SUCCESS' : 'FAILURE', target.seq]);
     const report = await t.server.services.audit.verify(t.db.orm.em.fork(), 7);
     expect(report.valid).toBe(false);
     expect(report.firstBrokenSeq).toBe(Number(target.seq));
-    await q(`update audit_event set outcome = 'SUCCESS' where seq = ?`, [target.seq]);
+    await q(`update audit_event set outcome = ? where seq = ?`, [target.outcome, target.seq]);
     expect((await t.server.services.audit.verify(t.db.orm.em.fork())).valid).toBe(true);
   });
 
   it('finds a row deleted directly in PostgreSQL', async () => {
-    const [target] = await q(`select seq from audit_event order by seq offset 5 limit 1`);
+    const target = await firstLogin((await userWithEvents()).userId);
     await q(`delete from audit_event where seq = ?`, [target.seq]);
     const report = await t.server.services.audit.verify(t.db.orm.em.fork());
     expect(report).toMatchObject({ valid: false, firstBrokenSeq: Number(target.seq) });

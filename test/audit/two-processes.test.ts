@@ -9,7 +9,7 @@ describe('the audit chain across two processes', () => {
   });
 
   it('stays valid under 200 concurrent operations split across two server processes', async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: true }); // a template copy: neither server has migrations to run
     const secret = 'two-process-shared-secret-key-0123456789abcdef';
     const inProcess = await startTestServer({ databaseUrl: db.url, env: { SECRET_KEY: secret } });
     child = spawnServer({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, SECRET_KEY: secret, CAPTCHA_DIFFICULTY: '1000', RATE_LIMIT_SCALE: '100' });

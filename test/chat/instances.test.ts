@@ -1,5 +1,5 @@
 import { bearer, registerUser } from '../helpers/auth';
-import { MESSAGE_FIELDS, assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
+import { MESSAGE_FIELDS, acknowledgedWs, assemble, authedWs, createConversation, sendMessage, streamReply, streamedPast } from '../helpers/chat';
 import { REDIS_SERVER, describeWith } from '../helpers/prereq';
 import { startTwoInstances } from '../helpers/redis';
 import { gql, type TestServer } from '../helpers/server';
@@ -34,21 +34,21 @@ describeWith([REDIS_SERVER], 'two instances on one PostgreSQL and one Redis', ()
     const u = await registerUser(a.graphqlUrl);
     const conv = await createConversation(a.graphqlUrl, u.accessToken);
     const { assistantMessage } = (await sendMessage(a.graphqlUrl, u.accessToken, conv, LONG)).body.data.sendMessage;
-    await new Promise((r) => setTimeout(r, 150));
+    const watcher = authedWs(a.wsUrl, u.accessToken);
+    await streamedPast(watcher, assistantMessage.id); // cancel once some of the reply was generated
     const res = await gql(b.graphqlUrl, `mutation C($id: ID!) { cancelGeneration(messageId: $id) { ${MESSAGE_FIELDS} } }`, { id: assistantMessage.id }, bearer(u.accessToken));
     expect(res.body.data.cancelGeneration.status).toBe('CANCELLED');
     expect(res.body.data.cancelGeneration.content.length).toBeGreaterThan(0);
     expect(res.body.data.cancelGeneration.content.length).toBeLessThan(`Echo: ${LONG}`.length);
     expect(a.server.services.runner.size).toBe(0);
+    await watcher.dispose();
   });
 
   it('a revocation on A reaches B: its next request fails and its socket is closed', async () => {
     const u = await registerUser(a.graphqlUrl);
     // Warm B's cache with the session as active, then revoke on A.
     expect((await gql(b.graphqlUrl, '{ me { id } }', undefined, bearer(u.accessToken))).body.data.me.id).toBe(u.userId);
-    const onB = authedWs(b.wsUrl, u.accessToken);
-    const closed = new Promise<number>((resolve) => onB.on('closed', (e) => resolve((e as { code: number }).code)));
-    await new Promise((r) => setTimeout(r, 100));
+    const { client: onB, closed } = await acknowledgedWs(b.wsUrl, u.accessToken);
     await gql(a.graphqlUrl, 'mutation { logout }', undefined, bearer(u.accessToken));
     expect(await closed).toBe(4403);
     expect((await gql(b.graphqlUrl, '{ me { id } }', undefined, bearer(u.accessToken))).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');

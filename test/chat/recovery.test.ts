@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { bearer, registerUser } from '../helpers/auth';
-import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
+import { authedWs, createConversation, sendMessage, streamReply, streamedPast } from '../helpers/chat';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 import { createTestDatabase, gql } from '../helpers/server';
 
@@ -65,13 +65,15 @@ describe('crash recovery', () => {
     const u = await registerUser(url);
     const conv = await createConversation(url, u.accessToken);
     const { assistantMessage } = (await sendMessage(url, u.accessToken, conv, Array.from({ length: 50 }, (_, i) => `w${i}`).join(' '))).body.data.sendMessage;
-    await new Promise((r) => setTimeout(r, 400));
+    const client = authedWs(url.replace('http', 'ws'), u.accessToken);
+    await streamedPast(client, assistantMessage.id); // stop once some of the reply was generated
     proc.child.kill('SIGTERM');
     expect((await proc.exited).code).toBe(0);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query('select status, content from message where id = $1', [assistantMessage.id]);
-    await client.end();
+    await Promise.resolve(client.dispose()).catch(() => undefined);
+    const pgClient = new pg.Client({ connectionString: db.url });
+    await pgClient.connect();
+    const { rows } = await pgClient.query('select status, content from message where id = $1', [assistantMessage.id]);
+    await pgClient.end();
     expect(rows[0].status).toBe('INTERRUPTED');
     expect(rows[0].content.length).toBeGreaterThan(0);
     await db.drop();

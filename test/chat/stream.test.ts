@@ -58,12 +58,15 @@ describe('resuming streams', () => {
     const { assistantMessage } = (await sendMessage(t.graphqlUrl, u.accessToken, conv, text)).body.data.sendMessage;
     const first = authedWs(t.wsUrl, u.accessToken);
     let received = '';
+    let midway!: () => void;
+    const pastForty = new Promise<void>((resolve) => (midway = resolve));
     const resumed = new Promise<{ from: number; events: Awaited<ReturnType<typeof streamReply>> }>((resolve, reject) => {
       let started = false;
       void streamReply(first, assistantMessage.id, 0, (e) => {
         received += e.delta;
         if (!started && received.length > 40) {
           started = true;
+          midway();
           const from = received.length;
           const second = authedWs(t.wsUrl, u.accessToken);
           streamReply(second, assistantMessage.id, from).then((events) => {
@@ -73,8 +76,8 @@ describe('resuming streams', () => {
         }
       });
     });
+    await pastForty; // the reply is under way
     const late = authedWs(t.wsUrl, u.accessToken);
-    await new Promise((r) => setTimeout(r, 200));
     const lateEvents = await streamReply(late, assistantMessage.id); // joins mid-stream from 0
     const { from, events } = await resumed;
     await late.dispose();

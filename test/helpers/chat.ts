@@ -30,6 +30,32 @@ export function authedWs(wsUrl: string, token: string): Client {
   return wsClient(wsUrl, { connectionParams: { authorization: `Bearer ${token}` } });
 }
 
+/**
+ * A signed-in graphql-ws client once the server acknowledged its connection, and the code its
+ * socket closes with: a test that expects a live close (4403) revokes only after the ack, so
+ * the close comes from the live path, not from a refused connection_init.
+ */
+export async function acknowledgedWs(wsUrl: string, token: string): Promise<{ client: Client; closed: Promise<number> }> {
+  const client = authedWs(wsUrl, token);
+  const closed = new Promise<number>((resolve) => client.on('closed', (e) => resolve((e as { code: number }).code)));
+  await new Promise<void>((resolve, reject) => {
+    client.on('connected', () => resolve());
+    void closed.then((code) => reject(new Error(`the socket closed with ${code} before the server acknowledged it`)));
+  });
+  return { client, closed };
+}
+
+/** Follows a reply until at least `chars` characters of it were streamed; resolves with the offset seen. */
+export function streamedPast(client: Client, messageId: string, chars = 1): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    streamReply(client, messageId, 0, (e) => {
+      seen = e.offset + e.delta.length;
+      if (seen >= chars) resolve(seen);
+    }).then(() => reject(new Error(`the reply ended at offset ${seen}, before ${chars} characters`)), reject);
+  });
+}
+
 /** Follows a reply over messageStream until it completes; rejects with the GraphQL errors. */
 export function streamReply(client: Client, messageId: string, fromOffset = 0, onEvent?: (e: StreamEvent) => void): Promise<StreamEvent[]> {
   return new Promise((resolve, reject) => {

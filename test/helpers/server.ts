@@ -7,6 +7,7 @@ import { ENTITIES } from '../../src/entities';
 import { createLogger } from '../../src/logging/logger';
 import { startServer, type AppServer } from '../../src/server';
 import { fixtureRules } from './fixture.resolver';
+import { TEMPLATE_DATABASE } from './global-setup';
 
 /** A log sink a test can read: every JSON line the server wrote. */
 export class LogCapture {
@@ -62,13 +63,16 @@ function sharedPgUrl(): string {
   return url;
 }
 
-/** Creates an empty database on the shared test cluster and returns its URL. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates a database on the shared test cluster and returns its URL: empty, or with `migrated`
+ * a copy of the template the global setup migrated (the server then finds nothing to apply).
+ */
+export async function createTestDatabase(opts: { migrated?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = sharedPgUrl();
   const name = `t_${randomBytes(6).toString('hex')}`;
   const c = new pg.Client({ connectionString: admin });
   await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
+  await c.query(opts.migrated ? `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}` : `CREATE DATABASE ${name}`);
   await c.end();
   const u = new URL(admin);
   u.pathname = `/${name}`;
@@ -84,11 +88,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 }
 
 /**
- * Starts a real server on a free port over a fresh, migrated database of its own.
+ * Starts a real server on a free port over a fresh, migrated database of its own (a template copy).
  * `env` is applied on top of test defaults, exactly as the process environment would be.
  */
 export async function startTestServer(opts: { env?: Record<string, string>; databaseUrl?: string; extraResolvers?: Function[] } = {}): Promise<TestServer> {
-  const database = opts.databaseUrl ? undefined : await createTestDatabase();
+  const database = opts.databaseUrl ? undefined : await createTestDatabase({ migrated: true });
   const config = loadConfig({
     APP_ENV: 'test',
     PORT: '0',

@@ -1,5 +1,5 @@
 import { bearer, login, me, registerUser } from '../helpers/auth';
-import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
+import { acknowledgedWs, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
 
 describe('privacy: export and erasure', () => {
@@ -37,9 +37,7 @@ describe('privacy: export and erasure', () => {
     const conv = await createConversation(t.graphqlUrl, u.accessToken);
     const long = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
     const { assistantMessage } = (await sendMessage(t.graphqlUrl, u.accessToken, conv, long)).body.data.sendMessage;
-    const ws = authedWs(t.wsUrl, u.accessToken);
-    const closed = new Promise<number>((resolve) => ws.on('closed', (e) => resolve((e as { code: number }).code)));
-    await new Promise((r) => setTimeout(r, 100));
+    const { client: ws, closed } = await acknowledgedWs(t.wsUrl, u.accessToken);
     const res = await gql(t.graphqlUrl, 'mutation D($p: String!) { deleteMyAccount(password: $p) }', { p: u.password }, bearer(u.accessToken));
     expect(res.body.data.deleteMyAccount).toBe(true);
     expect(await closed).toBe(4403);
@@ -67,8 +65,10 @@ describe('conversation retention', () => {
     const u = await registerUser(t.graphqlUrl);
     const old = await createConversation(t.graphqlUrl, u.accessToken);
     const recent = await createConversation(t.graphqlUrl, u.accessToken);
-    await sendMessage(t.graphqlUrl, u.accessToken, old, 'an old message');
-    await new Promise((r) => setTimeout(r, 300));
+    const { assistantMessage } = (await sendMessage(t.graphqlUrl, u.accessToken, old, 'an old message')).body.data.sendMessage;
+    const client = authedWs(t.wsUrl, u.accessToken);
+    await streamReply(client, assistantMessage.id); // the reply is done: nothing touches the conversation after the backdating
+    await client.dispose();
     await sql(t, `update conversation set updated_at = now() - interval '31 days' where id = ?`, [old]);
     const deadline = Date.now() + 5000;
     while ((await sql(t, 'select 1 from conversation where id = ?', [old])).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
