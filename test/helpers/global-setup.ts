@@ -28,7 +28,7 @@ async function createTemplateDatabase(adminUrl: string): Promise<void> {
   const url = new URL(adminUrl);
   url.pathname = `/${TEMPLATE_DATABASE}`;
   const env = { PATH: process.env.PATH ?? '', APP_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: url.toString(), SECRET_KEY: randomBytes(32).toString('hex') };
-  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'db', 'migrate-cli.js'), 'up'], { cwd: ROOT, env, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'migrate-cli.js'), 'up'], { cwd: ROOT, env, stdio: 'inherit' });
 }
 
 /**

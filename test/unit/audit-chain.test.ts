@@ -3,7 +3,7 @@ import {
   GENESIS_HASH, canonicalJson, chainKeys, deriveChainKey, expectedHash, keyedHash, legacyHash, signHead, type Hashed,
 } from '../../src/audit/audit-chain';
 import { AuditOutcome } from '../../src/audit/audit-event.entity';
-import { Role } from '../../src/auth/role';
+import { Role } from '../../src/graphql/role';
 
 function event(overrides: Partial<Hashed> = {}): Hashed {
   return {
