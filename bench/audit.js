@@ -18,12 +18,18 @@ const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 
 function load(port, body, concurrency, seconds, headers) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, 'load-worker.js'), JSON.stringify({ port, body, concurrency, seconds, headers })], (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))));
+    execFile(process.execPath, [path.join(__dirname, 'load-worker.js'), JSON.stringify({ port, body, concurrency, seconds, headers })], (err, stdout) =>
+      err ? reject(err) : resolve(JSON.parse(stdout)),
+    );
   });
 }
 
 async function gql(port, query, variables, token) {
-  const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = await res.json();
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -33,8 +39,16 @@ async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-audit-'));
   fs.chmodSync(dataDir, 0o711);
   const config = loadConfig({
-    APP_ENV: 'test', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', CAPTCHA_DIFFICULTY: '1000', RATE_LIMIT_SCALE: '1000000', DB_STATEMENT_TIMEOUT_MS: '600000',
-    BOOTSTRAP_ADMIN_EMAIL: 'bench-admin@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'a bench admin passphrase of some length',
+    APP_ENV: 'test',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    CAPTCHA_DIFFICULTY: '1000',
+    RATE_LIMIT_SCALE: '1000000',
+    DB_STATEMENT_TIMEOUT_MS: '600000',
+    BOOTSTRAP_ADMIN_EMAIL: 'bench-admin@example.com',
+    BOOTSTRAP_ADMIN_PASSWORD: 'a bench admin passphrase of some length',
   });
   const logger = createLogger({ level: 'error' });
   const db = await openDatabase(config, logger, { entities: ENTITIES });
@@ -57,8 +71,13 @@ async function main() {
     results.insertSeconds = (Date.now() - t0) / 1000;
 
     const port = withReads.port;
-    const adminToken = (await gql(port, 'mutation L($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { email: 'bench-admin@example.com', password: 'a bench admin passphrase of some length', captcha: await captcha(port) } })).login.accessToken;
-    const q = 'query E($f: AuditFilter) { auditEvents(filter: $f, first: 20) { edges { node { seq action actorId ip outcome at } } pageInfo { hasNextPage endCursor } } }';
+    const adminToken = (
+      await gql(port, 'mutation L($i: LoginInput!) { login(input: $i) { accessToken } }', {
+        i: { email: 'bench-admin@example.com', password: 'a bench admin passphrase of some length', captcha: await captcha(port) },
+      })
+    ).login.accessToken;
+    const q =
+      'query E($f: AuditFilter) { auditEvents(filter: $f, first: 20) { edges { node { seq action actorId ip outcome at } } pageInfo { hasNextPage endCursor } } }';
     const filters = {
       none: {},
       actorId: { actorId: '00000000-0000-4000-8000-000000000123' },
@@ -83,7 +102,11 @@ async function main() {
     }
 
     // Read auditing: the same owned-conversation query, recorded vs not.
-    const userToken = (await gql(port, 'mutation R($i: RegisterInput!) { register(input: $i) { accessToken } }', { i: { email: `reader-${Date.now()}@example.com`, password: 'correct horse battery staple 42', captcha: await captcha(port) } })).register.accessToken;
+    const userToken = (
+      await gql(port, 'mutation R($i: RegisterInput!) { register(input: $i) { accessToken } }', {
+        i: { email: `reader-${Date.now()}@example.com`, password: 'correct horse battery staple 42', captcha: await captcha(port) },
+      })
+    ).register.accessToken;
     const conversationId = (await gql(port, 'mutation { createConversation(input: {}) { id } }', {}, userToken)).createConversation.id;
     const body = { query: 'query C($id: ID!) { conversation(id: $id) { id title model } }', variables: { id: conversationId } };
     const headers = { authorization: `Bearer ${userToken}` };
@@ -98,7 +121,9 @@ async function main() {
     results.readAuditing = { withReadsPerSecond: avg(rounds.with), withoutReadsPerSecond: avg(rounds.without) };
     results.readAuditing.ratio = +(results.readAuditing.withReadsPerSecond / results.readAuditing.withoutReadsPerSecond).toFixed(3);
     await withReads.services.audit.flushReads();
-    results.readAuditing.readRecordsWritten = Number((await conn.execute(`select count(*) as n from audit_event where action = 'data.read' and resource_type = 'conversation'`))[0].n);
+    results.readAuditing.readRecordsWritten = Number(
+      (await conn.execute(`select count(*) as n from audit_event where action = 'data.read' and resource_type = 'conversation'`))[0].n,
+    );
   } finally {
     await withReads.stop();
     await withoutReads.stop();
@@ -111,7 +136,9 @@ async function main() {
 async function captcha(port) {
   const c = (await gql(port, '{ captchaChallenge { challenge } }')).captchaChallenge.challenge;
   const s = await solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
-  return Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature })).toString('base64');
+  return Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature })).toString(
+    'base64',
+  );
 }
 
 main().catch((err) => {

@@ -10,14 +10,20 @@ const { solveChallenge } = require('altcha-lib/v1');
 const { startServer, waitReady, stop, load, removeDataDir } = require('./lib');
 
 async function gql(port, query, variables) {
-  const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   return res.json();
 }
 
 async function captcha(port) {
   const c = (await gql(port, '{ captchaChallenge { challenge } }')).data.captchaChallenge.challenge;
   const s = await solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
-  return Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature })).toString('base64');
+  return Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature })).toString(
+    'base64',
+  );
 }
 
 async function main() {
@@ -43,7 +49,9 @@ async function main() {
     await waitReady(port);
     const email = `bench-${Date.now()}@example.com`;
     const password = 'correct horse battery staple 42';
-    const reg = await gql(port, 'mutation R($i: RegisterInput!) { register(input: $i) { user { id } } }', { i: { email, password, captcha: await captcha(port) } });
+    const reg = await gql(port, 'mutation R($i: RegisterInput!) { register(input: $i) { user { id } } }', {
+      i: { email, password, captcha: await captcha(port) },
+    });
     if (reg.errors) throw new Error(JSON.stringify(reg.errors));
 
     // Wrong password for a real account vs an unknown email: both should cost one argon2 verify.
@@ -77,7 +85,11 @@ async function main() {
     const flood = await floodPromise;
     loginTimes.sort((a, b) => a - b);
     results.badCaptchaFlood = { concurrency: 32, ...flood };
-    results.realLoginsDuringFlood = { count: loginTimes.length, p50ms: +loginTimes[Math.floor(loginTimes.length / 2)].toFixed(1), maxMs: +loginTimes[loginTimes.length - 1].toFixed(1) };
+    results.realLoginsDuringFlood = {
+      count: loginTimes.length,
+      p50ms: +loginTimes[Math.floor(loginTimes.length / 2)].toFixed(1),
+      maxMs: +loginTimes[loginTimes.length - 1].toFixed(1),
+    };
   } finally {
     await stop(child);
     removeDataDir(dataDir);

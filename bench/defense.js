@@ -17,20 +17,34 @@ const { removeDataDir } = require('./lib');
 /** The same closed-loop load as bench/lib.js, generated from a separate process. */
 function load(port, body, concurrency, seconds, headers) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, 'load-worker.js'), JSON.stringify({ port, body, concurrency, seconds, headers })], (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))));
+    execFile(process.execPath, [path.join(__dirname, 'load-worker.js'), JSON.stringify({ port, body, concurrency, seconds, headers })], (err, stdout) =>
+      err ? reject(err) : resolve(JSON.parse(stdout)),
+    );
   });
 }
 const { solveChallenge } = require('altcha-lib/v1');
 
 async function gql(port, query, variables, headers = {}) {
-  const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
   return res.json();
 }
 
 async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-defense-'));
   fs.chmodSync(dataDir, 0o711);
-  const config = loadConfig({ APP_ENV: 'test', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', CAPTCHA_DIFFICULTY: '1000', RATE_LIMIT_SCALE: '100000' });
+  const config = loadConfig({
+    APP_ENV: 'test',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    CAPTCHA_DIFFICULTY: '1000',
+    RATE_LIMIT_SCALE: '100000',
+  });
   const logger = createLogger({ level: 'error' });
   const db = await openDatabase(config, logger, { entities: ENTITIES });
   const guarded = await startServer({ config, logger, db });
@@ -39,8 +53,12 @@ async function main() {
   try {
     const c = (await gql(guarded.port, '{ captchaChallenge { challenge } }')).data.captchaChallenge.challenge;
     const s = await solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
-    const captcha = Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature })).toString('base64');
-    const reg = await gql(guarded.port, 'mutation R($i: RegisterInput!) { register(input: $i) { accessToken } }', { i: { email: `bench-${Date.now()}@example.com`, password: 'correct horse battery staple 42', captcha } });
+    const captcha = Buffer.from(
+      JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature }),
+    ).toString('base64');
+    const reg = await gql(guarded.port, 'mutation R($i: RegisterInput!) { register(input: $i) { accessToken } }', {
+      i: { email: `bench-${Date.now()}@example.com`, password: 'correct horse battery staple 42', captcha },
+    });
     const headers = { authorization: `Bearer ${reg.data.register.accessToken}` };
     const body = { query: 'query Me { me { id email role displayName createdAt } }' };
     await load(guarded.port, body, 8, 2, headers);
@@ -52,7 +70,11 @@ async function main() {
     }
     const total = (rs) => Math.round(rs.reduce((a, r) => a + r.perSecond, 0) / rs.length);
     results.withDefenseLayer = { perSecond: total(rounds.with), p50ms: rounds.with.map((r) => r.p50ms), errors: rounds.with.reduce((a, r) => a + r.errors, 0) };
-    results.withoutDefenseLayer = { perSecond: total(rounds.without), p50ms: rounds.without.map((r) => r.p50ms), errors: rounds.without.reduce((a, r) => a + r.errors, 0) };
+    results.withoutDefenseLayer = {
+      perSecond: total(rounds.without),
+      p50ms: rounds.without.map((r) => r.p50ms),
+      errors: rounds.without.reduce((a, r) => a + r.errors, 0),
+    };
     results.ratio = +(results.withDefenseLayer.perSecond / results.withoutDefenseLayer.perSecond).toFixed(3);
   } finally {
     await guarded.stop();

@@ -49,7 +49,14 @@ async function load(port, body, concurrency, seconds, headers = {}) {
     new Promise((resolve) => {
       const t0 = process.hrtime.bigint();
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/graphql', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length, ...headers } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/graphql',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': payload.length, ...headers },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -75,7 +82,6 @@ async function load(port, body, concurrency, seconds, headers = {}) {
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
   return { requests: latencies.length, errors, perSecond: Math.round(latencies.length / seconds), p50ms: +q(0.5).toFixed(2), p99ms: +q(0.99).toFixed(2) };
 }
-
 
 /** Removes a bench data folder and, when its cluster was staged outside it (root), that too. */
 function removeDataDir(dataDir) {

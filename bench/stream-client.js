@@ -14,12 +14,18 @@ function subscribeAll({ target, wsUrl, token, ids }) {
   const state = { events: 0, delays: [], first: 0, last: 0, pending: ids.length, done: null, clients: [] };
   state.finished = new Promise((r) => (state.done = r));
   for (let i = 0; i < ids.length; i += PER_SOCKET) {
-    const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: token ? { authorization: `Bearer ${token}` } : undefined });
+    const client = createClient({
+      url: wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: token ? { authorization: `Bearer ${token}` } : undefined,
+    });
     state.clients.push(client);
     for (const id of ids.slice(i, i + PER_SOCKET)) {
-      const query = target === 'parley'
-        ? { query: 'subscription ($id: ID!) { e: messageStream(messageId: $id) { offset delta done } }', variables: { id } }
-        : { query: 'subscription ($id: ID!) { e: relay(id: $id) { offset delta done } }', variables: { id } };
+      const query =
+        target === 'parley'
+          ? { query: 'subscription ($id: ID!) { e: messageStream(messageId: $id) { offset delta done } }', variables: { id } }
+          : { query: 'subscription ($id: ID!) { e: relay(id: $id) { offset delta done } }', variables: { id } };
       client.subscribe(query, {
         next: ({ data }) => {
           const t = now();
@@ -57,14 +63,26 @@ process.on('message', async (msg) => {
     const q = (p) => +d[Math.min(d.length - 1, Math.floor(p * d.length))].toFixed(2);
     const seconds = (current.last - current.first) / 1000;
     for (const c of current.clients) await c.dispose();
-    process.send({ events: current.events, seconds: +seconds.toFixed(3), eventsPerSecond: Math.round(current.events / seconds), delayP50ms: q(0.5), delayP99ms: q(0.99) });
+    process.send({
+      events: current.events,
+      seconds: +seconds.toFixed(3),
+      eventsPerSecond: Math.round(current.events / seconds),
+      delayP50ms: q(0.5),
+      delayP99ms: q(0.99),
+    });
   } else if (msg.kind === 'idle') {
-    idle = await Promise.all(Array.from({ length: msg.count }, () => new Promise((resolve, reject) => {
-      const ws = new WebSocket(msg.wsUrl, 'graphql-transport-ws');
-      ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${msg.token}` } })));
-      ws.once('message', () => resolve(ws));
-      ws.once('error', reject);
-    })));
+    idle = await Promise.all(
+      Array.from(
+        { length: msg.count },
+        () =>
+          new Promise((resolve, reject) => {
+            const ws = new WebSocket(msg.wsUrl, 'graphql-transport-ws');
+            ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${msg.token}` } })));
+            ws.once('message', () => resolve(ws));
+            ws.once('error', reject);
+          }),
+      ),
+    );
     process.send({ kind: 'idle-open', count: idle.length });
   } else if (msg.kind === 'exit') {
     for (const ws of idle) ws.terminate();

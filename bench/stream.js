@@ -42,7 +42,11 @@ async function* chunks(opened) {
 }
 
 async function gql(url, query, variables, token) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = await res.json();
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -95,13 +99,28 @@ async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-stream-'));
   fs.chmodSync(dataDir, 0o711);
   const config = loadConfig({
-    APP_ENV: 'test', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', CAPTCHA_DIFFICULTY: '1000', DB_POOL_MAX: '20',
-    RATE_LIMIT_SCALE: '1000000', CHAT_MAX_CONCURRENT_STREAMS: '100000', WS_MAX_CONNECTIONS_PER_IP: '100000', WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '100', RATE_LIMIT_WS_SUBSCRIBE: '100000/60',
+    APP_ENV: 'test',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    CAPTCHA_DIFFICULTY: '1000',
+    DB_POOL_MAX: '20',
+    RATE_LIMIT_SCALE: '1000000',
+    CHAT_MAX_CONCURRENT_STREAMS: '100000',
+    WS_MAX_CONNECTIONS_PER_IP: '100000',
+    WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '100',
+    RATE_LIMIT_WS_SUBSCRIBE: '100000/60',
   });
   const logger = createLogger({ level: 'error' });
   const db = await openDatabase(config, logger, { entities: ENTITIES });
   const parleyGate = gate();
-  const provider = { name: 'bench', async *stream() { for await (const d of chunks(parleyGate.opened)) yield { type: 'delta', text: d }; } };
+  const provider = {
+    name: 'bench',
+    async *stream() {
+      for await (const d of chunks(parleyGate.opened)) yield { type: 'delta', text: d };
+    },
+  };
   const server = await startServer({ config, logger, db, providerForBenchmark: provider });
   const bareGate = gate();
   const bare = await bareRelay(bareGate.opened);
@@ -110,27 +129,48 @@ async function main() {
   try {
     const c = (await gql(url, '{ captchaChallenge { challenge } }')).captchaChallenge.challenge;
     const s = await solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
-    const captcha = Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature })).toString('base64');
-    const token = (await gql(url, 'mutation R($i: RegisterInput!) { register(input: $i) { accessToken } }', { i: { email: `stream-${Date.now()}@example.com`, password: 'correct horse battery staple 42', captcha } })).register.accessToken;
+    const captcha = Buffer.from(
+      JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature }),
+    ).toString('base64');
+    const token = (
+      await gql(url, 'mutation R($i: RegisterInput!) { register(input: $i) { accessToken } }', {
+        i: { email: `stream-${Date.now()}@example.com`, password: 'correct horse battery staple 42', captcha },
+      })
+    ).register.accessToken;
     const conversationId = (await gql(url, 'mutation { createConversation(input: {}) { id } }', {}, token)).createConversation.id;
     const messageIds = [];
     for (let i = 0; i < STREAMS; i += 50) {
-      const batch = await Promise.all(Array.from({ length: Math.min(50, STREAMS - i) }, () =>
-        gql(url, 'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { assistantMessage { id } } }', { i: { conversationId, content: 'go' } }, token)));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, STREAMS - i) }, () =>
+          gql(url, 'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { assistantMessage { id } } }', { i: { conversationId, content: 'go' } }, token),
+        ),
+      );
       messageIds.push(...batch.map((b) => b.sendMessage.assistantMessage.id));
     }
 
     const child = fork(path.join(__dirname, 'stream-client.js'), [], { stdio: 'inherit' });
-    const ask = (msg) => new Promise((resolve) => { child.once('message', resolve); child.send(msg); });
+    const ask = (msg) =>
+      new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send(msg);
+      });
     await ask({ kind: 'subscribe', target: 'parley', wsUrl: server.url.replace('http', 'ws') + '/graphql', token, ids: messageIds });
     await ask({ kind: 'go' });
     // Open the gate and wait for the child's measurement (PROFILE=file: CPU profile of this phase).
     const profiler = process.env.PROFILE ? await startProfile() : undefined;
-    const parleyResult = await new Promise((resolve) => { child.once('message', resolve); parleyGate.open(); child.send({ kind: 'measure' }); });
+    const parleyResult = await new Promise((resolve) => {
+      child.once('message', resolve);
+      parleyGate.open();
+      child.send({ kind: 'measure' });
+    });
     if (profiler) await profiler.stop(process.env.PROFILE);
     await ask({ kind: 'subscribe', target: 'bare', wsUrl: bare.url, ids: messageIds });
     await ask({ kind: 'go' });
-    const bareResult = await new Promise((resolve) => { child.once('message', resolve); bareGate.open(); child.send({ kind: 'measure' }); });
+    const bareResult = await new Promise((resolve) => {
+      child.once('message', resolve);
+      bareGate.open();
+      child.send({ kind: 'measure' });
+    });
     results.parley = parleyResult;
     results.bareRelay = bareResult;
     results.eventsPerSecondRatio = +(parleyResult.eventsPerSecond / bareResult.eventsPerSecond).toFixed(3);

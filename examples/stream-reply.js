@@ -25,7 +25,11 @@ async function main() {
   const { sendMessage } = await gql('mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }', {
     input: { conversationId: createConversation.id, content: text },
   });
-  const client = createClient({ url: `${base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` } });
+  const client = createClient({
+    url: `${base.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+  });
   let received = 0;
   await new Promise((resolve, reject) => {
     client.subscribe(

@@ -17,9 +17,28 @@ export class ConfigError extends Error {
 
 /** Secrets that appear in examples and tutorials; refusing them in prod stops copy-paste deployments. */
 const PLACEHOLDER_SECRETS = [
-  'changeme', 'change-me', 'change_me', 'changethis', 'secret', 'secretkey', 'secret-key', 'secret_key',
-  'your-secret-key', 'your_secret_key', 'yoursecretkey', 'mysecret', 'supersecret', 'password',
-  'placeholder', 'example', 'default', 'insecure', 'development', 'test', 'replace-me', 'todo',
+  'changeme',
+  'change-me',
+  'change_me',
+  'changethis',
+  'secret',
+  'secretkey',
+  'secret-key',
+  'secret_key',
+  'your-secret-key',
+  'your_secret_key',
+  'yoursecretkey',
+  'mysecret',
+  'supersecret',
+  'password',
+  'placeholder',
+  'example',
+  'default',
+  'insecure',
+  'development',
+  'test',
+  'replace-me',
+  'todo',
 ];
 
 /** True when `key` is, or is built from, a well-known placeholder rather than real random material. */
@@ -42,7 +61,9 @@ function refuseWeakKeysInProd(r: ConfigReader, config: Config): void {
   const previousKey = config.auth.secretKeyPrevious;
   if (previousKey !== undefined && previousKey.length < 32) r.problem('SECRET_KEY_PREVIOUS must be at least 32 characters in prod');
   if (previousKey !== undefined && r.str('SECRET_KEY_ROTATED_AT') === undefined) {
-    r.problem('SECRET_KEY_ROTATED_AT is required in prod with SECRET_KEY_PREVIOUS (when the new key took over), so the previous key stops working one access-token lifetime later');
+    r.problem(
+      'SECRET_KEY_ROTATED_AT is required in prod with SECRET_KEY_PREVIOUS (when the new key took over), so the previous key stops working one access-token lifetime later',
+    );
   }
 }
 

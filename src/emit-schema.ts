@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   console.log(`wrote ${target}`);
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -11,4 +11,17 @@ import { TokenUsage } from './chat/token-usage.entity';
 import { AppMeta } from './db/app-meta.entity';
 
 /** Every entity, listed explicitly so discovery never depends on file globs or build layout. */
-export const ENTITIES = [AppMeta, User, Session, RefreshToken, LoginThrottle, CaptchaUse, AuditEvent, Conversation, Message, AttachmentFile, AttachmentChunk, TokenUsage];
+export const ENTITIES = [
+  AppMeta,
+  User,
+  Session,
+  RefreshToken,
+  LoginThrottle,
+  CaptchaUse,
+  AuditEvent,
+  Conversation,
+  Message,
+  AttachmentFile,
+  AttachmentChunk,
+  TokenUsage,
+];

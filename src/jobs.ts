@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditOutcome } from './audit/audit-event.entity';
 import { purgeAuditPrefix } from './audit/audit.service';
 import { pruneTokenLedger } from './chat/chat.service';
 import { sweepUnattachedUploads } from './chat/uploads';
@@ -20,7 +21,7 @@ const SECURITY_COUNTERS: Record<string, string> = {
 /** Counts every written audit event that is a security event (failed logins, lockouts, token reuse, refusals) in `metrics`. */
 export function countSecurityEvents(services: Services, metrics: Metrics): void {
   services.audit.onWritten = (e) => {
-    const event = SECURITY_COUNTERS[e.action === 'auth.login' && e.outcome !== 'FAILURE' ? '' : e.action];
+    const event = SECURITY_COUNTERS[e.action === 'auth.login' && e.outcome !== AuditOutcome.FAILURE ? '' : e.action];
     // An aggregated event (rate-limit refusals) stands for `metadata.count` occurrences.
     if (event) metrics.securityEvents.inc({ event }, typeof e.metadata?.count === 'number' ? e.metadata.count : 1);
   };
@@ -31,16 +32,16 @@ function sweepOnce(deps: { config: Config; logger: Logger; services: Services; e
   const { config, logger, services, em } = deps;
   void purgeAuditPrefix(services.audit, em.fork(), config.audit.retentionDays)
     .then((n) => n > 0 && logger.info('audit retention: purged an old prefix behind a checkpoint', { events: n }))
-    .catch((err) => logger.error('audit retention failed', { err }));
+    .catch((err: unknown) => logger.error('audit retention failed', { err }));
   if (config.conversationRetentionDays !== undefined) {
     void sweepConversations(services.audit, em.fork(), config.conversationRetentionDays)
       .then((n) => n > 0 && logger.info('conversation retention: deleted old conversations', { conversations: n }))
-      .catch((err) => logger.error('conversation retention failed', { err }));
+      .catch((err: unknown) => logger.error('conversation retention failed', { err }));
   }
   void sweepUnattachedUploads(services.audit, em.fork())
     .then((n) => n > 0 && logger.info('upload sweep: removed uploads never attached to a message', { attachments: n }))
-    .catch((err) => logger.error('upload sweep failed', { err }));
-  void pruneTokenLedger(em.fork()).catch((err) => logger.error('token ledger pruning failed', { err }));
+    .catch((err: unknown) => logger.error('upload sweep failed', { err }));
+  void pruneTokenLedger(em.fork()).catch((err: unknown) => logger.error('token ledger pruning failed', { err }));
 }
 
 /**

@@ -26,7 +26,7 @@ async function main(command: string | undefined): Promise<void> {
   }
 }
 
-main(process.argv[2]).catch((err) => {
+main(process.argv[2]).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message);
   else console.error(err);
   process.exit(1);

@@ -17,11 +17,19 @@ import { permissions } from './graphql/permissions';
 import { RATE_LIMIT_DIRECTIVE, rateLimiting, type RefusalTally } from './graphql/rate-limit';
 import { SCALARS_MAP } from './graphql/scalars';
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-type ResolverClass = Function;
+/** A type-graphql resolver class. */
+export type ResolverClass = abstract new (...args: never[]) => object;
 
 /** Every resolver class of the public API. */
-export const RESOLVERS: NonEmptyArray<ResolverClass> = [AdminResolver, AuthResolver, ChatResolver, ConversationResolver, ModelsResolver, PrivacyResolver, UserAdminResolver];
+export const RESOLVERS: NonEmptyArray<ResolverClass> = [
+  AdminResolver,
+  AuthResolver,
+  ChatResolver,
+  ConversationResolver,
+  ModelsResolver,
+  PrivacyResolver,
+  UserAdminResolver,
+];
 
 /** Builds the schema from the resolvers (plus test-only ones when given): types, fields, directives. */
 export async function buildAppSchema(extraResolvers: ResolverClass[] = []): Promise<GraphQLSchema> {

@@ -11,7 +11,7 @@ import { parseCookies } from './auth/cookies';
 import { createApollo } from './graphql/apollo';
 import { buildContext, type Context, type ContextDeps, type RequestAuthenticator } from './graphql/context';
 import { createFormatError, type FormatError } from './graphql/format-error';
-import { buildAppSchema, buildExecutableSchema } from './schema';
+import { buildAppSchema, buildExecutableSchema, type ResolverClass } from './schema';
 import { attachWebSocket } from './graphql/ws';
 import { CostBudget } from './graphql/rate-limit';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
@@ -46,7 +46,7 @@ export interface ServerDeps {
   logger: Logger;
   db: Database;
   /** Test-only resolver classes added to the schema, and the rules that open them (never used by main.ts). */
-  extraResolvers?: Function[];
+  extraResolvers?: ResolverClass[];
   extraRules?: IRules;
   /**
    * Benchmarks only: serve the bare schema with no permissions, limits, rate limits or input
@@ -77,7 +77,19 @@ function httpContext(contextDeps: ContextDeps, authenticator: RequestAuthenticat
 }
 
 /** `/graphql` over HTTP: CORS, JSON only, document size, trusted documents, document limits, then Apollo; a 404 for the rest. */
-function mountGraphql(app: Express, deps: { config: Config; logger: Logger; schema: GraphQLSchema; formatError: FormatError; apollo: ReturnType<typeof createApollo>; context: ReturnType<typeof httpContext>; manifest?: Map<string, string>; bare: boolean }): void {
+function mountGraphql(
+  app: Express,
+  deps: {
+    config: Config;
+    logger: Logger;
+    schema: GraphQLSchema;
+    formatError: FormatError;
+    apollo: ReturnType<typeof createApollo>;
+    context: ReturnType<typeof httpContext>;
+    manifest?: Map<string, string>;
+    bare: boolean;
+  },
+): void {
   const { config, bare, manifest } = deps;
   app.use(
     '/graphql',
@@ -95,9 +107,18 @@ function mountGraphql(app: Express, deps: { config: Config; logger: Logger; sche
 }
 
 /** The express app before `/graphql`: request log, security headers, ops routes and attachments. */
-function baseApp(deps: { config: Config; logger: Logger; db: Database; metrics: Metrics; services: Services; authenticator: RequestAuthenticator; redis?: ReturnType<typeof createRedis>; isShuttingDown: () => boolean }): Express {
+function baseApp(deps: {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  metrics: Metrics;
+  services: Services;
+  authenticator: RequestAuthenticator;
+  redis?: ReturnType<typeof createRedis>;
+  isShuttingDown: () => boolean;
+}): Express {
   const { config, logger, metrics, services, authenticator } = deps;
-  const em = deps.db.orm.em as ContextDeps['em'];
+  const em = deps.db.orm.em;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy ? 1 : false);
@@ -125,9 +146,11 @@ function listen(httpServer: http.Server, config: Config): Promise<void> {
 /** The services with their background work running: generation recovery, the audit tail, security counters, retention jobs. */
 async function startBackend(deps: ServerDeps, metrics: Metrics) {
   const { config, logger, db } = deps;
-  const rootEm = db.orm.em as ContextDeps['em'];
+  const rootEm = db.orm.em;
   const redis = createRedis(config, logger);
-  const pubsubRedis = config.redisUrl ? { publish: createRedis(config, logger, { queue: true })!, subscribe: createRedis(config, logger, { queue: true })! } : undefined;
+  const pubsubRedis = config.redisUrl
+    ? { publish: createRedis(config, logger, { queue: true })!, subscribe: createRedis(config, logger, { queue: true })! }
+    : undefined;
   const pubsub = createTopics(pubsubRedis);
   const services = createServices(config, logger, rootEm, pubsub, deps.providerForBenchmark);
   const auditConnected = services.audit.connect(); // subscribes at once, like the other listeners
@@ -165,7 +188,20 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   await apollo.start();
   mountGraphql(app, { config, logger, schema, formatError, apollo, context: httpContext(contextDeps, authenticator), manifest, bare });
 
-  const ws = attachWebSocket({ httpServer, schema, config, logger, metrics, contextDeps, authenticator, originAllowed: (origin) => originAllowed(config, origin), onResultSent: flushOperationReads, formatError, manifest, budget });
+  const ws = attachWebSocket({
+    httpServer,
+    schema,
+    config,
+    logger,
+    metrics,
+    contextDeps,
+    authenticator,
+    originAllowed: (origin) => originAllowed(config, origin),
+    onResultSent: flushOperationReads,
+    formatError,
+    manifest,
+    budget,
+  });
 
   await listen(httpServer, config);
   const { port } = httpServer.address() as AddressInfo;

@@ -27,10 +27,15 @@ export class AdminResolver {
 
   @Directive(rateLimitOf('admin'))
   @Query(() => AuditChainReport, {
-    description: 'Recomputes the keyed audit chain and reports the first event that does not fit, or that it ends before the newest event the servers know of (or `expectedHead`). ADMIN and AUDITOR.',
+    description:
+      'Recomputes the keyed audit chain and reports the first event that does not fit, or that it ends before the newest event the servers know of (or `expectedHead`). ADMIN and AUDITOR.',
   })
   async verifyAuditChain(
-    @Arg('expectedHead', () => AuditHeadInput, { nullable: true, description: 'A head copied from an `audit.head` log line: the chain must reach it with the same hash.' }) expectedHead: AuditHeadInput | null,
+    @Arg('expectedHead', () => AuditHeadInput, {
+      nullable: true,
+      description: 'A head copied from an `audit.head` log line: the chain must reach it with the same hash.',
+    })
+    expectedHead: AuditHeadInput | null,
     @Ctx() ctx: Context,
   ): Promise<AuditChainReport> {
     if (expectedHead && (expectedHead.seq < 1 || !/^[0-9a-f]{64}$/.test(expectedHead.hash))) {
@@ -62,7 +67,11 @@ export class AdminResolver {
   }
 
   @Mutation(() => User, { description: "Changes a user's role (not your own; the last admin stays). Their sessions end. ADMIN." })
-  setUserRole(@Arg('userId', () => ID, { description: 'The user.' }) userId: string, @Arg('role', () => Role, { description: 'The new role.' }) role: Role, @Ctx() ctx: Context): Promise<User> {
+  setUserRole(
+    @Arg('userId', () => ID, { description: 'The user.' }) userId: string,
+    @Arg('role', () => Role, { description: 'The new role.' }) role: Role,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
     return ctx.services.admin.setUserRole(ctx.em, requireAuth(ctx), userId, role, requestMeta(ctx));
   }
 
@@ -81,7 +90,7 @@ export class AdminResolver {
     return ctx.services.admin.unlockUser(ctx.em, requireAuth(ctx), userId, requestMeta(ctx));
   }
 
-  @Mutation(() => Boolean, { description: "Ends every session of a user. ADMIN." })
+  @Mutation(() => Boolean, { description: 'Ends every session of a user. ADMIN.' })
   revokeUserSessions(@Arg('userId', () => ID, { description: 'The user.' }) userId: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.admin.revokeUserSessions(ctx.em, requireAuth(ctx), userId, requestMeta(ctx));
   }
@@ -93,12 +102,17 @@ export class AdminResolver {
       const ctx = context as Context;
       const auth = requireAuth(ctx);
       if (auth.role !== Role.ADMIN && auth.role !== Role.AUDITOR) throw new ForbiddenError();
-      return auditEventTail(ctx.em, ctx.services.pubsub, (args.afterSeq as number | null | undefined) ?? null);
+      const { afterSeq } = args as { afterSeq?: number | null };
+      return auditEventTail(ctx.em, ctx.services.pubsub, afterSeq ?? null);
     },
   })
   auditEventAdded(
     @Root() e: AuditEventData,
-    @Arg('afterSeq', () => Int, { nullable: true, description: 'The last seq the caller has: events after it are replayed from the trail first (after SLOW_CONSUMER or a reconnect).' }) _afterSeq: number | null,
+    @Arg('afterSeq', () => Int, {
+      nullable: true,
+      description: 'The last seq the caller has: events after it are replayed from the trail first (after SLOW_CONSUMER or a reconnect).',
+    })
+    _afterSeq: number | null,
   ): AuditEventView {
     return { ...e, at: new Date(e.at), actorRole: e.actorRole as Role | null, outcome: e.outcome as AuditEventView['outcome'] };
   }

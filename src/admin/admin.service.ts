@@ -16,7 +16,10 @@ const MAX_LOCK_MINUTES = 525_600; // a year
 
 /** User management and security reporting for admins and auditors; every change audited. */
 export class AdminService {
-  constructor(private readonly audit: AuditService, private readonly sessions: SessionStore) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly sessions: SessionStore,
+  ) {}
 
   private async target(em: EntityManager, userId: string): Promise<User> {
     const user = UUID.test(userId) ? await em.findOne(User, { id: userId }) : null;
@@ -31,8 +34,13 @@ export class AdminService {
     if (filter?.locked === true) where.lockedUntil = { $gt: new Date() };
     if (filter?.locked === false) where.$or = [{ lockedUntil: null }, { lockedUntil: { $lte: new Date() } }];
     return keysetPage({
-      first, after, cursor: timeIdCursor, keyOf: (u: User) => u, toNode: (u) => u,
-      fetch: (beyond, limit) => em.find(User, beyond ? { ...where, $and: [beyondTimeId(beyond, 'desc')] } : where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+      first,
+      after,
+      cursor: timeIdCursor,
+      keyOf: (u: User) => u,
+      toNode: (u) => u,
+      fetch: (beyond, limit) =>
+        em.find(User, beyond ? { ...where, $and: [beyondTimeId(beyond, 'desc')] } : where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
     });
   }
 
@@ -50,14 +58,22 @@ export class AdminService {
       // Access tokens carry the role: end the user's sessions so the new role applies at once.
       if (from !== role) await sessions.revoke(user.id, 'role changed');
       await tx.flush();
-      await this.audit.record(tx, { action: 'admin.user.role', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { from, to: role } });
+      await this.audit.record(tx, {
+        action: 'admin.user.role',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { from, to: role },
+      });
     });
     return this.target(em.fork(), userId);
   }
 
   /** Locks another user out for `minutes`, giving a reason, and revokes their sessions (audited). */
   async lockUser(em: EntityManager, auth: AuthInfo, userId: string, minutes: number, reason: string, meta: RequestMeta): Promise<User> {
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_LOCK_MINUTES) throw new BadUserInputError(`minutes must be 1 to ${MAX_LOCK_MINUTES}`, { field: 'minutes' });
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_LOCK_MINUTES)
+      throw new BadUserInputError(`minutes must be 1 to ${MAX_LOCK_MINUTES}`, { field: 'minutes' });
     const why = reason.trim();
     if (why.length < 1 || why.length > 500) throw new BadUserInputError('reason must be 1 to 500 characters', { field: 'reason' });
     if (userId === auth.userId) throw new ForbiddenError('You cannot lock yourself');
@@ -66,7 +82,14 @@ export class AdminService {
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
       const ids = await sessions.revoke(user.id, 'locked by an admin');
-      await this.audit.record(tx, { action: 'admin.user.lock', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { minutes, reason: why, sessionsRevoked: ids.length } });
+      await this.audit.record(tx, {
+        action: 'admin.user.lock',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { minutes, reason: why, sessionsRevoked: ids.length },
+      });
     });
     return this.target(em.fork(), userId);
   }
@@ -78,7 +101,13 @@ export class AdminService {
       user.lockedUntil = null;
       user.lockReason = null;
       await tx.flush();
-      await this.audit.record(tx, { action: 'admin.user.unlock', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id });
+      await this.audit.record(tx, {
+        action: 'admin.user.unlock',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'user',
+        resourceId: user.id,
+      });
     });
     return this.target(em.fork(), userId);
   }
@@ -88,7 +117,14 @@ export class AdminService {
     await this.sessions.transaction(em, async (tx, sessions) => {
       const user = await this.target(tx, userId);
       const ids = await sessions.revoke(user.id, 'revoked by an admin');
-      await this.audit.record(tx, { action: 'admin.user.sessions_revoked', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: user.id, metadata: { sessionsRevoked: ids.length } });
+      await this.audit.record(tx, {
+        action: 'admin.user.sessions_revoked',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { sessionsRevoked: ids.length },
+      });
     });
     return true;
   }

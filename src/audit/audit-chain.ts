@@ -35,27 +35,46 @@ export function chainKeys(secret: string, previous?: string): ChainKey[] {
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-export type Hashed = Pick<AuditEvent, 'seq' | 'at' | 'actorId' | 'actorRole' | 'action' | 'resourceType' | 'resourceId' | 'outcome' | 'ip' | 'requestId' | 'metadata' | 'prevHash'> & { keyId?: string | null };
+export type Hashed = Pick<
+  AuditEvent,
+  'seq' | 'at' | 'actorId' | 'actorRole' | 'action' | 'resourceType' | 'resourceId' | 'outcome' | 'ip' | 'requestId' | 'metadata' | 'prevHash'
+> & { keyId?: string | null };
 
 function fields(e: Hashed): unknown[] {
   return [
-    String(e.seq), e.at.toISOString(), e.actorId ?? null, e.actorRole ?? null, e.action, e.resourceType ?? null,
-    e.resourceId ?? null, e.outcome, e.ip ?? null, e.requestId ?? null, e.metadata ?? null, e.prevHash,
+    String(e.seq),
+    e.at.toISOString(),
+    e.actorId ?? null,
+    e.actorRole ?? null,
+    e.action,
+    e.resourceType ?? null,
+    e.resourceId ?? null,
+    e.outcome,
+    e.ip ?? null,
+    e.requestId ?? null,
+    e.metadata ?? null,
+    e.prevHash,
   ];
 }
 
 /** Version 1 (events written before the chain was keyed): plain SHA-256, which anyone can recompute. */
 export function legacyHash(e: Hashed): string {
-  return createHash('sha256').update(canonicalJson(fields(e))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(fields(e)))
+    .digest('hex');
 }
 
 /** Version 2: HMAC-SHA-256 under the chain key, over the version, the key id and every recorded field. */
 export function keyedHash(e: Hashed, key: ChainKey): string {
-  return createHmac('sha256', key.key).update(canonicalJson(['v2', key.id, ...fields(e)])).digest('hex');
+  return createHmac('sha256', key.key)
+    .update(canonicalJson(['v2', key.id, ...fields(e)]))
+    .digest('hex');
 }
 
 /** The hash `e` should carry, or null when it names a key this server does not hold. */
@@ -67,5 +86,7 @@ export function expectedHash(e: Hashed, keys: ChainKey[]): string | null {
 
 /** The MAC of an `audit.head` log line, so a forged checkpoint line is told apart from a real one. */
 export function signHead(key: ChainKey, head: { seq: string; hash: string; at: string }): string {
-  return createHmac('sha256', key.key).update(canonicalJson(['audit.head', head.seq, head.hash, head.at])).digest('hex');
+  return createHmac('sha256', key.key)
+    .update(canonicalJson(['audit.head', head.seq, head.hash, head.at]))
+    .digest('hex');
 }

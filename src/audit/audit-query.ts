@@ -11,14 +11,30 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An event as the API shows it. */
 export function toAuditView(e: AuditEvent): AuditEventView {
   return {
-    id: e.id, seq: Number(e.seq), at: e.at, actorId: e.actorId ?? null, actorRole: e.actorRole ?? null, action: e.action,
-    resourceType: e.resourceType ?? null, resourceId: e.resourceId ?? null, outcome: e.outcome, ip: e.ip ?? null,
-    requestId: e.requestId ?? null, metadata: e.metadata ?? null, hash: e.hash, prevHash: e.prevHash,
+    id: e.id,
+    seq: Number(e.seq),
+    at: e.at,
+    actorId: e.actorId ?? null,
+    actorRole: e.actorRole ?? null,
+    action: e.action,
+    resourceType: e.resourceType ?? null,
+    resourceId: e.resourceId ?? null,
+    outcome: e.outcome,
+    ip: e.ip ?? null,
+    requestId: e.requestId ?? null,
+    metadata: e.metadata ?? null,
+    hash: e.hash,
+    prevHash: e.prevHash,
   };
 }
 
 /** Audit events matching every given filter field, newest first, paged by seq. */
-export async function listAuditEvents(em: EntityManager, filter: AuditFilter | null | undefined, first?: number | null, after?: string | null): Promise<AuditEventConnection> {
+export async function listAuditEvents(
+  em: EntityManager,
+  filter: AuditFilter | null | undefined,
+  first?: number | null,
+  after?: string | null,
+): Promise<AuditEventConnection> {
   const where: Record<string, unknown> = {};
   const f = filter ?? {};
   if (f.actorId) {
@@ -32,7 +48,11 @@ export async function listAuditEvents(em: EntityManager, filter: AuditFilter | n
   if (f.ip) where.ip = f.ip;
   if (f.from || f.to) where.at = { ...(f.from ? { $gte: f.from } : {}), ...(f.to ? { $lt: f.to } : {}) };
   return keysetPage({
-    first, after, cursor: seqCursor, keyOf: (e: AuditEvent) => String(e.seq), toNode: toAuditView,
+    first,
+    after,
+    cursor: seqCursor,
+    keyOf: (e: AuditEvent) => String(e.seq),
+    toNode: toAuditView,
     fetch: (beyond, limit) => em.find(AuditEvent, { ...where, ...(beyond && beyondSeq(beyond, 'desc')) }, { orderBy: { seq: 'desc' }, limit }),
   });
 }
@@ -61,7 +81,8 @@ async function* storedAuditEvents(em: EntityManager, after: number, before?: num
  * resubscribes with the last seq it has.
  */
 export async function* auditEventTail(em: EntityManager, pubsub: PubSub, afterSeq: number | null): AsyncGenerator<AuditEventData> {
-  if (afterSeq !== null && (!Number.isInteger(afterSeq) || afterSeq < 0)) throw new BadUserInputError('afterSeq must be a whole number, 0 or more', { field: 'afterSeq' });
+  if (afterSeq !== null && (!Number.isInteger(afterSeq) || afterSeq < 0))
+    throw new BadUserInputError('afterSeq must be a whole number, 0 or more', { field: 'afterSeq' });
   // Subscribed before the table is read, so nothing written meanwhile falls between the two.
   const live = pubsub.subscribe('audit:events');
   try {

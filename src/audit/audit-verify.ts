@@ -19,10 +19,12 @@ async function startOfChain(em: EntityManager): Promise<{ after: bigint; prevHas
   const [{ min }] = await em.getConnection().execute<{ min: string | null }[]>('select min(seq) as min from audit_event');
   if (min === null || BigInt(min) <= 1n) return { after: 0n, prevHash: GENESIS_HASH };
   const first = BigInt(min);
-  const checkpoints = await em.getConnection().execute<{ metadata: { purgedThroughSeq?: string; purgedThroughHash?: string } }[]>(
-    `select metadata from audit_event where action = 'audit.checkpoint' and metadata->>'purgedThroughSeq' = ? order by seq limit 1`,
-    [String(first - 1n)],
-  );
+  const checkpoints = await em
+    .getConnection()
+    .execute<{ metadata: { purgedThroughSeq?: string; purgedThroughHash?: string } }[]>(
+      `select metadata from audit_event where action = 'audit.checkpoint' and metadata->>'purgedThroughSeq' = ? order by seq limit 1`,
+      [String(first - 1n)],
+    );
   if (checkpoints.length === 0) return broken(0, first, `events before seq ${first} are missing and no retention checkpoint covers them`);
   return { after: first - 1n, prevHash: checkpoints[0].metadata.purgedThroughHash ?? '' };
 }
@@ -65,7 +67,8 @@ export async function verifyChain(em: EntityManager, keys: ChainKey[], heads: { 
     }
   }
   for (const { head, name } of heads) {
-    if (head.seq > after) return broken(checked, after + 1n, `the table ends at seq ${after}, before the ${name} at seq ${head.seq}: newer events were deleted`);
+    if (head.seq > after)
+      return broken(checked, after + 1n, `the table ends at seq ${after}, before the ${name} at seq ${head.seq}: newer events were deleted`);
     const hash = seen.get(head.seq);
     // A head older than the purged prefix cannot be compared; the checkpoint vouches for it.
     if (hash !== undefined && hash !== head.hash) return broken(checked, head.seq, `event ${head.seq} does not match the ${name}: the chain was rewritten`);

@@ -57,9 +57,20 @@ function assertAction(action: string): void {
 /** An event in its JSON-safe published form. */
 export function toAuditData(e: AuditEvent): AuditEventData {
   return {
-    id: e.id, seq: Number(e.seq), at: e.at.toISOString(), actorId: e.actorId ?? null, actorRole: e.actorRole ?? null, action: e.action,
-    resourceType: e.resourceType ?? null, resourceId: e.resourceId ?? null, outcome: e.outcome, ip: e.ip ?? null,
-    requestId: e.requestId ?? null, metadata: e.metadata ?? null, hash: e.hash, prevHash: e.prevHash,
+    id: e.id,
+    seq: Number(e.seq),
+    at: e.at.toISOString(),
+    actorId: e.actorId ?? null,
+    actorRole: e.actorRole ?? null,
+    action: e.action,
+    resourceType: e.resourceType ?? null,
+    resourceId: e.resourceId ?? null,
+    outcome: e.outcome,
+    ip: e.ip ?? null,
+    requestId: e.requestId ?? null,
+    metadata: e.metadata ?? null,
+    hash: e.hash,
+    prevHash: e.prevHash,
   };
 }
 
@@ -103,11 +114,17 @@ export class AuditService {
   readsRecordedForBenchmark = true;
 
   /** `em`: the root entity manager, forked for appends that stand alone; `pubsub`: the live tail. */
-  constructor(private readonly logger: Logger, private readonly em: EntityManager, private readonly pubsub: PubSub | undefined, opts: AuditOptions) {
+  constructor(
+    private readonly logger: Logger,
+    private readonly em: EntityManager,
+    private readonly pubsub: PubSub | undefined,
+    opts: AuditOptions,
+  ) {
     this.opts = opts;
     const subscriber: EventSubscriber = {
       afterTransactionCommit: async (args: TransactionEventArgs) => {
-        const events = args.transaction ? this.uncommitted.get(args.transaction) : undefined;
+        const transaction: unknown = args.transaction;
+        const events = transaction ? this.uncommitted.get(transaction) : undefined;
         if (events) this.committed(events);
       },
     };
@@ -248,7 +265,10 @@ export class AuditService {
         const batch = this.queue.splice(0, 500);
         this.fullLogged = false;
         try {
-          await this.appendAll(this.em.fork(), batch.map((b) => b.input));
+          await this.appendAll(
+            this.em.fork(),
+            batch.map((b) => b.input),
+          );
           for (const b of batch) b.resolve();
         } catch (err) {
           this.logger.error('audit append failed', { err, events: batch.length });
@@ -269,7 +289,7 @@ export class AuditService {
     const key = this.opts.keys[0];
     return em.transactional(async (tx) => {
       const conn = tx.getConnection();
-      const ctx = tx.getTransactionContext();
+      const ctx: unknown = tx.getTransactionContext();
       await conn.execute('select pg_advisory_xact_lock(?)', [AUDIT_LOCK_KEY], 'all', ctx);
       const last = await conn.execute<{ seq: string; hash: string }[]>('select seq, hash from audit_event order by seq desc limit 1', [], 'all', ctx);
       let seq = last.length ? BigInt(last[0].seq) : 0n;
@@ -277,9 +297,20 @@ export class AuditService {
       const events = inputs.map((input) => {
         seq += 1n;
         const event = tx.create(AuditEvent, {
-          seq: String(seq), at: new Date(), actorId: input.actorId ?? null, actorRole: input.actorRole ?? null, action: input.action,
-          resourceType: input.resourceType ?? null, resourceId: input.resourceId ?? null, outcome: input.outcome, ip: input.ip ?? null,
-          requestId: input.requestId ?? null, metadata: input.metadata ?? null, prevHash, keyId: key.id, hash: '',
+          seq: String(seq),
+          at: new Date(),
+          actorId: input.actorId ?? null,
+          actorRole: input.actorRole ?? null,
+          action: input.action,
+          resourceType: input.resourceType ?? null,
+          resourceId: input.resourceId ?? null,
+          outcome: input.outcome,
+          ip: input.ip ?? null,
+          requestId: input.requestId ?? null,
+          metadata: input.metadata ?? null,
+          prevHash,
+          keyId: key.id,
+          hash: '',
         });
         event.hash = keyedHash(event, key);
         prevHash = event.hash;
@@ -307,7 +338,12 @@ export class AuditService {
     if (this.head && seq <= this.head.seq) {
       if (seq === this.head.seq && hash !== this.head.hash && !this.contradicted) {
         this.contradicted = this.head;
-        this.logger.error('audit chain rewritten: an event replaced a known head', { security: true, alert: true, event: 'audit.head_contradicted', seq: String(seq) });
+        this.logger.error('audit chain rewritten: an event replaced a known head', {
+          security: true,
+          alert: true,
+          event: 'audit.head_contradicted',
+          seq: String(seq),
+        });
       }
       return;
     }
@@ -343,17 +379,29 @@ export class AuditService {
 
 /** Deletes events older than `retentionDays` and appends a checkpoint holding the last purged hash. */
 export async function purgeAuditPrefix(audit: AuditService, em: EntityManager, retentionDays: number): Promise<number> {
-  const rows = await em.getConnection().execute<{ seq: string; hash: string }[]>(
-    `select seq, hash from audit_event where at < now() - make_interval(days => ?) and action <> 'audit.checkpoint' order by seq desc limit 1`,
-    [retentionDays],
-  );
+  const rows = await em
+    .getConnection()
+    .execute<{ seq: string; hash: string }[]>(
+      `select seq, hash from audit_event where at < now() - make_interval(days => ?) and action <> 'audit.checkpoint' order by seq desc limit 1`,
+      [retentionDays],
+    );
   if (rows.length === 0) return 0;
   const through = rows[0];
   // Everything up to and including `through` goes (a prefix: later events stay, even if old).
   const deleted = await em.transactional(async (tx) => {
-    const res = await tx.getConnection().execute<{ n: string }[]>(
-      'with d as (delete from audit_event where seq <= ? returning 1) select count(*) as n from d', [through.seq], 'all', tx.getTransactionContext());
-    await audit.record(tx, { action: 'audit.checkpoint', outcome: AuditOutcome.SUCCESS, metadata: { purgedThroughSeq: through.seq, purgedThroughHash: through.hash, retentionDays } });
+    const res = await tx
+      .getConnection()
+      .execute<{ n: string }[]>(
+        'with d as (delete from audit_event where seq <= ? returning 1) select count(*) as n from d',
+        [through.seq],
+        'all',
+        tx.getTransactionContext(),
+      );
+    await audit.record(tx, {
+      action: 'audit.checkpoint',
+      outcome: AuditOutcome.SUCCESS,
+      metadata: { purgedThroughSeq: through.seq, purgedThroughHash: through.hash, retentionDays },
+    });
     return Number(res[0].n);
   });
   return deleted;

@@ -68,7 +68,10 @@ export class AuditChainReport {
   @Field(() => Int, { nullable: true, description: 'The first seq that does not fit (altered, or missing).' })
   firstBrokenSeq!: number | null;
 
-  @Field(() => String, { nullable: true, description: 'Why the chain is not valid (altered, unkeyed, or ending before a known or expected head); null when valid.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why the chain is not valid (altered, unkeyed, or ending before a known or expected head); null when valid.',
+  })
   reason?: string | null;
 }
 

@@ -44,7 +44,16 @@ export function auditRefusals(audit: AuditService): RefusalTally {
   return (who, limited, key, windowMs) =>
     audit.tally(
       key,
-      { action: 'security.rate_limited', outcome: AuditOutcome.DENIED, actorId: who.userId ?? null, actorRole: who.role ?? null, resourceType: 'operation', resourceId: limited, ip: who.ip, requestId: who.requestId },
+      {
+        action: 'security.rate_limited',
+        outcome: AuditOutcome.DENIED,
+        actorId: who.userId ?? null,
+        actorRole: who.role ?? null,
+        resourceType: 'operation',
+        resourceId: limited,
+        ip: who.ip,
+        requestId: who.requestId,
+      },
       windowMs,
     );
 }

@@ -13,7 +13,10 @@ export class Argon2Gate {
   private running = 0;
   private readonly waiting: Record<Argon2Lane, (() => void)[]> = { login: [], recheck: [] };
 
-  constructor(private readonly maxConcurrent: number, private readonly maxQueue: number) {}
+  constructor(
+    private readonly maxConcurrent: number,
+    private readonly maxQueue: number,
+  ) {}
 
   async run<T>(lane: Argon2Lane, work: () => Promise<T>): Promise<T> {
     if (this.running >= this.maxConcurrent) {

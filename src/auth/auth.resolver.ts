@@ -38,7 +38,14 @@ export class AuthResolver {
   async mySessions(@Ctx() ctx: Context): Promise<SessionInfo[]> {
     const auth = requireAuth(ctx);
     const sessions = await ctx.services.auth.sessions(ctx.em, auth);
-    return sessions.map((s) => ({ id: s.id, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, ip: s.ip, userAgent: s.userAgent, current: s.id === auth.sessionId }));
+    return sessions.map((s) => ({
+      id: s.id,
+      createdAt: s.createdAt,
+      lastUsedAt: s.lastUsedAt,
+      ip: s.ip,
+      userAgent: s.userAgent,
+      current: s.id === auth.sessionId,
+    }));
   }
 
   @Directive(rateLimitOf('register'))
@@ -54,7 +61,10 @@ export class AuthResolver {
   }
 
   @Directive(rateLimitOf('refresh'))
-  @Mutation(() => AuthPayload, { description: 'Trades a refresh token (argument, or the HttpOnly cookie when omitted) for new tokens. Each refresh token works once; reusing one revokes its session (TOKEN_REUSED).' })
+  @Mutation(() => AuthPayload, {
+    description:
+      'Trades a refresh token (argument, or the HttpOnly cookie when omitted) for new tokens. Each refresh token works once; reusing one revokes its session (TOKEN_REUSED).',
+  })
   async refreshSession(
     @Arg('refreshToken', () => String, { nullable: true, description: 'The refresh token; omit to use the cookie.' }) refreshToken: string | null | undefined,
     @Ctx() ctx: Context,
@@ -88,7 +98,9 @@ export class AuthResolver {
   }
 
   @Directive(rateLimitOf('passwordCheck'))
-  @Mutation(() => Boolean, { description: 'Changes the password and ends every other session. Rate limited per user; wrong current passwords count toward the login lockout.' })
+  @Mutation(() => Boolean, {
+    description: 'Changes the password and ends every other session. Rate limited per user; wrong current passwords count toward the login lockout.',
+  })
   async changePassword(
     @Arg('currentPassword', { description: 'The password in use now.' }) currentPassword: string,
     @Arg('newPassword', { description: 'The new password (same policy as registration).' }) newPassword: string,

@@ -65,7 +65,16 @@ export class AuthService {
     this.guard.noteFailure(meta.ip);
     const lockSeconds = await this.guard.recordFailure(em, key, meta.ip);
     if (lockSeconds > 0) {
-      await this.audit.append({ action: 'auth.lockout', outcome: AuditOutcome.SUCCESS, actorId: null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { minutes: lockSeconds / 60 } });
+      await this.audit.append({
+        action: 'auth.lockout',
+        outcome: AuditOutcome.SUCCESS,
+        actorId: null,
+        resourceType: user ? 'user' : null,
+        resourceId: user?.id ?? null,
+        ip: meta.ip,
+        requestId: meta.requestId,
+        metadata: { minutes: lockSeconds / 60 },
+      });
       this.security('auth.lockout', { userId: user?.id, ip: meta.ip, minutes: lockSeconds / 60 });
     }
     return lockSeconds;
@@ -80,7 +89,14 @@ export class AuthService {
     const user = await em.findOneOrFail(User, { id: auth.userId });
     const key = accountKey(user.email);
     const denied = async (reason: string) => {
-      await this.audit.append({ action, outcome: AuditOutcome.FAILURE, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id, metadata: { reason } });
+      await this.audit.append({
+        action,
+        outcome: AuditOutcome.FAILURE,
+        ...this.audit.forRequest(user, meta),
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { reason },
+      });
       this.security(`${action}.failure`, { reason, userId: user.id, ip: meta.ip, requestId: meta.requestId });
     };
     const locked = await this.guard.lockedFor(em, key, meta.ip);
@@ -97,7 +113,11 @@ export class AuthService {
   }
 
   /** Creates a USER account after the captcha and password policy, and opens its first session (audited). */
-  async register(em: EntityManager, input: { email: string; password: string; displayName?: string | null; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
+  async register(
+    em: EntityManager,
+    input: { email: string; password: string; displayName?: string | null; captcha: string },
+    meta: RequestMeta,
+  ): Promise<IssuedTokens> {
     if (!(await this.requireCaptcha(em, input.captcha, meta))) throw new AppError('CAPTCHA_INVALID', 'Captcha is missing, invalid, expired or already used');
     const email = normalizeEmail(input.email);
     const displayName = cleanDisplayName(input.displayName);
@@ -109,7 +129,13 @@ export class AuthService {
         const user = tx.create(User, { email, passwordHash, displayName, role: Role.USER });
         const issued = this.sessionStore.open(tx, user, meta);
         await tx.flush();
-        await this.audit.record(tx, { action: 'auth.register', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id });
+        await this.audit.record(tx, {
+          action: 'auth.register',
+          outcome: AuditOutcome.SUCCESS,
+          ...this.audit.forRequest(user, meta),
+          resourceType: 'user',
+          resourceId: user.id,
+        });
         return issued;
       });
     } catch (err) {
@@ -122,7 +148,17 @@ export class AuthService {
   async login(em: EntityManager, input: { email: string; password: string; captcha: string }, meta: RequestMeta): Promise<IssuedTokens> {
     const fail = async (reason: string, user: User | null, extra: Record<string, unknown> = {}) => {
       // No actor: whoever tried is not authenticated, and naming the target as actor would let anyone forge its history.
-      await this.audit.append({ action: 'auth.login', outcome: AuditOutcome.FAILURE, actorId: null, actorRole: null, resourceType: user ? 'user' : null, resourceId: user?.id ?? null, ip: meta.ip, requestId: meta.requestId, metadata: { reason, ...extra } });
+      await this.audit.append({
+        action: 'auth.login',
+        outcome: AuditOutcome.FAILURE,
+        actorId: null,
+        actorRole: null,
+        resourceType: user ? 'user' : null,
+        resourceId: user?.id ?? null,
+        ip: meta.ip,
+        requestId: meta.requestId,
+        metadata: { reason, ...extra },
+      });
       this.security('auth.login.failure', { reason, userId: user?.id, ip: meta.ip, requestId: meta.requestId });
     };
     if (!(await this.requireCaptcha(em, input.captcha, meta))) {
@@ -164,7 +200,13 @@ export class AuthService {
     return em.transactional(async (tx) => {
       const issued = this.sessionStore.open(tx, user, meta);
       await tx.flush();
-      await this.audit.record(tx, { action: 'auth.login', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'session', resourceId: issued.sessionId });
+      await this.audit.record(tx, {
+        action: 'auth.login',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(user, meta),
+        resourceType: 'session',
+        resourceId: issued.sessionId,
+      });
       return issued;
     });
   }
@@ -188,7 +230,14 @@ export class AuthService {
   async logout(em: EntityManager, auth: AuthInfo, meta: RequestMeta, all: boolean): Promise<void> {
     await this.sessionStore.transaction(em, async (tx, sessions) => {
       const revoked = await sessions.revoke(auth.userId, all ? 'logout all' : 'logout', all ? {} : { only: auth.sessionId });
-      await this.audit.record(tx, { action: 'auth.logout', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'session', resourceId: auth.sessionId, metadata: { all, sessions: revoked.length } });
+      await this.audit.record(tx, {
+        action: 'auth.logout',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'session',
+        resourceId: auth.sessionId,
+        metadata: { all, sessions: revoked.length },
+      });
     });
   }
 
@@ -198,7 +247,13 @@ export class AuthService {
       const owned = await tx.findOne(Session, { id: sessionId, user: auth.userId });
       if (!owned) throw new NotFoundError('Session');
       await sessions.revoke(auth.userId, 'revoked by user', { only: sessionId });
-      await this.audit.record(tx, { action: 'auth.session.revoke', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'session', resourceId: sessionId });
+      await this.audit.record(tx, {
+        action: 'auth.session.revoke',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'session',
+        resourceId: sessionId,
+      });
     });
   }
 
@@ -215,7 +270,14 @@ export class AuthService {
     user.passwordHash = await this.passwords.hash(next, 'recheck');
     await this.sessionStore.transaction(em, async (tx, sessions) => {
       const revoked = await sessions.revoke(user.id, 'password changed', { except: auth.sessionId });
-      await this.audit.record(tx, { action: 'auth.password.change', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(user, meta), resourceType: 'user', resourceId: user.id, metadata: { sessionsRevoked: revoked.length } });
+      await this.audit.record(tx, {
+        action: 'auth.password.change',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(user, meta),
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { sessionsRevoked: revoked.length },
+      });
     });
   }
 

@@ -19,7 +19,9 @@ export function accountKey(email: string): string {
 
 /** The client part of a lock: a hash of the IP, so the table stores no address. */
 function clientKey(ip: string | undefined): string {
-  return createHash('sha256').update(`client:${ip ?? 'unknown'}`).digest('hex');
+  return createHash('sha256')
+    .update(`client:${ip ?? 'unknown'}`)
+    .digest('hex');
 }
 
 /**
@@ -50,19 +52,23 @@ export class LoginGuard {
 
   /** Seconds until the lock of this account key for this client IP ends, or 0 when it is not locked. */
   async lockedFor(em: EntityManager, key: string, ip: string | undefined): Promise<number> {
-    const rows = await em.getConnection().execute<{ seconds: string }[]>(
-      `select ceil(extract(epoch from (locked_until - now()))) as seconds from login_throttle where account_key = ? and client_key = ? and locked_until > now()`,
-      [key, clientKey(ip)],
-    );
+    const rows = await em
+      .getConnection()
+      .execute<{ seconds: string }[]>(
+        `select ceil(extract(epoch from (locked_until - now()))) as seconds from login_throttle where account_key = ? and client_key = ? and locked_until > now()`,
+        [key, clientKey(ip)],
+      );
     return rows.length ? Math.max(1, Number(rows[0].seconds)) : 0;
   }
 
   /** How many times harder than usual the account's captcha must be (1, 10 or 100), from its failures over the last day. */
   async captchaFactor(em: EntityManager, key: string): Promise<number> {
-    const rows = await em.getConnection().execute<{ failures: number }[]>(
-      `select failures from login_throttle where account_key = ? and client_key = ? and window_started_at > now() - interval '1 day'`,
-      [key, ALL_CLIENTS],
-    );
+    const rows = await em
+      .getConnection()
+      .execute<{ failures: number }[]>(
+        `select failures from login_throttle where account_key = ? and client_key = ? and window_started_at > now() - interval '1 day'`,
+        [key, ALL_CLIENTS],
+      );
     const perStep = this.config.auth.loginMaxFailures * ESCALATE_PER_MAX_FAILURES;
     const steps = Math.min(MAX_ESCALATION_STEPS, Math.floor((rows[0]?.failures ?? 0) / perStep));
     return 10 ** steps;
@@ -111,9 +117,11 @@ export class LoginGuard {
   private async purgeStale(em: EntityManager): Promise<void> {
     if (Date.now() - this.lastPurge < PURGE_EVERY_MS) return;
     this.lastPurge = Date.now();
-    await em.getConnection().execute(
-      `delete from login_throttle where window_started_at < now() - interval '1 day' and (locked_until is null or locked_until < now()) and (last_locked_at is null or last_locked_at < now() - interval '11 days')`,
-    );
+    await em
+      .getConnection()
+      .execute(
+        `delete from login_throttle where window_started_at < now() - interval '1 day' and (locked_until is null or locked_until < now()) and (last_locked_at is null or last_locked_at < now() - interval '11 days')`,
+      );
   }
 
   private prune(now: number): void {

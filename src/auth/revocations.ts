@@ -59,10 +59,12 @@ export class SessionRevocations extends EventEmitter {
   async isActive(em: EntityManager, sessionId: string, claimed?: Owner): Promise<boolean> {
     let hit = this.cache.get(sessionId);
     if (!hit || (hit.active && hit.until <= Date.now())) {
-      const rows = await em.getConnection().execute<{ user_id: string; role: Role }[]>(
-        'select s.user_id, u.role from session s join "user" u on u.id = s.user_id where s.id = ? and s.revoked_at is null and s.absolute_expires_at > now()',
-        [sessionId],
-      );
+      const rows = await em
+        .getConnection()
+        .execute<{ user_id: string; role: Role }[]>(
+          'select s.user_id, u.role from session s join "user" u on u.id = s.user_id where s.id = ? and s.revoked_at is null and s.absolute_expires_at > now()',
+          [sessionId],
+        );
       this.remember(sessionId, rows.length === 1, rows[0] ? { userId: rows[0].user_id, role: rows[0].role } : undefined);
       hit = this.cache.get(sessionId)!;
     }

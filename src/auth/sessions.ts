@@ -22,10 +22,7 @@ export interface IssuedTokens {
 }
 
 /** What a refresh token rotation found: new tokens, a token that is no good, or a reused one (its session is now revoked). */
-export type Rotation =
-  | { kind: 'ok'; issued: IssuedTokens }
-  | { kind: 'invalid' }
-  | { kind: 'reused'; sessionId: string; userId: string };
+export type Rotation = { kind: 'ok'; issued: IssuedTokens } | { kind: 'invalid' } | { kind: 'reused'; sessionId: string; userId: string };
 
 /** Which of a user's live sessions to revoke: all, only one, or all but one. */
 export interface SessionFilter {
@@ -60,8 +57,13 @@ export class SessionStore {
     const absolute = new Date(now + this.config.auth.sessionMaxAgeSeconds * 1000);
     const idle = new Date(Math.min(now + this.config.auth.refreshTokenTtlSeconds * 1000, absolute.getTime()));
     const session = tx.create(Session, {
-      user, ip: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 512) ?? null,
-      createdAt: new Date(now), lastUsedAt: new Date(now), idleExpiresAt: idle, absoluteExpiresAt: absolute,
+      user,
+      ip: meta.ip ?? null,
+      userAgent: meta.userAgent?.slice(0, 512) ?? null,
+      createdAt: new Date(now),
+      lastUsedAt: new Date(now),
+      idleExpiresAt: idle,
+      absoluteExpiresAt: absolute,
     });
     const refreshToken = newRefreshToken();
     tx.create(RefreshToken, { hash: hashToken(refreshToken), session });
@@ -94,9 +96,25 @@ export class SessionStore {
       session.idleExpiresAt = new Date(Math.min(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000, session.absoluteExpiresAt.getTime()));
       if (meta.ip) session.ip = meta.ip;
       await tx.flush();
-      await this.audit.record(tx, { action: 'auth.refresh', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(session.user, meta), resourceType: 'session', resourceId: session.id });
+      await this.audit.record(tx, {
+        action: 'auth.refresh',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(session.user, meta),
+        resourceType: 'session',
+        resourceId: session.id,
+      });
       const access = this.tokens.sign({ sub: session.user.id, role: session.user.role, sid: session.id });
-      return { kind: 'ok', issued: { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: next, refreshTokenExpiresAt: session.idleExpiresAt, user: session.user, sessionId: session.id } };
+      return {
+        kind: 'ok',
+        issued: {
+          accessToken: access.token,
+          accessTokenExpiresAt: access.expiresAt,
+          refreshToken: next,
+          refreshTokenExpiresAt: session.idleExpiresAt,
+          user: session.user,
+          sessionId: session.id,
+        },
+      };
     });
     if (outcome.kind === 'reused') this.revocations.revoked([outcome.sessionId]);
     return outcome;
@@ -109,7 +127,13 @@ export class SessionStore {
     session.revokedAt = now;
     session.revokedReason = 'refresh token reuse';
     await tx.flush();
-    await this.audit.record(tx, { action: 'auth.token_reused', outcome: AuditOutcome.FAILURE, ...this.audit.forRequest(session.user, meta), resourceType: 'session', resourceId: session.id });
+    await this.audit.record(tx, {
+      action: 'auth.token_reused',
+      outcome: AuditOutcome.FAILURE,
+      ...this.audit.forRequest(session.user, meta),
+      resourceType: 'session',
+      resourceId: session.id,
+    });
     return { kind: 'reused', sessionId: session.id, userId: session.user.id };
   }
 
@@ -137,7 +161,11 @@ export class SessionStore {
   /** The user's live sessions, newest first. */
   live(em: EntityManager, userId: string): Promise<Session[]> {
     const now = new Date();
-    return em.find(Session, { user: userId, revokedAt: null, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } }, { orderBy: { createdAt: 'desc' } });
+    return em.find(
+      Session,
+      { user: userId, revokedAt: null, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } },
+      { orderBy: { createdAt: 'desc' } },
+    );
   }
 
   /** Whether the session is live and, given `claimed`, belongs to that user with that role still (see SessionRevocations.isActive). */

@@ -52,7 +52,12 @@ export class TokenService {
   sign(claims: { sub: string; role: Role; sid: string }): { token: string; expiresAt: Date } {
     const ttl = this.config.auth.accessTokenTtlSeconds;
     const token = jwt.sign({ role: claims.role, sid: claims.sid }, this.key, {
-      algorithm: 'HS256', subject: claims.sub, issuer: ISSUER, audience: AUDIENCE, expiresIn: ttl, jwtid: randomUUID(),
+      algorithm: 'HS256',
+      subject: claims.sub,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      expiresIn: ttl,
+      jwtid: randomUUID(),
     });
     const { exp } = jwt.decode(token) as { exp: number };
     return { token, expiresAt: new Date(exp * 1000) };
@@ -80,8 +85,9 @@ export class TokenService {
       // Expiry is final whichever key signed it; only a bad signature is worth trying the other key.
       return err instanceof jwt.JsonWebTokenError && err.message === 'invalid signature' ? 'wrong key' : undefined;
     }
-    if (typeof c.sub !== 'string' || typeof c.sid !== 'string' || typeof c.jti !== 'string' || typeof c.exp !== 'number' || typeof c.iat !== 'number') return undefined;
-    if (!Object.values(Role).includes(c.role)) return undefined;
+    if (typeof c.sub !== 'string' || typeof c.sid !== 'string' || typeof c.jti !== 'string' || typeof c.exp !== 'number' || typeof c.iat !== 'number')
+      return undefined;
+    if (!Object.values(Role).includes(c.role as Role)) return undefined;
     return { sub: c.sub, role: c.role as Role, sid: c.sid, jti: c.jti, exp: c.exp, iat: c.iat };
   }
 }

@@ -3,7 +3,15 @@ import { recordRead } from '../audit/operation-audit';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { StreamEventData } from './stream-topic';
-import { ConversationConnection, CreateConversationInput, MessageConnection, MessageStreamEvent, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
+import {
+  ConversationConnection,
+  CreateConversationInput,
+  MessageConnection,
+  MessageStreamEvent,
+  MessageView,
+  SendMessageInput,
+  SendMessagePayload,
+} from './chat.types';
 import { Conversation } from './conversation.entity';
 import { messageEvents } from './stream';
 
@@ -29,7 +37,10 @@ export class ChatResolver {
   }
 
   @Mutation(() => Conversation, { description: 'Starts a conversation.' })
-  createConversation(@Arg('input', () => CreateConversationInput, { description: 'Title, model and system prompt, all optional.' }) input: CreateConversationInput, @Ctx() ctx: Context): Promise<Conversation> {
+  createConversation(
+    @Arg('input', () => CreateConversationInput, { description: 'Title, model and system prompt, all optional.' }) input: CreateConversationInput,
+    @Ctx() ctx: Context,
+  ): Promise<Conversation> {
     return ctx.services.chat.createConversation(ctx.em, requireAuth(ctx), input, requestMeta(ctx));
   }
 
@@ -40,7 +51,10 @@ export class ChatResolver {
 
   @Directive(rateLimitOf('sendMessage'))
   @Mutation(() => SendMessagePayload, { description: 'Sends a message and starts the reply; returns at once. Stream the reply with messageStream.' })
-  sendMessage(@Arg('input', () => SendMessageInput, { description: 'Conversation and text.' }) input: SendMessageInput, @Ctx() ctx: Context): Promise<SendMessagePayload> {
+  sendMessage(
+    @Arg('input', () => SendMessageInput, { description: 'Conversation and text.' }) input: SendMessageInput,
+    @Ctx() ctx: Context,
+  ): Promise<SendMessagePayload> {
     return ctx.services.chat.sendMessage(ctx.em, requireAuth(ctx), input, requestMeta(ctx));
   }
 
@@ -54,14 +68,16 @@ export class ChatResolver {
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const auth = requireAuth(ctx);
-      await ctx.services.chat.ownedMessage(ctx.em, auth, args.messageId as string);
-      return messageEvents(ctx.em, ctx.services.pubsub, args.messageId as string, (args.fromOffset as number | undefined) ?? 0);
+      const { messageId, fromOffset } = args as { messageId: string; fromOffset?: number | null };
+      await ctx.services.chat.ownedMessage(ctx.em, auth, messageId);
+      return messageEvents(ctx.em, ctx.services.pubsub, messageId, fromOffset ?? 0);
     },
   })
   messageStream(
     @Root() event: StreamEventData,
     @Arg('messageId', () => ID, { description: 'The assistant message to follow.' }) _messageId: string,
-    @Arg('fromOffset', () => Int, { nullable: true, defaultValue: 0, description: 'Characters (UTF-16 code units) the caller already has.' }) _fromOffset: number | null,
+    @Arg('fromOffset', () => Int, { nullable: true, defaultValue: 0, description: 'Characters (UTF-16 code units) the caller already has.' })
+    _fromOffset: number | null,
   ): MessageStreamEvent {
     return event;
   }

@@ -21,8 +21,22 @@ const MAX_CONTENT = 32_000;
 
 /** A message as the API shows it (with its attachments, when loaded). */
 export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
-  const usage = m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens } : null;
-  return { id: m.id, conversationId: m.conversation.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, usage, error: m.error ?? null, attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })), createdAt: m.createdAt };
+  const usage =
+    m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined
+      ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens }
+      : null;
+  return {
+    id: m.id,
+    conversationId: m.conversation.id,
+    role: m.role,
+    content: m.content,
+    status: m.status,
+    model: m.model ?? null,
+    usage,
+    error: m.error ?? null,
+    attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })),
+    createdAt: m.createdAt,
+  };
 }
 
 /** Ledger rows are only read for today; older days are kept this long (a month of history), then removed. */
@@ -30,8 +44,12 @@ const LEDGER_KEEP_DAYS = 35;
 
 /** Removes token-ledger days older than LEDGER_KEEP_DAYS, so the table stays bounded; returns how many. */
 export async function pruneTokenLedger(em: EntityManager): Promise<number> {
-  const rows = await em.getConnection().execute<{ n: string }[]>(
-    `with d as (delete from token_usage where day < (now() at time zone 'utc')::date - ?::int returning 1) select count(*) as n from d`, [LEDGER_KEEP_DAYS]);
+  const rows = await em
+    .getConnection()
+    .execute<{ n: string }[]>(
+      `with d as (delete from token_usage where day < (now() at time zone 'utc')::date - ?::int returning 1) select count(*) as n from d`,
+      [LEDGER_KEEP_DAYS],
+    );
   return Number(rows[0].n);
 }
 
@@ -63,31 +81,61 @@ export class ChatService {
   /** Creates a conversation for the caller with a known model (audited). */
   async createConversation(em: EntityManager, auth: AuthInfo, input: CreateConversationInput, meta: RequestMeta): Promise<Conversation> {
     const model = input.model ?? this.config.ai.models[0];
-    if (!this.config.ai.models.includes(model)) throw new BadUserInputError(`Unknown model; choose one of: ${this.config.ai.models.join(', ')}`, { field: 'model' });
+    if (!this.config.ai.models.includes(model))
+      throw new BadUserInputError(`Unknown model; choose one of: ${this.config.ai.models.join(', ')}`, { field: 'model' });
     const title = input.title?.trim() || null;
     return em.transactional(async (tx) => {
       const c = tx.create(Conversation, { owner: tx.getReference(User, auth.userId), title, model, systemPrompt: input.systemPrompt?.trim() || null });
       await tx.flush();
-      await this.audit.record(tx, { action: 'chat.conversation.create', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'conversation', resourceId: c.id });
+      await this.audit.record(tx, {
+        action: 'chat.conversation.create',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'conversation',
+        resourceId: c.id,
+      });
       return c;
     });
   }
 
   async listConversations(em: EntityManager, auth: AuthInfo, first?: number | null, after?: string | null): Promise<ConversationConnection> {
     return keysetPage({
-      first, after, cursor: timeIdCursor, keyOf: (c: Conversation) => c, toNode: (c) => c,
-      fetch: (beyond, limit) => em.find(Conversation, { owner: auth.userId, ...(beyond && beyondTimeId(beyond, 'desc')) }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+      first,
+      after,
+      cursor: timeIdCursor,
+      keyOf: (c: Conversation) => c,
+      toNode: (c) => c,
+      fetch: (beyond, limit) =>
+        em.find(Conversation, { owner: auth.userId, ...(beyond && beyondTimeId(beyond, 'desc')) }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
     });
   }
 
   async listMessages(em: EntityManager, conversation: Conversation, first?: number | null, after?: string | null): Promise<MessageConnection> {
     const page = await keysetPage({
-      first, after, cursor: timeIdCursor, keyOf: (m: Message) => m, toNode: (m) => m,
-      fetch: (beyond, limit) => em.find(Message, { conversation: conversation.id, ...(beyond && beyondTimeId(beyond, 'asc')) }, { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit }),
+      first,
+      after,
+      cursor: timeIdCursor,
+      keyOf: (m: Message) => m,
+      toNode: (m) => m,
+      fetch: (beyond, limit) =>
+        em.find(
+          Message,
+          { conversation: conversation.id, ...(beyond && beyondTimeId(beyond, 'asc')) },
+          { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit },
+        ),
     });
     const ids = page.edges.map((e) => e.node.id);
     const files = ids.length ? await em.find(AttachmentFile, { message: { $in: ids } }, { orderBy: { createdAt: 'asc' } }) : [];
-    return { ...page, edges: page.edges.map((e) => ({ ...e, node: toView(e.node, files.filter((f) => f.message?.id === e.node.id)) })) };
+    return {
+      ...page,
+      edges: page.edges.map((e) => ({
+        ...e,
+        node: toView(
+          e.node,
+          files.filter((f) => f.message?.id === e.node.id),
+        ),
+      })),
+    };
   }
 
   /** Stops the conversation's live replies, then deletes it with its messages (audited). */
@@ -96,7 +144,13 @@ export class ChatService {
     await Promise.all((await streamingMessageIds(em, { conversationId: c.id })).map((id) => this.runner.stop(id, 'delete')));
     await em.transactional(async (tx) => {
       await tx.nativeDelete(Conversation, { id: c.id });
-      await this.audit.record(tx, { action: 'chat.conversation.delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'conversation', resourceId: c.id });
+      await this.audit.record(tx, {
+        action: 'chat.conversation.delete',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'conversation',
+        resourceId: c.id,
+      });
     });
     return true;
   }
@@ -109,17 +163,22 @@ export class ChatService {
    */
   private async reserveTokens(tx: EntityManager, userId: string, promptTokens: number): Promise<TokenGrant> {
     const conn = tx.getConnection();
-    const ctx = tx.getTransactionContext();
+    const ctx: unknown = tx.getTransactionContext();
     const [row] = await conn.execute<{ day: string; reserved: number; used: number }[]>(
       `insert into token_usage (user_id, day, reserved, used) values (?, (now() at time zone 'utc')::date, 0, 0)
-       on conflict (user_id, day) do update set reserved = token_usage.reserved returning day::text as day, reserved, used`, [userId], 'all', ctx);
+       on conflict (user_id, day) do update set reserved = token_usage.reserved returning day::text as day, reserved, used`,
+      [userId],
+      'all',
+      ctx,
+    );
     const quota = this.config.chat.dailyTokenQuota;
     const remaining = quota === undefined ? Infinity : quota - row.used - row.reserved;
     if (remaining <= 0) {
       const midnight = new Date();
       midnight.setUTCHours(24, 0, 0, 0);
       // Reservations of replies under way come back when they finish; used tokens only at midnight UTC.
-      if (quota !== undefined && row.used < quota) throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish');
+      if (quota !== undefined && row.used < quota)
+        throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish');
       throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
     }
     const maxTokens = Math.min(this.config.ai.maxOutputTokens, Math.max(1, remaining - promptTokens));
@@ -130,7 +189,11 @@ export class ChatService {
 
   /** The history sent to the model: system prompt first, then the newest messages that fit. */
   private async history(em: EntityManager, c: Conversation): Promise<ChatTurn[]> {
-    const messages = await em.find(Message, { conversation: c.id, role: { $ne: MessageRole.SYSTEM } }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: 200 });
+    const messages = await em.find(
+      Message,
+      { conversation: c.id, role: { $ne: MessageRole.SYSTEM } },
+      { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: 200 },
+    );
     const turns: ChatTurn[] = [];
     let budget = this.config.ai.maxContextChars - (c.systemPrompt?.length ?? 0);
     for (const m of messages) {
@@ -146,14 +209,15 @@ export class ChatService {
   /** Stores the caller's message and an empty STREAMING reply (streams and token quota permitting, audited) and starts generating it. */
   async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
     const content = input.content.trim();
-    if (content.length === 0 || content.length > MAX_CONTENT) throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
+    if (content.length === 0 || content.length > MAX_CONTENT)
+      throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
     const c = await this.ownedConversation(em, auth, input.conversationId);
     const attachmentIds = [...new Set(input.attachmentIds ?? [])];
     if (attachmentIds.length > 10) throw new BadUserInputError('At most 10 attachments per message', { field: 'attachmentIds' });
     let attached: AttachmentFile[] = [];
     const { user, assistant, turns, grant } = await em.transactional(async (tx) => {
       const conn = tx.getConnection();
-      const ctx = tx.getTransactionContext();
+      const ctx: unknown = tx.getTransactionContext();
       await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
       if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
         throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
@@ -161,12 +225,20 @@ export class ChatService {
       const now = Date.now();
       const userMsg = tx.create(Message, { conversation: c, role: MessageRole.USER, content, status: MessageStatus.COMPLETE, createdAt: new Date(now) });
       const assistantMsg = tx.create(Message, {
-        conversation: c, role: MessageRole.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: c.model,
-        createdAt: new Date(now + 1), instanceId: this.runner.instanceId, heartbeatAt: new Date(now),
+        conversation: c,
+        role: MessageRole.ASSISTANT,
+        content: '',
+        status: MessageStatus.STREAMING,
+        model: c.model,
+        createdAt: new Date(now + 1),
+        instanceId: this.runner.instanceId,
+        heartbeatAt: new Date(now),
       });
       if (attachmentIds.length) {
         // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
-        attached = attachmentIds.every((id) => UUID.test(id)) ? await tx.find(AttachmentFile, { id: { $in: attachmentIds }, owner: auth.userId, message: null, complete: true }) : [];
+        attached = attachmentIds.every((id) => UUID.test(id))
+          ? await tx.find(AttachmentFile, { id: { $in: attachmentIds }, owner: auth.userId, message: null, complete: true })
+          : [];
         if (attached.length !== attachmentIds.length) throw new NotFoundError('Attachment');
         for (const a of attached) a.message = userMsg;
       }
@@ -176,7 +248,11 @@ export class ChatService {
       const turns = await this.history(tx, c);
       const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
       await this.audit.record(tx, {
-        action: 'chat.message.create', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'message', resourceId: userMsg.id,
+        action: 'chat.message.create',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'message',
+        resourceId: userMsg.id,
         metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
       });
       return { user: userMsg, assistant: assistantMsg, turns, grant };
@@ -191,7 +267,13 @@ export class ChatService {
     if (m.role !== MessageRole.ASSISTANT) throw new BadUserInputError('Only an assistant reply can be cancelled', { field: 'messageId' });
     if (m.status === MessageStatus.STREAMING) {
       await this.runner.stop(messageId, 'cancel');
-      await this.audit.record(em, { action: 'chat.generation.cancel', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'message', resourceId: messageId });
+      await this.audit.record(em, {
+        action: 'chat.generation.cancel',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'message',
+        resourceId: messageId,
+      });
     }
     const fresh = await em.fork().findOneOrFail(Message, { id: messageId }, { populate: ['conversation'] });
     return toView(fresh);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { User } from '../auth/user.entity';
 
-@ObjectType({ description: "A chat between its owner and a model. Only its owner sees it." })
+@ObjectType({ description: 'A chat between its owner and a model. Only its owner sees it.' })
 @Entity({ tableName: 'conversation' })
 @Index({ properties: ['owner', 'createdAt', 'id'] })
 export class Conversation {

@@ -12,6 +12,7 @@ import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type To
 const PERSIST_EVERY_MS = 250;
 const PERSIST_EVERY_CHARS = 4096;
 /** U+0000, which PostgreSQL text refuses. */
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const NUL = /\u0000/g;
 /** How long `stop` waits for a reply to end before settling it itself (its process is gone). */
 const STOP_WAIT_MS = 5000;
@@ -147,9 +148,12 @@ export class GenerationRunner {
       };
       const timer = setTimeout(() => finish(false), STOP_WAIT_MS);
       const poll = setInterval(() => {
-        readMessageStatus(this.em.fork(), messageId).then((status) => {
-          if (status !== MessageStatus.STREAMING) finish(true);
-        }, () => undefined);
+        readMessageStatus(this.em.fork(), messageId).then(
+          (status) => {
+            if (status !== MessageStatus.STREAMING) finish(true);
+          },
+          () => undefined,
+        );
       }, STOP_POLL_MS);
       void (async () => {
         for (;;) {
@@ -229,7 +233,11 @@ export class GenerationRunner {
 
     this.unsaved.delete(messageId);
     await this.flushing; // a batch already under way must not land after the final write
-    const final = entry.reason ? FINAL_FOR[entry.reason] : failure ? { status: MessageStatus.FAILED, error: failure } : { status: MessageStatus.COMPLETE, error: null };
+    const final = entry.reason
+      ? FINAL_FOR[entry.reason]
+      : failure
+        ? { status: MessageStatus.FAILED, error: failure }
+        : { status: MessageStatus.COMPLETE, error: null };
     usage ??= { promptTokens: promptEstimate, completionTokens: estimateTokens(content) };
     try {
       await saveFinishedReply(this.em.fork(), messageId, { content, status: final.status, usage, error: final.error });
@@ -244,10 +252,15 @@ export class GenerationRunner {
   /** Turns the reply's reservation in the daily ledger into what it really used (never below zero). */
   private async settleTokens(job: GenerationJob, usage: TokenUsageData): Promise<void> {
     try {
-      await this.em.fork().getConnection().execute(
-        'update token_usage set reserved = greatest(reserved - ?, 0), used = used + ? where user_id = ? and day = ?::date',
-        [job.reservedTokens, usage.promptTokens + usage.completionTokens, job.userId, job.usageDay],
-      );
+      await this.em
+        .fork()
+        .getConnection()
+        .execute('update token_usage set reserved = greatest(reserved - ?, 0), used = used + ? where user_id = ? and day = ?::date', [
+          job.reservedTokens,
+          usage.promptTokens + usage.completionTokens,
+          job.userId,
+          job.usageDay,
+        ]);
     } catch (err) {
       this.logger.error('settling token usage failed', { messageId: job.messageId, err });
     }
@@ -260,21 +273,25 @@ export class GenerationRunner {
     const batch = [...this.unsaved.entries()];
     this.unsaved.clear();
     if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(async () => {
-      for (let i = 0; i < batch.length; i += 500) {
-        const part = batch.slice(i, i + 500);
-        try {
-          await savePartialReplies(this.em.fork(), part);
-        } catch {
-          // One reply the database refuses must not cost the others their saves: retry one by one.
-          for (const row of part) {
-            await savePartialReplies(this.em.fork(), [row]).catch((err: unknown) => this.logger.error('saving a partial reply failed', { messageId: row[0], err }));
+    this.flushing = this.flushing
+      .then(async () => {
+        for (let i = 0; i < batch.length; i += 500) {
+          const part = batch.slice(i, i + 500);
+          try {
+            await savePartialReplies(this.em.fork(), part);
+          } catch {
+            // One reply the database refuses must not cost the others their saves: retry one by one.
+            for (const row of part) {
+              await savePartialReplies(this.em.fork(), [row]).catch((err: unknown) =>
+                this.logger.error('saving a partial reply failed', { messageId: row[0], err }),
+              );
+            }
           }
         }
-      }
-    }).catch((err: unknown) => {
-      this.logger.error('saving partial replies failed', { err, messages: batch.length });
-    });
+      })
+      .catch((err: unknown) => {
+        this.logger.error('saving partial replies failed', { err, messages: batch.length });
+      });
     return this.flushing;
   }
 

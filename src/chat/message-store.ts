@@ -22,10 +22,12 @@ export interface FinishedReply {
 
 /** The stored content, status, usage and error of a message; undefined when it does not exist (any more). */
 export async function readStoredMessage(em: EntityManager, messageId: string): Promise<StoredMessage | undefined> {
-  const rows = await em.getConnection().execute<{ content: string; status: MessageStatus; prompt_tokens: number | null; completion_tokens: number | null; error: string | null }[]>(
-    'select content, status, prompt_tokens, completion_tokens, error from message where id = ?',
-    [messageId],
-  );
+  const rows = await em
+    .getConnection()
+    .execute<{ content: string; status: MessageStatus; prompt_tokens: number | null; completion_tokens: number | null; error: string | null }[]>(
+      'select content, status, prompt_tokens, completion_tokens, error from message where id = ?',
+      [messageId],
+    );
   const r = rows[0];
   return r && { content: r.content, status: r.status, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, error: r.error };
 }
@@ -45,23 +47,32 @@ export async function streamingMessageIds(em: EntityManager, scope: { conversati
 
 /** How many of the user's replies are streaming, inside `tx`'s transaction (the caller holds the per-user lock). */
 export async function countStreaming(tx: EntityManager, userId: string): Promise<number> {
-  const [{ streaming }] = await tx.getConnection().execute<{ streaming: string }[]>(
-    `select count(*) as streaming from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.status = 'STREAMING'`,
-    [userId], 'all', tx.getTransactionContext());
+  const [{ streaming }] = await tx
+    .getConnection()
+    .execute<{ streaming: string }[]>(
+      `select count(*) as streaming from message m join conversation c on c.id = m.conversation_id where c.owner_id = ? and m.status = 'STREAMING'`,
+      [userId],
+      'all',
+      tx.getTransactionContext(),
+    );
   return Number(streaming);
 }
 
 /** Writes a reply's final state (guarded: only while it is still STREAMING). */
 export async function saveFinishedReply(em: EntityManager, messageId: string, reply: FinishedReply): Promise<void> {
-  await em.getConnection().execute(
-    `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, error = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
-    [reply.content, reply.status, reply.usage.promptTokens, reply.usage.completionTokens, reply.error, messageId],
-  );
+  await em
+    .getConnection()
+    .execute(
+      `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, error = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
+      [reply.content, reply.status, reply.usage.promptTokens, reply.usage.completionTokens, reply.error, messageId],
+    );
 }
 
 /** Ends a reply nobody is running any more with `status`, keeping its text (guarded: only while it is still STREAMING). */
 export async function settleOrphanedReply(em: EntityManager, messageId: string, status: MessageStatus): Promise<void> {
-  await em.getConnection().execute(`update message set status = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [status, messageId]);
+  await em
+    .getConnection()
+    .execute(`update message set status = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [status, messageId]);
 }
 
 /** One statement for every [id, content] given, refreshing their heartbeat (guarded: never touches a finished message). */
@@ -76,7 +87,9 @@ export async function savePartialReplies(em: EntityManager, rows: [string, strin
 
 /** Refreshes the heartbeat of the given replies still streaming. */
 export async function touchHeartbeats(em: EntityManager, messageIds: string[]): Promise<void> {
-  await em.getConnection().execute(`update message set heartbeat_at = now() where id in (${messageIds.map(() => '?').join(',')}) and status = 'STREAMING'`, messageIds);
+  await em
+    .getConnection()
+    .execute(`update message set heartbeat_at = now() where id in (${messageIds.map(() => '?').join(',')}) and status = 'STREAMING'`, messageIds);
 }
 
 /** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns their ids and content. */
@@ -90,7 +103,11 @@ export async function interruptStaleReplies(em: EntityManager, staleSeconds: num
 }
 
 /** Tokens the user's replies used and messages they sent since `since`, across their conversations. */
-export async function messageUsageSince(em: EntityManager, userId: string, since: Date): Promise<{ promptTokens: number; completionTokens: number; messages: number }> {
+export async function messageUsageSince(
+  em: EntityManager,
+  userId: string,
+  since: Date,
+): Promise<{ promptTokens: number; completionTokens: number; messages: number }> {
   const [row] = await em.getConnection().execute<{ prompt: string; completion: string; sent: string }[]>(
     `select coalesce(sum(m.prompt_tokens) filter (where m.role = 'ASSISTANT'), 0) as prompt,
             coalesce(sum(m.completion_tokens) filter (where m.role = 'ASSISTANT'), 0) as completion,

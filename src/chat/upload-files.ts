@@ -1,4 +1,5 @@
 /** Bytes that make a file binary: NUL and every other control byte but tab, newline, carriage return. */
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const CONTROL_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 const HEAD_BYTES = 16;
 
@@ -60,6 +61,7 @@ export function cleanFilename(raw: string | undefined): string {
   const base = (raw ?? 'file').split(/[\\/]/).pop() ?? 'file';
   const clean = base
     .normalize('NFC')
+    // eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
     .replace(/[\u0000-\u001f\u007f-\u009f<>:"|?*]/g, '')
     .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
     .trim()

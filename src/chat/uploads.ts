@@ -57,7 +57,14 @@ function uploadLimiter(config: Config, redis?: Redis): RateLimiterAbstract {
  * MAX_UPLOAD_BYTES the rest is read and discarded. Only a file stored whole with an accepted
  * type is marked complete (and audited); every other outcome deletes what was written.
  */
-async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: Response, file: Readable & { truncated?: boolean }, rawName: string | undefined): Promise<Outcome> {
+async function storeUpload(
+  deps: UploadDeps,
+  auth: AuthInfo,
+  req: Request,
+  res: Response,
+  file: Readable & { truncated?: boolean },
+  rawName: string | undefined,
+): Promise<Outcome> {
   const { config, audit } = deps;
   const conn = deps.em.fork().getConnection();
   const id = randomUUID();
@@ -72,12 +79,18 @@ async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: 
     const data = Buffer.concat(piece, pieceBytes);
     piece = [];
     pieceBytes = 0;
-    await conn.execute(`with c as (insert into attachment_chunk (attachment_id, seq, data) values (?, ?, ?)) update attachment set size = size + ? where id = ?`, [id, seq++, data, data.length, id]);
+    await conn.execute(
+      `with c as (insert into attachment_chunk (attachment_id, seq, data) values (?, ?, ?)) update attachment set size = size + ? where id = ?`,
+      [id, seq++, data, data.length, id],
+    );
     const [{ total }] = await conn.execute<{ total: string }[]>('select coalesce(sum(size), 0) as total from attachment where owner_id = ?', [auth.userId]);
     overQuota = Number(total) > config.uploads.userStorageQuotaBytes;
   };
   try {
-    await conn.execute(`insert into attachment (id, owner_id, filename, mime_type, size, complete, created_at) values (?, ?, ?, 'application/octet-stream', 0, false, now())`, [id, auth.userId, filename]);
+    await conn.execute(
+      `insert into attachment (id, owner_id, filename, mime_type, size, complete, created_at) values (?, ?, ?, 'application/octet-stream', 0, false, now())`,
+      [id, auth.userId, filename],
+    );
     for await (const chunk of file as AsyncIterable<Buffer>) {
       if (overQuota) continue; // drain the rest so the request completes; keep nothing
       sniffer.push(chunk);
@@ -101,7 +114,14 @@ async function storeUpload(deps: UploadDeps, auth: AuthInfo, req: Request, res: 
     }
     await deps.em.fork().transactional(async (tx) => {
       await tx.getConnection().execute('update attachment set mime_type = ?, complete = true where id = ?', [mimeType, id], 'all', tx.getTransactionContext());
-      await audit.record(tx, { action: 'chat.attachment.create', outcome: AuditOutcome.SUCCESS, ...audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id, metadata: { mimeType, size } });
+      await audit.record(tx, {
+        action: 'chat.attachment.create',
+        outcome: AuditOutcome.SUCCESS,
+        ...audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }),
+        resourceType: 'attachment',
+        resourceId: id,
+        metadata: { mimeType, size },
+      });
     });
     return { ok: true, id, filename, mimeType, size };
   } catch (err) {
@@ -128,10 +148,18 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
     if (!req.is('multipart/form-data')) return sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be multipart/form-data with a `file` field');
     const running = inFlight.get(auth.userId) ?? 0;
     const refuse = (seconds: number, message: string, limit: string) => {
-      deps.logger.warn('security event', { security: true, event: 'security.rate_limited', field: `POST /attachments (${limit})`, ip: req.ip, userId: auth.userId, requestId: scopeOf(res)?.requestId });
+      deps.logger.warn('security event', {
+        security: true,
+        event: 'security.rate_limited',
+        field: `POST /attachments (${limit})`,
+        ip: req.ip,
+        userId: auth.userId,
+        requestId: scopeOf(res)?.requestId,
+      });
       sendRateLimited(res, seconds, message);
     };
-    if (running >= config.uploads.maxInFlightPerUser) return refuse(1, `At most ${config.uploads.maxInFlightPerUser} uploads at once; wait for one to finish`, 'in flight');
+    if (running >= config.uploads.maxInFlightPerUser)
+      return refuse(1, `At most ${config.uploads.maxInFlightPerUser} uploads at once; wait for one to finish`, 'in flight');
     try {
       await limiter.consume(auth.userId);
     } catch (err) {
@@ -167,13 +195,14 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
     req.once('close', () => {
       if (!req.complete) current?.destroy(new Error('upload aborted'));
     });
-    parser.on('close', async () => {
+    parser.on('close', () => void answer());
+    const answer = async () => {
       const outcome = await job;
       if (failed) return sendGraphQLError(res, 400, 'BAD_USER_INPUT', 'Malformed multipart request');
       if (!outcome) return sendGraphQLError(res, 400, 'BAD_USER_INPUT', 'No `file` field in the upload');
       if (!outcome.ok) return sendGraphQLError(res, outcome.status, outcome.status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT', outcome.message);
       res.status(201).json({ id: outcome.id, filename: outcome.filename, mimeType: outcome.mimeType, size: outcome.size });
-    });
+    };
     req.pipe(parser);
   };
 }
@@ -189,7 +218,12 @@ export function downloadRoute(deps: UploadDeps): RequestHandler {
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
     const id = String(req.params.id);
     const conn = deps.em.fork().getConnection();
-    const [file] = UUID.test(id) ? await conn.execute<{ filename: string; mime_type: string; size: number }[]>('select filename, mime_type, size from attachment where id = ? and owner_id = ? and complete', [id, auth.userId]) : [];
+    const [file] = UUID.test(id)
+      ? await conn.execute<{ filename: string; mime_type: string; size: number }[]>(
+          'select filename, mime_type, size from attachment where id = ? and owner_id = ? and complete',
+          [id, auth.userId],
+        )
+      : [];
     if (!file) return sendGraphQLError(res, 404, 'NOT_FOUND', 'Attachment not found');
     deps.audit.recordRead({ ...deps.audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id });
     res.status(200).set({
@@ -200,7 +234,10 @@ export function downloadRoute(deps: UploadDeps): RequestHandler {
       'Cache-Control': 'private, no-store',
     });
     for (let after = -1; ;) {
-      const rows = await conn.execute<{ seq: number; data: Buffer }[]>('select seq, data from attachment_chunk where attachment_id = ? and seq > ? order by seq limit ?', [id, after, CHUNKS_PER_READ]);
+      const rows = await conn.execute<{ seq: number; data: Buffer }[]>(
+        'select seq, data from attachment_chunk where attachment_id = ? and seq > ? order by seq limit ?',
+        [id, after, CHUNKS_PER_READ],
+      );
       if (rows.length === 0 || res.destroyed) break;
       for (const row of rows) if (!res.write(row.data)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
       after = rows[rows.length - 1].seq;
@@ -215,12 +252,21 @@ export function downloadRoute(deps: UploadDeps): RequestHandler {
  */
 export async function sweepUnattachedUploads(audit: AuditService, em: EntityManager): Promise<number> {
   return em.transactional(async (tx) => {
-    const rows = await tx.getConnection().execute<{ id: string }[]>(
-      `delete from attachment where id in (select id from attachment where message_id is null and created_at < now() - make_interval(hours => ?) limit 1000) returning id`,
-      [UNATTACHED_UPLOAD_HOURS], 'all', tx.getTransactionContext(),
-    );
+    const rows = await tx
+      .getConnection()
+      .execute<{ id: string }[]>(
+        `delete from attachment where id in (select id from attachment where message_id is null and created_at < now() - make_interval(hours => ?) limit 1000) returning id`,
+        [UNATTACHED_UPLOAD_HOURS],
+        'all',
+        tx.getTransactionContext(),
+      );
     if (rows.length > 0) {
-      await audit.record(tx, { action: 'chat.attachment.sweep', outcome: AuditOutcome.SUCCESS, resourceType: 'attachment', metadata: { deleted: rows.length, olderThanHours: UNATTACHED_UPLOAD_HOURS, ids: rows.slice(0, 100).map((r) => r.id) } });
+      await audit.record(tx, {
+        action: 'chat.attachment.sweep',
+        outcome: AuditOutcome.SUCCESS,
+        resourceType: 'attachment',
+        metadata: { deleted: rows.length, olderThanHours: UNATTACHED_UPLOAD_HOURS, ids: rows.slice(0, 100).map((r) => r.id) },
+      });
     }
     return rows.length;
   });

@@ -171,7 +171,8 @@ export class ConfigReader {
   origins(name: string): string[] {
     const origins = this.list(name);
     for (const o of origins) {
-      if (!isExactOrigin(o)) this.problem(`${name} entry "${o}" must be an exact origin such as https://app.example.com (scheme, host, optional port, no path)`);
+      if (!isExactOrigin(o))
+        this.problem(`${name} entry "${o}" must be an exact origin such as https://app.example.com (scheme, host, optional port, no path)`);
     }
     return origins;
   }
@@ -190,6 +191,9 @@ export class ConfigReader {
 
   /** A comma list, entries trimmed, empty entries dropped. */
   list(name: string): string[] {
-    return (this.str(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return (this.str(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
 }

@@ -80,7 +80,10 @@ function stageBinaries(binDir: string, runAs: RunAs, logger: Logger): string {
   if (reachable(path.join(binDir, 'bin', 'postgres'), runAs, 'exec')) return binDir;
   // Keyed by what the binaries are, not where they sit, so every clone shares one staged copy.
   const pkg = JSON.parse(fs.readFileSync(path.join(binDir, '..', 'package.json'), 'utf8')) as { name: string; version: string };
-  const version = createHash('sha256').update(`${pkg.name}@${pkg.version}:${fs.statSync(path.join(binDir, 'bin', 'postgres')).size}`).digest('hex').slice(0, 16);
+  const version = createHash('sha256')
+    .update(`${pkg.name}@${pkg.version}:${fs.statSync(path.join(binDir, 'bin', 'postgres')).size}`)
+    .digest('hex')
+    .slice(0, 16);
   const staged = path.join(ROOT_STAGING_DIR, `bin-${version}`);
   if (!fs.existsSync(path.join(staged, '.complete'))) {
     logger.warn('embedded PostgreSQL binaries are not reachable by the postgres user; staging a copy', { staged });
@@ -175,7 +178,7 @@ async function stopStaleServer(clusterDir: string, logger: Logger): Promise<void
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return;
-  let cmdline = '';
+  let cmdline: string;
   try {
     cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
@@ -216,10 +219,21 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Log
     if (runAs) fs.chownSync(pwFile, runAs.uid, runAs.gid);
     try {
       const started = Date.now();
-      await run(path.join(binDir, 'bin', 'initdb'), [
-        `--pgdata=${clusterDir}`, `--username=${creds.user}`, `--pwfile=${pwFile}`, '--auth=scram-sha-256',
-        '--encoding=UTF8', `--locale=${locale}`, `--lc-messages=${locale}`, '--no-sync',
-      ], runAs, env);
+      await run(
+        path.join(binDir, 'bin', 'initdb'),
+        [
+          `--pgdata=${clusterDir}`,
+          `--username=${creds.user}`,
+          `--pwfile=${pwFile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          `--locale=${locale}`,
+          `--lc-messages=${locale}`,
+          '--no-sync',
+        ],
+        runAs,
+        env,
+      );
       logger.info('embedded PostgreSQL initialised', { clusterDir, ms: Date.now() - started });
     } finally {
       fs.rmSync(pwFile, { force: true });
@@ -228,13 +242,31 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Log
 
   await stopStaleServer(clusterDir, logger);
   const port = opts.port ?? (await freePort());
-  const child: ChildProcess = spawn(path.join(binDir, 'bin', 'postgres'), [
-    '-D', clusterDir, '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'max_connections=200',
-    '-c', 'fsync=on', '-c', 'log_min_messages=warning',
-    // A failing statement's text (with its values) and DETAIL lines never reach our log.
-    '-c', 'log_min_error_statement=panic', '-c', 'log_error_verbosity=terse',
-  ], { ...(runAs ?? {}), env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    path.join(binDir, 'bin', 'postgres'),
+    [
+      '-D',
+      clusterDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'fsync=on',
+      '-c',
+      'log_min_messages=warning',
+      // A failing statement's text (with its values) and DETAIL lines never reach our log.
+      '-c',
+      'log_min_error_statement=panic',
+      '-c',
+      'log_error_verbosity=terse',
+    ],
+    { ...(runAs ?? {}), env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] },
+  );
 
   let stderr = '';
   await new Promise<void>((resolve, reject) => {

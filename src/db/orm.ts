@@ -149,7 +149,7 @@ export async function openDatabase(config: Config, logger: Logger, opts: { entit
     url,
     embedded,
     async close() {
-      await orm.close(true).catch((err) => logger.error('closing the ORM failed', { err }));
+      await orm.close(true).catch((err: unknown) => logger.error('closing the ORM failed', { err }));
       await embedded?.stop();
     },
   };

@@ -24,7 +24,13 @@ function callerOf(ctx: Context): LimitedCaller {
  * operation's reads once. (Our document limits run before Apollo, in the limitDocument
  * middleware: an error thrown by a plugin hook before this one would be answered as a 500.)
  */
-function operationPlugin(config: Config, schema: GraphQLSchema, checkCost: boolean, onResultSent: (ctx: Context) => void, budget?: CostBudget): ApolloServerPlugin<Context> {
+function operationPlugin(
+  config: Config,
+  schema: GraphQLSchema,
+  checkCost: boolean,
+  onResultSent: (ctx: Context) => void,
+  budget?: CostBudget,
+): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       let cost: CostReport | undefined;

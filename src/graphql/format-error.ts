@@ -44,7 +44,10 @@ export function createFormatError(appEnv: AppEnv, logger: Logger) {
       void _http;
       // class-validator errors carry the whole input object (passwords included): keep only what failed.
       if (Array.isArray(extensions.validationErrors)) {
-        extensions.validationErrors = (extensions.validationErrors as { property?: string; constraints?: unknown }[]).map((v) => ({ property: v.property, constraints: v.constraints }));
+        extensions.validationErrors = (extensions.validationErrors as { property?: string; constraints?: unknown }[]).map((v) => ({
+          property: v.property,
+          constraints: v.constraints,
+        }));
       }
       return {
         ...formatted,

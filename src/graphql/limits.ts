@@ -1,8 +1,26 @@
 import {
-  BREAK, GraphQLError, GraphQLIncludeDirective, GraphQLSkipDirective, Kind, NoSchemaIntrospectionCustomRule, getDirectiveValues, getNamedType,
-  isCompositeType, isObjectType, isInterfaceType, specifiedRules, valueFromASTUntyped, visit,
-  type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLNamedType, type GraphQLSchema,
-  type OperationDefinitionNode, type SelectionSetNode, type ValidationRule,
+  BREAK,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  getDirectiveValues,
+  getNamedType,
+  isCompositeType,
+  isObjectType,
+  isInterfaceType,
+  specifiedRules,
+  valueFromASTUntyped,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationRule,
 } from 'graphql';
 import type { Config } from '../config';
 
@@ -41,7 +59,7 @@ function depthMeter(document: DocumentNode): (set: SelectionSetNode) => number {
   const depth = (set: SelectionSetNode): number => {
     let max = 0;
     for (const sel of set.selections) {
-      let d = 0;
+      let d: number;
       if (sel.kind === Kind.FIELD) d = sel.selectionSet && !sel.name.value.startsWith('__') ? 1 + depth(sel.selectionSet) : 0;
       else if (sel.kind === Kind.INLINE_FRAGMENT) d = depth(sel.selectionSet);
       else d = fragmentValue(sel.name.value, fragments, memo, open, (f) => depth(f.selectionSet));
@@ -59,7 +77,13 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
 }
 
 /** A fragment's value, computed once; 0 for unknown fragments and for a spread inside its own cycle. */
-function fragmentValue(name: string, fragments: Map<string, FragmentDefinitionNode>, memo: Map<string, number>, open: Set<string>, compute: (f: FragmentDefinitionNode) => number): number {
+function fragmentValue(
+  name: string,
+  fragments: Map<string, FragmentDefinitionNode>,
+  memo: Map<string, number>,
+  open: Set<string>,
+  compute: (f: FragmentDefinitionNode) => number,
+): number {
   const known = memo.get(name);
   if (known !== undefined) return known;
   const fragment = fragments.get(name);
@@ -120,11 +144,16 @@ function checkRepeats(document: DocumentNode): GraphQLError | undefined {
   visit(document, {
     SelectionSet(node) {
       for (const [name, c] of count(node)) {
-        if (c.all > MAX_FIELD_REPEATS) refused = limitError(`Field "${name}" is selected ${c.all} times in one selection set (at most ${MAX_FIELD_REPEATS})`, 'QUERY_TOO_COMPLEX', { maxFieldRepeats: MAX_FIELD_REPEATS });
+        if (c.all > MAX_FIELD_REPEATS)
+          refused = limitError(`Field "${name}" is selected ${c.all} times in one selection set (at most ${MAX_FIELD_REPEATS})`, 'QUERY_TOO_COMPLEX', {
+            maxFieldRepeats: MAX_FIELD_REPEATS,
+          });
         if (c.all > 1) repeatedObjects += c.objects;
       }
       if (!refused && repeatedObjects > MAX_REPEATED_OBJECT_FIELDS) {
-        refused = limitError(`Too many repeated object fields: at most ${MAX_REPEATED_OBJECT_FIELDS} per document`, 'QUERY_TOO_COMPLEX', { maxRepeatedObjectFields: MAX_REPEATED_OBJECT_FIELDS });
+        refused = limitError(`Too many repeated object fields: at most ${MAX_REPEATED_OBJECT_FIELDS} per document`, 'QUERY_TOO_COMPLEX', {
+          maxRepeatedObjectFields: MAX_REPEATED_OBJECT_FIELDS,
+        });
       }
       return refused ? BREAK : undefined;
     },
@@ -152,7 +181,8 @@ export function checkDocumentLimits(config: Config, schema: GraphQLSchema, docum
       if (node.alias) aliases += 1;
     },
   });
-  if (directives > MAX_DIRECTIVES) return limitError(`Too many directives: at most ${MAX_DIRECTIVES} per document`, 'QUERY_TOO_COMPLEX', { maxDirectives: MAX_DIRECTIVES });
+  if (directives > MAX_DIRECTIVES)
+    return limitError(`Too many directives: at most ${MAX_DIRECTIVES} per document`, 'QUERY_TOO_COMPLEX', { maxDirectives: MAX_DIRECTIVES });
   if (unknownDirective !== undefined) return limitError(`Unknown directive "@${unknownDirective}".`, 'GRAPHQL_VALIDATION_FAILED');
   const maxAliases = config.limits.maxAliases;
   if (aliases > maxAliases) return limitError(`Too many aliases: at most ${maxAliases} per document`, 'QUERY_TOO_COMPLEX', { maxAliases });
@@ -219,7 +249,7 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
     let total = 0;
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
-        const field = (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[sel.name.value] : undefined;
+        const field = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[sel.name.value] : undefined;
         const type = field && getNamedType(field.type);
         if (!field || !sel.selectionSet || !isCompositeType(type) || !included(sel, variables)) continue;
         const children = cost(sel.selectionSet, type);
@@ -236,7 +266,13 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
 }
 
 /** The cost of an operation; throws QUERY_TOO_COMPLEX (with the cost) past MAX_QUERY_COST. */
-export function assertCost(config: Config, schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null): number {
+export function assertCost(
+  config: Config,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName?: string | null,
+): number {
   const cost = queryCost(schema, document, variables ?? {}, operationName);
   if (cost > config.limits.maxCost) {
     const shown = Math.min(cost, Number.MAX_SAFE_INTEGER); // fan-out documents can cost astronomically

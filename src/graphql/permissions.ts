@@ -97,7 +97,7 @@ export const RULES = {
 /** graphql-shield with deny as the fallback; resolvers' own errors keep their codes. `extra`: test fixtures only. */
 export function permissions(extra: IRules = {}) {
   const rules = { ...RULES } as Record<string, unknown>;
-  for (const [type, fields] of Object.entries(extra as Record<string, object>)) rules[type] = { ...((rules[type] as object) ?? {}), ...fields };
+  for (const [type, fields] of Object.entries(extra as Record<string, object>)) rules[type] = { ...(rules[type] ?? {}), ...fields };
   return shield(rules as IRules, {
     fallbackRule: deny,
     fallbackError: () => new ForbiddenError(),

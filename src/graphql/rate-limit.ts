@@ -94,9 +94,24 @@ export type RefusalTally = (who: LimitedCaller, limited: string, key: string, wi
  * window, carrying the count: a flood of refusals writes one row, not one per refused field.
  * The event is written when the window closes.
  */
-export function recordRateLimited(deps: { logger: Logger; tallyRefusal: RefusalTally }, who: LimitedCaller, limited: string, key: string, windowMs: number): void {
+export function recordRateLimited(
+  deps: { logger: Logger; tallyRefusal: RefusalTally },
+  who: LimitedCaller,
+  limited: string,
+  key: string,
+  windowMs: number,
+): void {
   const first = deps.tallyRefusal(who, limited, key, windowMs);
-  if (first) deps.logger.warn('security event', { security: true, alert: true, event: 'security.rate_limited', field: limited, ip: who.ip, userId: who.userId, requestId: who.requestId });
+  if (first)
+    deps.logger.warn('security event', {
+      security: true,
+      alert: true,
+      event: 'security.rate_limited',
+      field: limited,
+      ip: who.ip,
+      userId: who.userId,
+      requestId: who.requestId,
+    });
 }
 
 /** A caller's cost budget as every response reports it in `extensions.cost` (after GitHub's `rateLimit`). */
@@ -125,7 +140,9 @@ export class CostBudget {
     const { limit, duration } = deps.config.rateLimits.cost;
     const points = Math.max(1, Math.floor(limit * deps.config.rateLimitScale));
     const make = (p: number, keyPrefix: string) =>
-      deps.redis ? new RedisLimiterWithFallback({ storeClient: deps.redis, points: p, duration, keyPrefix }) : new RateLimiterMemory({ points: p, duration, keyPrefix });
+      deps.redis
+        ? new RedisLimiterWithFallback({ storeClient: deps.redis, points: p, duration, keyPrefix })
+        : new RateLimiterMemory({ points: p, duration, keyPrefix });
     this.perUser = make(points, 'cost:user');
     this.perIp = make(Math.max(1, Math.floor(points / 10)), 'cost:ip');
   }
@@ -162,12 +179,16 @@ function report(limiter: RateLimiterAbstract, requested: number, res: RateLimite
 /** RATE_LIMITED for an exhausted budget; over HTTP a 429 with Retry-After (Apollo reads `extensions.http`). */
 function costBudgetError(cost: CostReport, msBeforeNext: number): AppError {
   const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
-  return new AppError('RATE_LIMITED', `Cost budget used up: this operation costs ${cost.requested} and ${cost.remaining} of ${cost.limit} points are left; try again in ${retryAfterSeconds} s`, {
-    reason: 'COST_BUDGET',
-    retryAfterSeconds,
-    cost,
-    http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
-  });
+  return new AppError(
+    'RATE_LIMITED',
+    `Cost budget used up: this operation costs ${cost.requested} and ${cost.remaining} of ${cost.limit} points are left; try again in ${retryAfterSeconds} s`,
+    {
+      reason: 'COST_BUDGET',
+      retryAfterSeconds,
+      cost,
+      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+    },
+  );
 }
 
 /**
@@ -187,7 +208,13 @@ export function rateLimiting(deps: { config: Config; logger: Logger; tallyRefusa
     onLimit: async (res: RateLimiterRes, _args, _source, _fieldArgs, ctx, info) => {
       const field = `${info.parentType.name}.${info.fieldName}`;
       const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
-      recordRateLimited({ logger, tallyRefusal }, { ip: ctx.ip, userId: ctx.auth?.userId, role: ctx.auth?.role, requestId: ctx.requestId }, field, limiterKey(ctx, field), res.msBeforeNext);
+      recordRateLimited(
+        { logger, tallyRefusal },
+        { ip: ctx.ip, userId: ctx.auth?.userId, role: ctx.auth?.role, requestId: ctx.requestId },
+        field,
+        limiterKey(ctx, field),
+        res.msBeforeNext,
+      );
       throw new RateLimitedError(retryAfterSeconds);
     },
   });

@@ -67,8 +67,16 @@ export class SocketRegistry {
   /** Why the connection may not start another operation now (subscribe budget, concurrency cap), or null. */
   refusal(extra: SocketExtra): GraphQLError | null {
     if (!extra.budget.take()) {
-      this.deps.logger.warn('security event', { security: true, event: 'security.rate_limited', field: 'ws.subscribe', ip: extra.ip, connectionId: extra.connectionId });
-      return new GraphQLError('Too many operations on this connection; slow down', { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: extra.budget.retryAfterSeconds() } });
+      this.deps.logger.warn('security event', {
+        security: true,
+        event: 'security.rate_limited',
+        field: 'ws.subscribe',
+        ip: extra.ip,
+        connectionId: extra.connectionId,
+      });
+      return new GraphQLError('Too many operations on this connection; slow down', {
+        extensions: { code: 'RATE_LIMITED', retryAfterSeconds: extra.budget.retryAfterSeconds() },
+      });
     }
     const max = this.deps.config.ws.maxSubscriptionsPerConnection;
     if (extra.active.size >= max) {

@@ -6,7 +6,8 @@ export function loadManifest(file: string): Map<string, string> {
   const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
   const manifest = new Map<string, string>();
   for (const [hash, query] of Object.entries(raw)) {
-    if (createHash('sha256').update(query).digest('hex') !== hash) throw new Error(`persisted query manifest ${file}: the hash ${hash} does not match its document`);
+    if (createHash('sha256').update(query).digest('hex') !== hash)
+      throw new Error(`persisted query manifest ${file}: the hash ${hash} does not match its document`);
     manifest.set(hash, query);
   }
   return manifest;
@@ -21,7 +22,14 @@ export function loadManifest(file: string): Map<string, string> {
  */
 export function trustedDocument(manifest: Map<string, string>, extensions: unknown, query: unknown): string | undefined {
   const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)?.persistedQuery?.sha256Hash;
-  const known = hash !== undefined ? (typeof hash === 'string' ? manifest.get(hash) : undefined) : typeof query === 'string' ? manifest.get(createHash('sha256').update(query).digest('hex')) : undefined;
+  const known =
+    hash !== undefined
+      ? typeof hash === 'string'
+        ? manifest.get(hash)
+        : undefined
+      : typeof query === 'string'
+        ? manifest.get(createHash('sha256').update(query).digest('hex'))
+        : undefined;
   if (!known || (query !== undefined && query !== known)) return undefined;
   return known;
 }

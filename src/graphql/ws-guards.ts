@@ -36,7 +36,10 @@ export class DocumentCache {
   private readonly seen = new Set<string>();
   private total = 0;
 
-  constructor(private readonly maxBytes: number, private readonly maxSeen = 4096) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxSeen = 4096,
+  ) {}
 
   get(query: string): DocumentNode | undefined {
     const entry = this.entries.get(query);
@@ -86,7 +89,11 @@ export class OperationPreparer {
   private readonly cache = new DocumentCache(DOCUMENT_CACHE_BYTES);
   private readonly rules;
 
-  constructor(private readonly config: Config, private readonly schema: GraphQLSchema, private readonly manifest?: Map<string, string>) {
+  constructor(
+    private readonly config: Config,
+    private readonly schema: GraphQLSchema,
+    private readonly manifest?: Map<string, string>,
+  ) {
     this.rules = allRules(config);
   }
 
@@ -113,7 +120,10 @@ export class OperationPreparer {
       const refused = checkDocumentLimits(this.config, this.schema, document);
       if (refused) return [refused];
       const errors = validate(this.schema, document, this.rules, VALIDATION_OPTIONS);
-      if (errors.length > 0) return errors.map((e) => (e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })));
+      if (errors.length > 0)
+        return errors.map((e) =>
+          e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+        );
     }
     let cost: number;
     try {
@@ -130,7 +140,8 @@ export class OperationPreparer {
 export function hashMismatch(extensions: unknown, query: string): string | undefined {
   const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)?.persistedQuery?.sha256Hash;
   if (hash === undefined) return undefined;
-  if (typeof hash !== 'string' || createHash('sha256').update(query).digest('hex') !== hash) return 'The persisted query hash does not match the SHA-256 of the query sent with it';
+  if (typeof hash !== 'string' || createHash('sha256').update(query).digest('hex') !== hash)
+    return 'The persisted query hash does not match the SHA-256 of the query sent with it';
   return undefined;
 }
 
@@ -142,7 +153,10 @@ export class UpgradeGate {
   private readonly perIp = new Map<string, number>();
 
   /** `originAllowed`: the HTTP side's CORS decision (http/security.ts), handed in so the kit's layers stay one way. */
-  constructor(private readonly config: Config, private readonly originAllowed: (origin: string) => boolean) {}
+  constructor(
+    private readonly config: Config,
+    private readonly originAllowed: (origin: string) => boolean,
+  ) {}
 
   /** An HTTP status to refuse with, or undefined to accept. */
   check(request: IncomingMessage, ip: string | undefined): { status: number; reason: string } | undefined {
@@ -175,7 +189,10 @@ export class SubscribeBudget {
   private windowStart = Date.now();
   private count = 0;
 
-  constructor(private readonly limit: number, private readonly durationMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly durationMs: number,
+  ) {}
 
   /** True when one more subscribe fits in the current window. */
   take(now = Date.now()): boolean {

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, getOperationAST, type GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
@@ -25,10 +25,20 @@ const KEEP_ALIVE_MS = 12_000;
  * (the last X-Forwarded-For entry, which it appended; anything before it is client-written).
  * Matches express's `trust proxy = 1` on the HTTP side.
  */
+
+/** A WebSocket message as text (ws hands over a Buffer, an ArrayBuffer or fragments). */
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
 export function clientIp(request: IncomingMessage, trustProxy: boolean): string | undefined {
   if (trustProxy) {
     const fwd = request.headers['x-forwarded-for'];
-    const hops = (Array.isArray(fwd) ? fwd.join(',') : fwd ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+    const hops = (Array.isArray(fwd) ? fwd.join(',') : (fwd ?? ''))
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     if (hops.length > 0) return hops[hops.length - 1];
   }
   return request.socket.remoteAddress;
@@ -42,7 +52,13 @@ function withCode(err: GraphQLError): GraphQLError {
   if (original instanceof GraphQLError && original.extensions?.code) return original;
   if (original) return err;
   const code = err.message.startsWith('Syntax Error') ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED';
-  return new GraphQLError(err.message, { nodes: err.nodes, source: err.source, positions: err.positions, path: err.path, extensions: { ...err.extensions, code } });
+  return new GraphQLError(err.message, {
+    nodes: err.nodes,
+    source: err.source,
+    positions: err.positions,
+    path: err.path,
+    extensions: { ...err.extensions, code },
+  });
 }
 
 /** What the WebSocket transport is built from. */
@@ -120,7 +136,8 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization;
       if (header !== undefined && header !== null) {
-        const { auth, problem } = typeof header === 'string' ? await authenticator.authenticate(header) : { auth: undefined, problem: 'authorization must be a string' };
+        const { auth, problem } =
+          typeof header === 'string' ? await authenticator.authenticate(header) : { auth: undefined, problem: 'authorization must be a string' };
         if (!auth) {
           metrics.wsConnections.inc({ outcome: 'refused' });
           logger.warn('ws refused', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, problem });
@@ -174,7 +191,13 @@ function upgradeHandler(deps: WebSocketDeps, wss: WebSocketServer) {
 }
 
 /** Serves one accepted socket: keep-alive pings, graphql-ws's protocol, logs and metrics, cleanup on close. */
-function serveSocket(deps: WebSocketDeps, registry: SocketRegistry, gqlServer: ReturnType<typeof protocolServer>, socket: WebSocket, request: IncomingMessage): void {
+function serveSocket(
+  deps: WebSocketDeps,
+  registry: SocketRegistry,
+  gqlServer: ReturnType<typeof protocolServer>,
+  socket: WebSocket,
+  request: IncomingMessage,
+): void {
   const { config, logger, metrics } = deps;
   const extra = registry.open(socket, request, randomUUID(), clientIp(request, config.trustProxy));
   metrics.wsOpen.inc();
@@ -203,14 +226,18 @@ function serveSocket(deps: WebSocketDeps, registry: SocketRegistry, gqlServer: R
         }),
       close: (code, reason) => socket.close(code, reason),
       onMessage: (cb) =>
-        socket.on('message', async (data) => {
-          try {
-            await cb(String(data));
-          } catch (err) {
-            logger.error('ws message handling failed', { connectionId: extra.connectionId, err });
-            socket.close(CloseCode.InternalServerError, 'Internal server error');
-          }
-        }),
+        socket.on(
+          'message',
+          (data) =>
+            void (async () => {
+              try {
+                await cb(rawText(data));
+              } catch (err) {
+                logger.error('ws message handling failed', { connectionId: extra.connectionId, err });
+                socket.close(CloseCode.InternalServerError, 'Internal server error');
+              }
+            })(),
+        ),
     },
     extra,
   );

@@ -6,7 +6,10 @@ import { INTERNAL_MESSAGE, type ErrorCode } from '../graphql/errors';
 
 /** Sends a GraphQL-shaped error body, so clients parse one format whatever failed. */
 export function sendGraphQLError(res: Response, status: number, code: ErrorCode, message: string): void {
-  res.status(status).type('application/json').json({ errors: [{ message, extensions: { code, requestId: scopeOf(res)?.requestId } }] });
+  res
+    .status(status)
+    .type('application/json')
+    .json({ errors: [{ message, extensions: { code, requestId: scopeOf(res)?.requestId } }] });
 }
 
 interface HttpError extends Error {

@@ -58,7 +58,10 @@ export function limitDocument(config: Config, schema: GraphQLSchema, formatError
     }
     const refused = checkDocumentLimits(config, schema, document);
     if (!refused) return next();
-    res.status(400).type('application/json').json({ errors: [formatError(refused.toJSON(), refused, scopeOf(res)?.requestId)] });
+    res
+      .status(400)
+      .type('application/json')
+      .json({ errors: [formatError(refused.toJSON(), refused, scopeOf(res)?.requestId)] });
   };
 }
 
@@ -70,7 +73,7 @@ export function limitDocument(config: Config, schema: GraphQLSchema, formatError
 export function trustedDocumentsOnly(manifest: Map<string, string>): RequestHandler {
   return (req, res, next) => {
     const source = (req.method === 'GET' ? req.query : req.body) as Record<string, unknown> | undefined;
-    let extensions = source?.extensions as unknown;
+    let extensions = source?.extensions;
     if (typeof extensions === 'string') {
       try {
         extensions = JSON.parse(extensions) as unknown;

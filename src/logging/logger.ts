@@ -15,18 +15,11 @@ const redactFormat = winston.format((info) => {
 
 /** A JSON logger on stdout (or `stream`, for tests), with secrets redacted from every entry. */
 export function createLogger(opts: { level: LogLevel; stream?: Writable; service?: string }): Logger {
-  const transport = opts.stream
-    ? new winston.transports.Stream({ stream: opts.stream })
-    : new winston.transports.Console();
+  const transport = opts.stream ? new winston.transports.Stream({ stream: opts.stream }) : new winston.transports.Console();
   return winston.createLogger({
     level: opts.level,
     defaultMeta: { service: opts.service ?? 'parley' },
-    format: winston.format.combine(
-      winston.format.errors({ stack: true }),
-      redactFormat(),
-      winston.format.timestamp(),
-      winston.format.json(),
-    ),
+    format: winston.format.combine(winston.format.errors({ stack: true }), redactFormat(), winston.format.timestamp(), winston.format.json()),
     transports: [transport],
   });
 }

@@ -42,7 +42,8 @@ function redactDatabaseError(err: Error): Record<string, unknown> {
   const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
   const out: Record<string, unknown> = { name: err.name, message, stack: [`${err.name}: ${message}`, ...frames].join('\n') };
   for (const [k, v] of Object.entries(err)) {
-    if (!DB_VALUE_FIELDS.has(k) && (v === null || typeof v !== 'object')) out[k] = isSecretKey(k) ? REDACTED : typeof v === 'string' ? safeDatabaseMessage(v) : v;
+    if (!DB_VALUE_FIELDS.has(k) && (v === null || typeof v !== 'object'))
+      out[k] = isSecretKey(k) ? REDACTED : typeof v === 'string' ? safeDatabaseMessage(v) : v;
   }
   return out;
 }

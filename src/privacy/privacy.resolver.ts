@@ -12,7 +12,9 @@ export class PrivacyResolver {
   }
 
   @Directive(rateLimitOf('passwordCheck'))
-  @Mutation(() => Boolean, { description: "Deletes the caller's account and everything about them (GDPR erasure); needs the password. Only audit events naming them by id remain." })
+  @Mutation(() => Boolean, {
+    description: "Deletes the caller's account and everything about them (GDPR erasure); needs the password. Only audit events naming them by id remain.",
+  })
   deleteMyAccount(@Arg('password', { description: 'The current password, to confirm.' }) password: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.privacy.deleteMyAccount(ctx.em, requireAuth(ctx), password, requestMeta(ctx));
   }

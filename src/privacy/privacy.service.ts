@@ -28,7 +28,8 @@ export class PrivacyService {
    * once the document is built: SUCCESS, or FAILURE (and the error goes on) when building it failed.
    */
   async exportMyData(em: EntityManager, auth: AuthInfo, meta: RequestMeta): Promise<Record<string, unknown>> {
-    const record = (outcome: AuditOutcome) => this.audit.record(em.fork(), { action: 'privacy.export', outcome, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
+    const record = (outcome: AuditOutcome) =>
+      this.audit.record(em.fork(), { action: 'privacy.export', outcome, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
     let document: Record<string, unknown>;
     try {
       document = await this.buildExport(em, auth);
@@ -57,13 +58,34 @@ export class PrivacyService {
     return {
       exportedAt: new Date().toISOString(),
       user: { id: user.id, email: user.email, displayName: user.displayName ?? null, role: user.role, createdAt: user.createdAt.toISOString() },
-      sessions: sessions.map((s) => ({ id: s.id, createdAt: s.createdAt.toISOString(), lastUsedAt: s.lastUsedAt.toISOString(), ip: s.ip ?? null, userAgent: s.userAgent ?? null, revokedAt: s.revokedAt?.toISOString() ?? null })),
+      sessions: sessions.map((s) => ({
+        id: s.id,
+        createdAt: s.createdAt.toISOString(),
+        lastUsedAt: s.lastUsedAt.toISOString(),
+        ip: s.ip ?? null,
+        userAgent: s.userAgent ?? null,
+        revokedAt: s.revokedAt?.toISOString() ?? null,
+      })),
       conversations: conversations.map((c) => ({
-        id: c.id, title: c.title ?? null, model: c.model, systemPrompt: c.systemPrompt ?? null, createdAt: c.createdAt.toISOString(),
-        messages: messages.filter((m) => m.conversation.id === c.id).map((m) => ({ id: m.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, createdAt: m.createdAt.toISOString() })),
+        id: c.id,
+        title: c.title ?? null,
+        model: c.model,
+        systemPrompt: c.systemPrompt ?? null,
+        createdAt: c.createdAt.toISOString(),
+        messages: messages
+          .filter((m) => m.conversation.id === c.id)
+          .map((m) => ({ id: m.id, role: m.role, content: m.content, status: m.status, model: m.model ?? null, createdAt: m.createdAt.toISOString() })),
       })),
       // The bytes are not inlined (up to the storage quota in one JSON value): each file downloads from `url` with the same token.
-      attachments: files.map((f) => ({ id: f.id, filename: f.filename, mimeType: f.mimeType, size: f.size, messageId: f.message?.id ?? null, createdAt: f.createdAt.toISOString(), url: `/attachments/${f.id}` })),
+      attachments: files.map((f) => ({
+        id: f.id,
+        filename: f.filename,
+        mimeType: f.mimeType,
+        size: f.size,
+        messageId: f.message?.id ?? null,
+        createdAt: f.createdAt.toISOString(),
+        url: `/attachments/${f.id}`,
+      })),
       auditEvents: events.map((e) => ({ ...e, seq: Number(e.seq) })),
     };
   }
@@ -82,7 +104,13 @@ export class PrivacyService {
       sessions.ending(sessionIds);
       await this.auth.guard.resetAccount(tx, accountKey(user.email));
       await tx.nativeDelete(User, { id: auth.userId }); // sessions, refresh tokens, conversations, messages cascade
-      await this.audit.record(tx, { action: 'privacy.account_delete', outcome: AuditOutcome.SUCCESS, ...this.audit.forRequest(auth, meta), resourceType: 'user', resourceId: auth.userId });
+      await this.audit.record(tx, {
+        action: 'privacy.account_delete',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'user',
+        resourceId: auth.userId,
+      });
     });
     return true;
   }
@@ -91,12 +119,17 @@ export class PrivacyService {
 /** Hard-deletes conversations (and their messages) not updated for `days`; records how many, by no one. */
 export async function sweepConversations(audit: AuditService, em: EntityManager, days: number): Promise<number> {
   return em.transactional(async (tx) => {
-    const rows = await tx.getConnection().execute<{ n: string }[]>(
-      `with d as (delete from conversation where updated_at < now() - make_interval(days => ?) returning 1) select count(*) as n from d`,
-      [days], 'all', tx.getTransactionContext(),
-    );
+    const rows = await tx
+      .getConnection()
+      .execute<{ n: string }[]>(
+        `with d as (delete from conversation where updated_at < now() - make_interval(days => ?) returning 1) select count(*) as n from d`,
+        [days],
+        'all',
+        tx.getTransactionContext(),
+      );
     const n = Number(rows[0].n);
-    if (n > 0) await audit.record(tx, { action: 'privacy.retention', outcome: AuditOutcome.SUCCESS, resourceType: 'conversation', metadata: { deleted: n, days } });
+    if (n > 0)
+      await audit.record(tx, { action: 'privacy.retention', outcome: AuditOutcome.SUCCESS, resourceType: 'conversation', metadata: { deleted: n, days } });
     return n;
   });
 }

@@ -75,7 +75,10 @@ export class TopicSubscription<T> implements AsyncIterableIterator<T> {
   private readonly maxBytes: number;
   private readonly size: (event: T) => number;
 
-  constructor(private readonly opts: SubscribeOptions<T>, private readonly detach: () => void) {
+  constructor(
+    private readonly opts: SubscribeOptions<T>,
+    private readonly detach: () => void,
+  ) {
     this.maxEvents = opts.maxEvents ?? MAX_QUEUED_EVENTS;
     this.maxBytes = opts.maxBytes ?? MAX_QUEUED_BYTES;
     this.size = opts.size ?? (() => 0);
@@ -180,7 +183,7 @@ const SAFE_JSON = {
 export function createTopics(redis?: { publish: Redis; subscribe: Redis }): PubSub {
   let target: Target;
   if (redis) {
-    target = createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe, serializer: SAFE_JSON }) as unknown as Target;
+    target = createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe, serializer: SAFE_JSON });
   } else {
     const local = new EventTarget();
     // Many subscribers of one topic are normal (every admin tails the audit trail): no leak warning on stderr.
@@ -196,7 +199,7 @@ export function createTopics(redis?: { publish: Redis; subscribe: Redis }): PubS
       const name = id === undefined ? topic : `${topic}:${id}`;
       const listener = (event: Event) => {
         try {
-          sub.push((event as CustomEvent).detail);
+          sub.push((event as CustomEvent<TopicPayload<typeof topic>>).detail);
         } catch (err) {
           // A merge or size function that throws ends this one subscription, never the process.
           sub.fail(err instanceof Error ? err : new Error(String(err)));

@@ -10,7 +10,11 @@ const ADMIN_OPS = [
   'mutation { unlockUser(userId: "00000000-0000-4000-8000-000000000000") { id } }',
   'mutation { revokeUserSessions(userId: "00000000-0000-4000-8000-000000000000") }',
 ];
-const AUDITOR_OPS = ['query { auditEvents { edges { node { id } } } }', 'query { verifyAuditChain { valid } }', 'query { securitySummary(since: "2020-01-01T00:00:00Z") { failedLogins } }'];
+const AUDITOR_OPS = [
+  'query { auditEvents { edges { node { id } } } }',
+  'query { verifyAuditChain { valid } }',
+  'query { securitySummary(since: "2020-01-01T00:00:00Z") { failedLogins } }',
+];
 
 describe('admin and auditor operations', () => {
   const t = useTestServer({ env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password } });
@@ -43,7 +47,9 @@ describe('admin and auditor operations', () => {
       expect((await op(q, admin)).body.errors).toBeUndefined();
     }
     const ws = authedWs(t.wsUrl, user.accessToken);
-    const first = await new Promise<any>((resolve, reject) => ws.subscribe({ query: 'subscription { auditEventAdded { id } }' }, { next: resolve, error: reject, complete: () => resolve(null) }));
+    const first = await new Promise<any>((resolve, reject) =>
+      ws.subscribe({ query: 'subscription { auditEventAdded { id } }' }, { next: resolve, error: reject, complete: () => resolve(null) }),
+    );
     expect(first.errors[0].extensions.code).toBe('FORBIDDEN');
     await ws.dispose();
   });
@@ -57,7 +63,8 @@ describe('admin and auditor operations', () => {
       await streamReply(ws, assistantMessage.id);
       await ws.dispose();
     }
-    const q = 'query U($f: UserFilter) { users(filter: $f, first: 5) { edges { node { id email role usage(since: "2020-01-01T00:00:00Z") { messages promptTokens completionTokens } } } } }';
+    const q =
+      'query U($f: UserFilter) { users(filter: $f, first: 5) { edges { node { id email role usage(since: "2020-01-01T00:00:00Z") { messages promptTokens completionTokens } } } } }';
     const res = await op(q, admin, { f: { emailContains: user.email.slice(0, 12).toUpperCase() } });
     expect(res.body.errors).toBeUndefined();
     const node = res.body.data.users.edges.map((e: any) => e.node).find((n: any) => n.id === user.userId);
@@ -82,7 +89,13 @@ describe('admin and auditor operations', () => {
     // Directly: another admin's request to demote the only admin is refused.
     const other = await registerUser(t.graphqlUrl);
     await expect(
-      t.server.services.admin.setUserRole(t.db.orm.em.fork() as never, { userId: other.userId, role: 'ADMIN' as never, sessionId: 'x', expiresAt: new Date(Date.now() + 60_000) }, rootId, 'USER' as never, { requestId: 'r' }),
+      t.server.services.admin.setUserRole(
+        t.db.orm.em.fork() as never,
+        { userId: other.userId, role: 'ADMIN' as never, sessionId: 'x', expiresAt: new Date(Date.now() + 60_000) },
+        rootId,
+        'USER' as never,
+        { requestId: 'r' },
+      ),
     ).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     // Two admins racing: exactly one admin remains.
     const a = await registerUser(t.graphqlUrl);
@@ -118,7 +131,9 @@ describe('admin and auditor operations', () => {
     expect(locked.body.data.users.edges.map((e: any) => e.node.id)).toContain(u.userId);
     await op('mutation U($id: ID!) { unlockUser(userId: $id) { id lockedUntil } }', admin, { id: u.userId });
     expect((await login(t.graphqlUrl, u.email, u.password)).body.errors).toBeUndefined();
-    const actions = (await sql(t, `select action from audit_event where resource_id = ? and action like 'admin.%' order by seq`, [u.userId])).map((r) => r.action);
+    const actions = (await sql(t, `select action from audit_event where resource_id = ? and action like 'admin.%' order by seq`, [u.userId])).map(
+      (r) => r.action,
+    );
     expect(actions).toEqual(['admin.user.lock', 'admin.user.unlock']);
   });
 

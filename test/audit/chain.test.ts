@@ -38,7 +38,10 @@ describe('the audit hash chain', () => {
   };
   /** The seq and outcome of the user's first login event (a later event follows it). */
   const firstLogin = async (userId: string) =>
-    (await q(`select seq, outcome from audit_event where action = 'auth.login' and actor_id = ? order by seq limit 1`, [userId]))[0] as { seq: string; outcome: string };
+    (await q(`select seq, outcome from audit_event where action = 'auth.login' and actor_id = ? order by seq limit 1`, [userId]))[0] as {
+      seq: string;
+      outcome: string;
+    };
 
   it('links each event to the one before', async () => {
     await userWithEvents();

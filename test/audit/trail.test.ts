@@ -63,7 +63,17 @@ describe('the audit trail over GraphQL', () => {
     await t.server.services.audit.flushReads();
     // One event per operation, listing what it read (issue 9 item 5).
     const reads = await sql(t, `select metadata from audit_event where action = 'data.read' and actor_id = ? order by seq`, [u.userId]);
-    expect(reads).toEqual([{ metadata: { reads: [{ type: 'conversation', id: conv }, { type: 'conversation.messages', id: conv }], total: 2 } }]);
+    expect(reads).toEqual([
+      {
+        metadata: {
+          reads: [
+            { type: 'conversation', id: conv },
+            { type: 'conversation.messages', id: conv },
+          ],
+          total: 2,
+        },
+      },
+    ]);
     await events({ action: 'data.read' });
     await t.server.services.audit.flushReads();
     expect((await sql(t, `select id from audit_event where action = 'data.read' and resource_type = 'audit_event'`)).length).toBeGreaterThan(0);
@@ -73,14 +83,17 @@ describe('the audit trail over GraphQL', () => {
     const ws = authedWs(t.wsUrl, admin);
     const u = await registerUser(t.graphqlUrl);
     const seen = new Promise<any>((resolve, reject) => {
-      ws.subscribe({ query: 'subscription { auditEventAdded { seq action actorId outcome hash prevHash } }' }, {
-        next: (r: any) => {
-          if (r.errors) reject(r.errors);
-          else if (r.data.auditEventAdded.action === 'auth.login' && r.data.auditEventAdded.actorId === u.userId) resolve(r.data.auditEventAdded);
+      ws.subscribe(
+        { query: 'subscription { auditEventAdded { seq action actorId outcome hash prevHash } }' },
+        {
+          next: (r: any) => {
+            if (r.errors) reject(r.errors);
+            else if (r.data.auditEventAdded.action === 'auth.login' && r.data.auditEventAdded.actorId === u.userId) resolve(r.data.auditEventAdded);
+          },
+          error: reject,
+          complete: () => undefined,
         },
-        error: reject,
-        complete: () => undefined,
-      });
+      );
     });
     await new Promise((r) => setTimeout(r, 200));
     await login(t.graphqlUrl, u.email, u.password);
@@ -94,10 +107,16 @@ describe('the audit trail over GraphQL', () => {
     const since = new Date().toISOString();
     const u = await registerUser(t.graphqlUrl);
     for (let i = 0; i < 3; i++) await login(t.graphqlUrl, u.email, `wrong password ${i}`);
-    const next = (await gql(t.graphqlUrl, 'mutation F($t: String) { refreshSession(refreshToken: $t) { refreshToken } }', { t: u.refreshToken })).body.data.refreshSession;
+    const next = (await gql(t.graphqlUrl, 'mutation F($t: String) { refreshSession(refreshToken: $t) { refreshToken } }', { t: u.refreshToken })).body.data
+      .refreshSession;
     void next;
     await gql(t.graphqlUrl, 'mutation F($t: String) { refreshSession(refreshToken: $t) { refreshToken } }', { t: u.refreshToken }); // reuse
-    const res = await gql(t.graphqlUrl, 'query S($since: DateTime!) { securitySummary(since: $since) { failedLogins lockedAccounts rateLimited reusedRefreshTokens topFailingIps { ip count } } }', { since }, bearer(admin));
+    const res = await gql(
+      t.graphqlUrl,
+      'query S($since: DateTime!) { securitySummary(since: $since) { failedLogins lockedAccounts rateLimited reusedRefreshTokens topFailingIps { ip count } } }',
+      { since },
+      bearer(admin),
+    );
     expect(res.body.data.securitySummary).toMatchObject({ failedLogins: 3, lockedAccounts: 0, rateLimited: 0, reusedRefreshTokens: 1 });
     expect(res.body.data.securitySummary.topFailingIps[0].count).toBe(3);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
@@ -106,7 +125,8 @@ describe('the audit trail over GraphQL', () => {
   });
 
   it('verifyAuditChain passes, then finds a row altered and a row deleted in PostgreSQL at the right seq', async () => {
-    const verify = async () => (await gql(t.graphqlUrl, '{ verifyAuditChain { valid checked firstBrokenSeq } }', undefined, bearer(admin))).body.data.verifyAuditChain;
+    const verify = async () =>
+      (await gql(t.graphqlUrl, '{ verifyAuditChain { valid checked firstBrokenSeq } }', undefined, bearer(admin))).body.data.verifyAuditChain;
     const ok = await verify();
     expect(ok.valid).toBe(true);
     expect(ok.checked).toBeGreaterThan(10);
@@ -129,7 +149,7 @@ describe('audit retention', () => {
     expect(total).toBeGreaterThan(2);
     // Age the first two events past the retention period.
     await sql(t, `update audit_event set at = now() - interval '400 days' where seq <= 2`);
-    const purged = await purgeAuditPrefix(t.server.services.audit, t.db.orm.em.fork() as never, 365);
+    const purged = await purgeAuditPrefix(t.server.services.audit, t.db.orm.em.fork(), 365);
     expect(purged).toBe(2);
     const rows = await sql(t, 'select seq, action, metadata from audit_event order by seq');
     expect(Number(rows[0].seq)).toBe(3);

@@ -18,7 +18,9 @@ describe('bootstrap admin', () => {
     const second = await startTestServer({ databaseUrl: database.url, env: { ...env, BOOTSTRAP_ADMIN_PASSWORD: 'a different admin passphrase entirely' } });
     try {
       expect((await login(second.graphqlUrl, 'root@example.com', env.BOOTSTRAP_ADMIN_PASSWORD)).body.errors).toBeUndefined();
-      expect((await login(second.graphqlUrl, 'root@example.com', 'a different admin passphrase entirely')).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect((await login(second.graphqlUrl, 'root@example.com', 'a different admin passphrase entirely')).body.errors[0].extensions.code).toBe(
+        'UNAUTHENTICATED',
+      );
       const users = await second.db.orm.em.fork().getConnection().execute(`select count(*)::int as n from "user"`);
       expect(users[0].n).toBe(1);
     } finally {

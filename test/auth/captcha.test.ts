@@ -6,7 +6,12 @@ import { STRONG_PASSWORD, login, registerUser, solveCaptcha, uniqueEmail } from 
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const altcha = require('altcha-lib/v1') as {
-  createChallenge(o: { hmacKey: string; maxNumber: number; expires?: Date; algorithm?: string }): Promise<{ algorithm: string; challenge: string; maxnumber: number; salt: string; signature: string }>;
+  createChallenge(o: {
+    hmacKey: string;
+    maxNumber: number;
+    expires?: Date;
+    algorithm?: string;
+  }): Promise<{ algorithm: string; challenge: string; maxnumber: number; salt: string; signature: string }>;
   solveChallenge(challenge: string, salt: string, algorithm?: string, max?: number): { promise: Promise<{ number: number } | null> };
 };
 
@@ -56,7 +61,9 @@ describe('ALTCHA captcha', () => {
     const hmacKey = deriveKey(t.config.secretKey, 'altcha').toString('hex');
     const c = await altcha.createChallenge({ hmacKey, maxNumber: 1000, algorithm: 'SHA-256', expires: new Date(Date.now() - 1000) });
     const solved = await altcha.solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
-    const captcha = Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: solved!.number, salt: c.salt, signature: c.signature })).toString('base64');
+    const captcha = Buffer.from(
+      JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: solved!.number, salt: c.salt, signature: c.signature }),
+    ).toString('base64');
     const u = await registerUser(t.graphqlUrl);
     expect((await login(t.graphqlUrl, u.email, u.password, captcha)).body.errors[0].extensions.code).toBe('CAPTCHA_INVALID');
   });
@@ -64,7 +71,9 @@ describe('ALTCHA captcha', () => {
   it('refuses a challenge signed with another key', async () => {
     const c = await altcha.createChallenge({ hmacKey: 'someone else', maxNumber: 1000, algorithm: 'SHA-256', expires: new Date(Date.now() + 60_000) });
     const solved = await altcha.solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
-    const captcha = Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: solved!.number, salt: c.salt, signature: c.signature })).toString('base64');
+    const captcha = Buffer.from(
+      JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: solved!.number, salt: c.salt, signature: c.signature }),
+    ).toString('base64');
     expect((await login(t.graphqlUrl, uniqueEmail(), STRONG_PASSWORD, captcha)).body.errors[0].extensions.code).toBe('CAPTCHA_INVALID');
   });
 
@@ -91,7 +100,13 @@ function fakeSiteverify(): Promise<{ url: string; requests: URLSearchParams[]; c
       requests.push(form);
       const ok = form.get('response') === 'good-token' && form.get('secret') === 'test-secret';
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(ok ? { success: true, challenge_ts: new Date().toISOString(), hostname: 'localhost', score: 0.9 } : { success: false, 'error-codes': ['invalid-input-response'] }));
+      res.end(
+        JSON.stringify(
+          ok
+            ? { success: true, challenge_ts: new Date().toISOString(), hostname: 'localhost', score: 0.9 }
+            : { success: false, 'error-codes': ['invalid-input-response'] },
+        ),
+      );
     });
   });
   return new Promise((resolve) =>
@@ -107,7 +122,9 @@ describe.each(['turnstile', 'hcaptcha', 'recaptcha'])('%s captcha (siteverify)',
   let fake: Awaited<ReturnType<typeof fakeSiteverify>>;
   beforeAll(async () => {
     fake = await fakeSiteverify();
-    t = await startTestServer({ env: { CAPTCHA_PROVIDER: provider, CAPTCHA_SECRET: 'test-secret', CAPTCHA_SITE_KEY: 'site-key-1', CAPTCHA_VERIFY_URL: fake.url } });
+    t = await startTestServer({
+      env: { CAPTCHA_PROVIDER: provider, CAPTCHA_SECRET: 'test-secret', CAPTCHA_SITE_KEY: 'site-key-1', CAPTCHA_VERIFY_URL: fake.url },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -117,7 +134,9 @@ describe.each(['turnstile', 'hcaptcha', 'recaptcha'])('%s captcha (siteverify)',
   it('hands out the site key and accepts a token the provider confirms, sending secret, token and ip', async () => {
     const ch = await gql(t.graphqlUrl, '{ captchaChallenge { provider challenge } }');
     expect(ch.body.data.captchaChallenge).toEqual({ provider, challenge: { siteKey: 'site-key-1' } });
-    const res = await gql(t.graphqlUrl, 'mutation R($i: RegisterInput!) { register(input: $i) { user { id } } }', { i: { email: uniqueEmail(), password: STRONG_PASSWORD, captcha: 'good-token' } });
+    const res = await gql(t.graphqlUrl, 'mutation R($i: RegisterInput!) { register(input: $i) { user { id } } }', {
+      i: { email: uniqueEmail(), password: STRONG_PASSWORD, captcha: 'good-token' },
+    });
     expect(res.body.errors).toBeUndefined();
     const last = fake.requests[fake.requests.length - 1];
     expect(last.get('secret')).toBe('test-secret');

@@ -3,7 +3,8 @@ import { STRONG_PASSWORD, login, registerUser, uniqueEmail } from '../helpers/au
 
 describe('login', () => {
   const t = useTestServer({ env: { LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_MINUTES: '15' } });
-  const audit = (where: string, params: unknown[] = []) => t.db.orm.em.fork().getConnection().execute(`select * from audit_event where ${where} order by seq`, params);
+  const audit = (where: string, params: unknown[] = []) =>
+    t.db.orm.em.fork().getConnection().execute(`select * from audit_event where ${where} order by seq`, params);
 
   it('signs in with the right password, whatever the email case, and records auth.login SUCCESS with the ip', async () => {
     const u = await registerUser(t.graphqlUrl);

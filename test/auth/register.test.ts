@@ -5,7 +5,9 @@ describe('register', () => {
   const t = useTestServer();
 
   const register = async (input: Record<string, unknown>) =>
-    gql(t.graphqlUrl, `mutation R($input: RegisterInput!) { register(input: $input) { ${AUTH_FIELDS} } }`, { input: { captcha: await solveCaptcha(t.graphqlUrl), ...input } });
+    gql(t.graphqlUrl, `mutation R($input: RegisterInput!) { register(input: $input) { ${AUTH_FIELDS} } }`, {
+      input: { captcha: await solveCaptcha(t.graphqlUrl), ...input },
+    });
 
   it('creates a USER, signs it in and records auth.register without the email', async () => {
     const email = uniqueEmail('Mixed.Case');

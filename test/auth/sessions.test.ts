@@ -98,7 +98,12 @@ describe('sessions and refresh tokens', () => {
     const u = await registerUser(t.graphqlUrl);
     const second = (await login(t.graphqlUrl, u.email, u.password)).body.data.login;
     const change = (current: string, next: string) =>
-      gql(t.graphqlUrl, 'mutation C($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }', { c: current, n: next }, bearer(u.accessToken));
+      gql(
+        t.graphqlUrl,
+        'mutation C($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }',
+        { c: current, n: next },
+        bearer(u.accessToken),
+      );
     expect((await change('wrong current password', 'a brand new long passphrase')).body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect((await change(u.password, 'Password123!')).body.errors[0].extensions.field).toBe('password');
     expect((await change(u.password, 'a brand new long passphrase')).body.data.changePassword).toBe(true);
@@ -109,7 +114,13 @@ describe('sessions and refresh tokens', () => {
   });
 
   it('needs authentication for logout, logoutAll, revokeSession, changePassword and mySessions', async () => {
-    for (const q of ['mutation { logout }', 'mutation { logoutAll }', 'mutation { revokeSession(id: "x") }', 'mutation { changePassword(currentPassword: "a", newPassword: "b") }', '{ mySessions { id } }']) {
+    for (const q of [
+      'mutation { logout }',
+      'mutation { logoutAll }',
+      'mutation { revokeSession(id: "x") }',
+      'mutation { changePassword(currentPassword: "a", newPassword: "b") }',
+      '{ mySessions { id } }',
+    ]) {
       expect((await gql(t.graphqlUrl, q)).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     }
   });

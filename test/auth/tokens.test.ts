@@ -31,23 +31,47 @@ describe('access tokens', () => {
 
   it('refuses an expired token', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = jwt.sign({ role: claims.role, sid: claims.sid, iat: now - 1000, exp: now - 10 }, key(), { algorithm: 'HS256', issuer: ISSUER, audience: AUDIENCE, jwtid: 'j1', subject: claims.sub });
+    const expired = jwt.sign({ role: claims.role, sid: claims.sid, iat: now - 1000, exp: now - 10 }, key(), {
+      algorithm: 'HS256',
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwtid: 'j1',
+      subject: claims.sub,
+    });
     expect(await code(expired)).toBe('UNAUTHENTICATED');
   });
 
   it('refuses a token signed with another key', async () => {
-    const forged = jwt.sign({ role: 'ADMIN', sid: claims.sid }, randomBytes(32), { algorithm: 'HS256', issuer: ISSUER, audience: AUDIENCE, expiresIn: 60, jwtid: 'j2', subject: claims.sub });
+    const forged = jwt.sign({ role: 'ADMIN', sid: claims.sid }, randomBytes(32), {
+      algorithm: 'HS256',
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      expiresIn: 60,
+      jwtid: 'j2',
+      subject: claims.sub,
+    });
     expect(await code(forged)).toBe('UNAUTHENTICATED');
   });
 
   it('refuses alg "none"', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
-    const payload = Buffer.from(JSON.stringify({ sub: claims.sub, role: 'ADMIN', sid: claims.sid, jti: 'j3', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ sub: claims.sub, role: 'ADMIN', sid: claims.sid, jti: 'j3', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 }),
+    ).toString('base64url');
     expect(await code(`${header}.${payload}.`)).toBe('UNAUTHENTICATED');
   });
 
   it('refuses another HMAC algorithm with the right key, a wrong audience and a wrong issuer', async () => {
-    const sign = (opts: jwt.SignOptions) => jwt.sign({ role: claims.role, sid: claims.sid }, key(), { issuer: ISSUER, audience: AUDIENCE, expiresIn: 60, jwtid: 'j4', subject: claims.sub, algorithm: 'HS256', ...opts });
+    const sign = (opts: jwt.SignOptions) =>
+      jwt.sign({ role: claims.role, sid: claims.sid }, key(), {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        expiresIn: 60,
+        jwtid: 'j4',
+        subject: claims.sub,
+        algorithm: 'HS256',
+        ...opts,
+      });
     expect(await code(sign({ algorithm: 'HS512' }))).toBe('UNAUTHENTICATED');
     expect(await code(sign({ audience: 'someone-else' }))).toBe('UNAUTHENTICATED');
     expect(await code(sign({ issuer: 'someone-else' }))).toBe('UNAUTHENTICATED');
@@ -56,7 +80,14 @@ describe('access tokens', () => {
   });
 
   it('refuses a token whose role is not a role', async () => {
-    const odd = jwt.sign({ role: 'ROOT', sid: claims.sid }, key(), { algorithm: 'HS256', issuer: ISSUER, audience: AUDIENCE, expiresIn: 60, jwtid: 'j5', subject: claims.sub });
+    const odd = jwt.sign({ role: 'ROOT', sid: claims.sid }, key(), {
+      algorithm: 'HS256',
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      expiresIn: 60,
+      jwtid: 'j5',
+      subject: claims.sub,
+    });
     expect(await code(odd)).toBe('UNAUTHENTICATED');
   });
 

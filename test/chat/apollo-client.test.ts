@@ -1,7 +1,7 @@
+import { Kind, OperationTypeNode } from 'graphql';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql as tag } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
-import { OperationTypeNode } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { registerUser, solveCaptcha } from '../helpers/auth';
@@ -16,16 +16,22 @@ const CONVERSATION = tag`query Conversation($id: ID!) { conversation(id: $id) { 
 
 /** An Apollo Client wired the way a React app wires it: HTTP for queries and mutations, graphql-ws for subscriptions. */
 function apollo(httpUrl: string, wsUrl: string, getToken: () => string | undefined) {
-  const wsClient = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: () => ({ authorization: getToken() ? `Bearer ${getToken()}` : undefined }) });
+  const wsClient = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: () => ({ authorization: getToken() ? `Bearer ${getToken()}` : undefined }),
+  });
   const auth = new ApolloLink((operation, forward) => {
     const token = getToken();
-    operation.setContext(({ headers = {} }: { headers?: Record<string, string> }) => ({ headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } }));
+    operation.setContext(({ headers = {} }: { headers?: Record<string, string> }) => ({
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    }));
     return forward(operation);
   });
   const link = ApolloLink.split(
     ({ query }) => {
       const def = getMainDefinition(query);
-      return def.kind === 'OperationDefinition' && def.operation === OperationTypeNode.SUBSCRIPTION;
+      return def.kind === Kind.OPERATION_DEFINITION && def.operation === OperationTypeNode.SUBSCRIPTION;
     },
     new GraphQLWsLink(wsClient),
     auth.concat(new HttpLink({ uri: httpUrl })),
@@ -54,11 +60,14 @@ describe('an Apollo Client app', () => {
 
   it('logs in, sends, streams, cancels, reloads and resumes', async () => {
     const account = await registerUser(t.graphqlUrl);
-    let token: string | undefined;
-    const app = apollo(t.graphqlUrl, t.wsUrl, () => token);
+    const session: { token?: string } = {};
+    const app = apollo(t.graphqlUrl, t.wsUrl, () => session.token);
 
-    const login = await app.client.mutate({ mutation: LOGIN, variables: { input: { email: account.email, password: account.password, captcha: await solveCaptcha(t.graphqlUrl) } } });
-    token = (login.data as any).login.accessToken;
+    const login = await app.client.mutate({
+      mutation: LOGIN,
+      variables: { input: { email: account.email, password: account.password, captcha: await solveCaptcha(t.graphqlUrl) } },
+    });
+    session.token = (login.data as any).login.accessToken;
     const conversationId = ((await app.client.mutate({ mutation: CREATE })).data as any).createConversation.id;
 
     // Send and stream a reply to the end.
@@ -74,13 +83,13 @@ describe('an Apollo Client app', () => {
     const partial = await collect(app.client, { id: second.sendMessage.assistantMessage.id }, (e) => {
       if (!cancel && e.offset > 20) cancel = app.client.mutate({ mutation: CANCEL, variables: { id: second.sendMessage.assistantMessage.id } });
     });
-    const cancelled = ((await cancel) as any).data.cancelGeneration;
+    const cancelled = (await cancel).data.cancelGeneration;
     expect(cancelled.status).toBe('CANCELLED');
     expect(partial.map((e) => e.delta).join('')).toBe(cancelled.content);
     await app.wsClient.dispose();
 
     // "Reload": a fresh client with the same token reads the conversation and resumes a stream from an offset.
-    const reloaded = apollo(t.graphqlUrl, t.wsUrl, () => token);
+    const reloaded = apollo(t.graphqlUrl, t.wsUrl, () => session.token);
     const conv = ((await reloaded.client.query({ query: CONVERSATION, variables: { id: conversationId } })).data as any).conversation;
     expect(conv.title).toBe('streamed through apollo');
     expect(conv.messages.edges.map((e: any) => e.node.status)).toEqual(['COMPLETE', 'COMPLETE', 'COMPLETE', 'CANCELLED']);

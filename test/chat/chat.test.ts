@@ -12,7 +12,13 @@ describe('conversations and messages', () => {
     const u = await registerUser(t.graphqlUrl);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await createConversation(t.graphqlUrl, u.accessToken, { title: `c${i}` }));
-    const page = (after?: string) => gql(t.graphqlUrl, 'query P($after: String) { conversations(first: 2, after: $after) { edges { node { id title } cursor } pageInfo { hasNextPage endCursor } } }', { after }, bearer(u.accessToken));
+    const page = (after?: string) =>
+      gql(
+        t.graphqlUrl,
+        'query P($after: String) { conversations(first: 2, after: $after) { edges { node { id title } cursor } pageInfo { hasNextPage endCursor } } }',
+        { after },
+        bearer(u.accessToken),
+      );
     const seen: string[] = [];
     let after: string | undefined;
     for (;;) {
@@ -63,10 +69,14 @@ describe('conversations and messages', () => {
     const code = async (q: string, v: Record<string, unknown>) => (await gql(t.graphqlUrl, q, v, bearer(b.accessToken))).body.errors?.[0]?.extensions?.code;
     expect(await code('query Q($id: ID!) { conversation(id: $id) { id } }', { id: conv })).toBe('NOT_FOUND');
     expect(await code('mutation M($id: ID!) { deleteConversation(id: $id) }', { id: conv })).toBe('NOT_FOUND');
-    expect(await code('mutation M($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { id } } }', { i: { conversationId: conv, content: 'hi' } })).toBe('NOT_FOUND');
+    expect(
+      await code('mutation M($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { id } } }', { i: { conversationId: conv, content: 'hi' } }),
+    ).toBe('NOT_FOUND');
     expect(await code('mutation M($id: ID!) { cancelGeneration(messageId: $id) { id } }', { id: assistantMessage.id })).toBe('NOT_FOUND');
     const client = authedWs(t.wsUrl, b.accessToken);
-    await expect(streamReply(client, assistantMessage.id)).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'NOT_FOUND' }) })]);
+    await expect(streamReply(client, assistantMessage.id)).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'NOT_FOUND' }) }),
+    ]);
     await client.dispose();
   });
 
@@ -75,7 +85,9 @@ describe('conversations and messages', () => {
     const conv = await createConversation(t.graphqlUrl, a.accessToken);
     const { assistantMessage } = (await sendMessage(t.graphqlUrl, a.accessToken, conv, 'x')).body.data.sendMessage;
     const anon = wsClient(t.wsUrl);
-    await expect(streamReply(anon, assistantMessage.id)).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+    await expect(streamReply(anon, assistantMessage.id)).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+    ]);
     await anon.dispose();
   });
 
@@ -87,7 +99,12 @@ describe('conversations and messages', () => {
     let cancelled: any;
     const events = await streamReply(client, assistantMessage.id, 0, (e) => {
       if (!cancelled && e.offset > 30) {
-        cancelled = gql(t.graphqlUrl, `mutation C($id: ID!) { cancelGeneration(messageId: $id) { ${MESSAGE_FIELDS} } }`, { id: assistantMessage.id }, bearer(u.accessToken));
+        cancelled = gql(
+          t.graphqlUrl,
+          `mutation C($id: ID!) { cancelGeneration(messageId: $id) { ${MESSAGE_FIELDS} } }`,
+          { id: assistantMessage.id },
+          bearer(u.accessToken),
+        );
       }
     });
     await client.dispose();
@@ -110,7 +127,12 @@ describe('conversations and messages', () => {
     expect(second.body.errors).toBeUndefined();
     expect(third.body.errors[0].extensions.code).toBe('RATE_LIMITED');
     for (const r of [first, second]) {
-      await gql(t.graphqlUrl, 'mutation C($id: ID!) { cancelGeneration(messageId: $id) { id } }', { id: r.body.data.sendMessage.assistantMessage.id }, bearer(u.accessToken));
+      await gql(
+        t.graphqlUrl,
+        'mutation C($id: ID!) { cancelGeneration(messageId: $id) { id } }',
+        { id: r.body.data.sendMessage.assistantMessage.id },
+        bearer(u.accessToken),
+      );
     }
     expect((await sendMessage(t.graphqlUrl, u.accessToken, conv, 'now it fits')).body.errors).toBeUndefined();
   });
@@ -127,7 +149,9 @@ describe('conversations and messages', () => {
     await client.dispose();
     await deleted;
     expect(events[events.length - 1].done).toBe(true);
-    expect((await gql(t.graphqlUrl, 'query Q($id: ID!) { conversation(id: $id) { id } }', { id: conv }, bearer(u.accessToken))).body.errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(
+      (await gql(t.graphqlUrl, 'query Q($id: ID!) { conversation(id: $id) { id } }', { id: conv }, bearer(u.accessToken))).body.errors[0].extensions.code,
+    ).toBe('NOT_FOUND');
     expect(await sql(t, 'select id from message where conversation_id = ?', [conv])).toHaveLength(0);
     expect(await sql(t, `select id from audit_event where action = 'chat.conversation.delete' and resource_id = ?`, [conv])).toHaveLength(1);
   });

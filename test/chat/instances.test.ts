@@ -36,7 +36,12 @@ describeWith([REDIS_SERVER], 'two instances on one PostgreSQL and one Redis', ()
     const { assistantMessage } = (await sendMessage(a.graphqlUrl, u.accessToken, conv, LONG)).body.data.sendMessage;
     const watcher = authedWs(a.wsUrl, u.accessToken);
     await streamedPast(watcher, assistantMessage.id); // cancel once some of the reply was generated
-    const res = await gql(b.graphqlUrl, `mutation C($id: ID!) { cancelGeneration(messageId: $id) { ${MESSAGE_FIELDS} } }`, { id: assistantMessage.id }, bearer(u.accessToken));
+    const res = await gql(
+      b.graphqlUrl,
+      `mutation C($id: ID!) { cancelGeneration(messageId: $id) { ${MESSAGE_FIELDS} } }`,
+      { id: assistantMessage.id },
+      bearer(u.accessToken),
+    );
     expect(res.body.data.cancelGeneration.status).toBe('CANCELLED');
     expect(res.body.data.cancelGeneration.content.length).toBeGreaterThan(0);
     expect(res.body.data.cancelGeneration.content.length).toBeLessThan(`Echo: ${LONG}`.length);

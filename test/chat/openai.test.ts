@@ -10,8 +10,13 @@ describe('the OpenAI-compatible provider against a local SSE server', () => {
     fake = await startFakeOpenAI();
     t = await startTestServer({
       env: {
-        AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key',
-        AI_MODELS: 'good,unauthorized,broken,dies,silent,stalls', AI_FIRST_TOKEN_TIMEOUT_MS: '700', AI_IDLE_TIMEOUT_MS: '700', AI_MAX_CONTEXT_CHARS: '120',
+        AI_PROVIDER: 'openai',
+        OPENAI_BASE_URL: fake.url,
+        OPENAI_API_KEY: 'sk-test-key',
+        AI_MODELS: 'good,unauthorized,broken,dies,silent,stalls',
+        AI_FIRST_TOKEN_TIMEOUT_MS: '700',
+        AI_IDLE_TIMEOUT_MS: '700',
+        AI_MAX_CONTEXT_CHARS: '120',
       },
     });
   });

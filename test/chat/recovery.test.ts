@@ -12,7 +12,16 @@ describe('crash recovery', () => {
 
   it('a reply under way when its process is killed is INTERRUPTED after restart, never STREAMING forever', async () => {
     const db = await createTestDatabase();
-    const env = { APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, SECRET_KEY: 'x'.repeat(8) + 'recovery-test-secret-key-0123456789', CAPTCHA_DIFFICULTY: '1000', ECHO_TOKEN_DELAY_MS: '100', GENERATION_STALE_SECONDS: '2' };
+    const env = {
+      APP_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      SECRET_KEY: 'x'.repeat(8) + 'recovery-test-secret-key-0123456789',
+      CAPTCHA_DIFFICULTY: '1000',
+      ECHO_TOKEN_DELAY_MS: '100',
+      GENERATION_STALE_SECONDS: '2',
+    };
     const first = spawnServer(env);
     procs.push(first);
     const url = `${(await first.waitFor((l) => l.message === 'ready')).url}/graphql`;
@@ -35,7 +44,12 @@ describe('crash recovery', () => {
     procs.push(second);
     const url2 = `${(await second.waitFor((l) => l.message === 'ready')).url}/graphql`;
     const status = async () => {
-      const r = await gql(url2, 'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { id status content } } } } }', { id: conv }, bearer(u.accessToken));
+      const r = await gql(
+        url2,
+        'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { id status content } } } } }',
+        { id: conv },
+        bearer(u.accessToken),
+      );
       return r.body.data.conversation.messages.edges.map((e: any) => e.node).find((n: any) => n.id === assistantMessage.id);
     };
     const deadline = Date.now() + 15_000;
@@ -58,7 +72,15 @@ describe('crash recovery', () => {
 
   it('a graceful stop ends replies still streaming as INTERRUPTED, saved', async () => {
     const db = await createTestDatabase();
-    const env = { APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, SECRET_KEY: 'graceful-stop-secret-key-0123456789abcdef', CAPTCHA_DIFFICULTY: '1000', ECHO_TOKEN_DELAY_MS: '100' };
+    const env = {
+      APP_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      SECRET_KEY: 'graceful-stop-secret-key-0123456789abcdef',
+      CAPTCHA_DIFFICULTY: '1000',
+      ECHO_TOKEN_DELAY_MS: '100',
+    };
     const proc = spawnServer(env);
     procs.push(proc);
     const url = `${(await proc.waitFor((l) => l.message === 'ready')).url}/graphql`;

@@ -20,7 +20,12 @@ describe('chat streaming', () => {
     const last = events[events.length - 1];
     expect(last).toMatchObject({ done: true, status: 'COMPLETE' });
     expect(last.usage!.completionTokens).toBeGreaterThan(0);
-    const stored = await gql(t.graphqlUrl, `query Q($id: ID!) { conversation(id: $id) { title messages { edges { node { role content status } } } } }`, { id: conv }, bearer(u.accessToken));
+    const stored = await gql(
+      t.graphqlUrl,
+      `query Q($id: ID!) { conversation(id: $id) { title messages { edges { node { role content status } } } } }`,
+      { id: conv },
+      bearer(u.accessToken),
+    );
     expect(stored.body.data.conversation.title).toBe('hello there, world');
     expect(stored.body.data.conversation.messages.edges.map((e: any) => e.node)).toEqual([
       { role: 'USER', content: 'hello there, world', status: 'COMPLETE' },
@@ -44,7 +49,12 @@ describe('resuming streams', () => {
     const client = authedWs(t.wsUrl, u.accessToken);
     const events = await streamReply(client, assistantMessage.id);
     await client.dispose();
-    const stored = await gql(t.graphqlUrl, 'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { id content status } } } } }', { id: conv }, bearer(u.accessToken));
+    const stored = await gql(
+      t.graphqlUrl,
+      'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { id content status } } } } }',
+      { id: conv },
+      bearer(u.accessToken),
+    );
     const reply = stored.body.data.conversation.messages.edges.map((e: any) => e.node).find((n: any) => n.id === assistantMessage.id);
     expect(reply.status).toBe('COMPLETE');
     expect(assemble(events)).toBe(reply.content);
@@ -99,8 +109,12 @@ describe('resuming streams', () => {
       expect.objectContaining({ offset: 6, delta: 'finished already', done: false }),
       expect.objectContaining({ offset: 22, delta: '', done: true, status: 'COMPLETE' }),
     ]);
-    await expect(streamReply(client, assistantMessage.id, 999)).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
-    await expect(streamReply(client, assistantMessage.id, -1)).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+    await expect(streamReply(client, assistantMessage.id, 999)).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }),
+    ]);
+    await expect(streamReply(client, assistantMessage.id, -1)).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }),
+    ]);
     await client.dispose();
   });
 });

@@ -30,7 +30,11 @@ describe('uploads (POST /attachments)', () => {
     expect((await upload(u.accessToken, EXE, 'innocent.png', 'image/png')).status).toBe(415);
     expect((await upload(u.accessToken, Buffer.alloc(3000, 0x41), 'big.txt')).status).toBe(413);
     expect((await upload(undefined, PNG, 'a.png')).status).toBe(401);
-    const notMultipart = await fetch(`${t.url}/attachments`, { method: 'POST', headers: { ...bearer(u.accessToken), 'content-type': 'application/json' }, body: '{}' });
+    const notMultipart = await fetch(`${t.url}/attachments`, {
+      method: 'POST',
+      headers: { ...bearer(u.accessToken), 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(notMultipart.status).toBe(415);
     expect(await sql(t, 'select 1 from attachment where owner_id = ?', [u.userId])).toHaveLength(0);
   });
@@ -41,12 +45,23 @@ describe('uploads (POST /attachments)', () => {
     const mine = (await upload(a.accessToken, PNG, 'mine.png')).body;
     const theirs = (await upload(b.accessToken, PNG, 'theirs.png')).body;
     const conv = await createConversation(t.graphqlUrl, a.accessToken);
-    const send = (ids: string[]) => gql(t.graphqlUrl, 'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { id attachments { id filename mimeType size } } } }', { i: { conversationId: conv, content: 'see attached', attachmentIds: ids } }, bearer(a.accessToken));
+    const send = (ids: string[]) =>
+      gql(
+        t.graphqlUrl,
+        'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { id attachments { id filename mimeType size } } } }',
+        { i: { conversationId: conv, content: 'see attached', attachmentIds: ids } },
+        bearer(a.accessToken),
+      );
     expect((await send([theirs.id])).body.errors[0].extensions.code).toBe('NOT_FOUND');
     const ok = await send([mine.id]);
     expect(ok.body.data.sendMessage.userMessage.attachments).toEqual([{ id: mine.id, filename: 'mine.png', mimeType: 'image/png', size: PNG.length }]);
     expect((await send([mine.id])).body.errors[0].extensions.code).toBe('NOT_FOUND'); // already attached
-    const listed = await gql(t.graphqlUrl, 'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { role attachments { id } } } } } }', { id: conv }, bearer(a.accessToken));
+    const listed = await gql(
+      t.graphqlUrl,
+      'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { role attachments { id } } } } } }',
+      { id: conv },
+      bearer(a.accessToken),
+    );
     expect(listed.body.data.conversation.messages.edges[0].node.attachments).toEqual([{ id: mine.id }]);
     expect(await sql(t, `select 1 from audit_event where action = 'chat.attachment.create' and resource_id = ?`, [mine.id])).toHaveLength(1);
   });

@@ -131,10 +131,16 @@ describe('trusted documents (PERSISTED_QUERIES_ONLY)', () => {
 
   it('refuses free-form documents and unknown hashes with PERSISTED_QUERY_NOT_FOUND', async () => {
     expect((await gql(t.graphqlUrl, '{ __typename }')).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
-    const unknown = await fetch(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ extensions: ext('0'.repeat(64)) }) });
+    const unknown = await fetch(t.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ extensions: ext('0'.repeat(64)) }),
+    });
     expect(((await unknown.json()) as any).errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
     const client = wsClient(t.wsUrl);
-    await expect(wsRun(client, '{ __typename }')).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'PERSISTED_QUERY_NOT_FOUND' }) })]);
+    await expect(wsRun(client, '{ __typename }')).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'PERSISTED_QUERY_NOT_FOUND' }) }),
+    ]);
     await client.dispose();
   });
 });

@@ -7,7 +7,8 @@ import { wsClient, wsRun } from '../helpers/ws';
 const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(' ')} }`;
 const directives = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `d${i}: __typename @include(if: true)`).join(' ')} }`;
 const DEEP = 'mutation { login(input: { email: "a@example.com", password: "p", captcha: "c" }) { user { id } } }';
-const DEEP_VIA_FRAGMENT = 'fragment U on AuthPayload { user { id } } mutation { login(input: { email: "a@example.com", password: "p", captcha: "c" }) { ...U } }';
+const DEEP_VIA_FRAGMENT =
+  'fragment U on AuthPayload { user { id } } mutation { login(input: { email: "a@example.com", password: "p", captcha: "c" }) { ...U } }';
 const SHALLOW = 'mutation { login(input: { email: "a@example.com", password: "p", captcha: "c" }) { accessToken } }';
 
 type Transport = (query: string) => Promise<{ errors?: { message: string; extensions: Record<string, unknown> }[]; data?: unknown }>;
@@ -103,7 +104,9 @@ describe('cost over the real transports', () => {
 
   it('and on WebSocket', async () => {
     const client = wsClient(t.wsUrl);
-    await expect(wsRun(client, q(11))).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', cost: 11 }) })]);
+    await expect(wsRun(client, q(11))).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', cost: 11 }) }),
+    ]);
     await client.dispose();
   });
 });

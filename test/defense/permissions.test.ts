@@ -24,7 +24,9 @@ describe('permissions', () => {
 
   it('cover every object type of the schema', async () => {
     const schema = await buildAppSchema();
-    const types = Object.values(schema.getTypeMap()).filter((t) => isObjectType(t) && !t.name.startsWith('__')).map((t) => t.name);
+    const types = Object.values(schema.getTypeMap())
+      .filter((t) => isObjectType(t) && !t.name.startsWith('__'))
+      .map((t) => t.name);
     const uncovered = types.filter((name) => !(name in RULES));
     expect(uncovered).toEqual([]);
   });

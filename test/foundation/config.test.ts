@@ -29,9 +29,14 @@ describe('configuration', () => {
   it('uses documented defaults in dev', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      appEnv: 'dev', port: 4000, bodyLimitBytes: 1024 * 1024, logLevel: 'info',
+      appEnv: 'dev',
+      port: 4000,
+      bodyLimitBytes: 1024 * 1024,
+      logLevel: 'info',
       db: { statementTimeoutMs: 5000, poolMax: 10, ssl: 'disable' },
-      captcha: { provider: 'altcha' }, ai: { provider: 'echo', models: ['echo'], echoTokenDelayMs: 15 }, rateLimitScale: 1,
+      captcha: { provider: 'altcha' },
+      ai: { provider: 'echo', models: ['echo'], echoTokenDelayMs: 15 },
+      rateLimitScale: 1,
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.dataDir).toMatch(/\.data$/);
@@ -73,17 +78,28 @@ describe('configuration', () => {
     expect(problemsOf({ OPENAI_BASE_URL: 'not a url' })).toEqual(['OPENAI_BASE_URL is not a valid URL']);
     expect(problemsOf({ CAPTCHA_VERIFY_URL: 'siteverify' })).toEqual(['CAPTCHA_VERIFY_URL is not a valid URL']);
     expect(problemsOf({ ...GOOD_PROD, DATABASE_URL: 'nope' })).toEqual(['DATABASE_URL is not a valid URL']);
-    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@db/x', REDIS_URL: 'rediss://cache:6380' })).toMatchObject({ databaseUrl: 'postgresql://u:p@db/x', redisUrl: 'rediss://cache:6380' });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@db/x', REDIS_URL: 'rediss://cache:6380' })).toMatchObject({
+      databaseUrl: 'postgresql://u:p@db/x',
+      redisUrl: 'rediss://cache:6380',
+    });
   });
 
   it('keeps the bootstrap admin password exactly as given, and wants it with the email', () => {
-    expect(loadConfig({ BOOTSTRAP_ADMIN_EMAIL: ' admin@example.com ', BOOTSTRAP_ADMIN_PASSWORD: ' pass phrase ' }).auth.bootstrapAdmin).toEqual({ email: 'admin@example.com', password: ' pass phrase ' });
-    expect(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com', BOOTSTRAP_ADMIN_PASSWORD: '' })).toEqual(['BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together']);
+    expect(loadConfig({ BOOTSTRAP_ADMIN_EMAIL: ' admin@example.com ', BOOTSTRAP_ADMIN_PASSWORD: ' pass phrase ' }).auth.bootstrapAdmin).toEqual({
+      email: 'admin@example.com',
+      password: ' pass phrase ',
+    });
+    expect(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com', BOOTSTRAP_ADMIN_PASSWORD: '' })).toEqual([
+      'BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together',
+    ]);
   });
 
   it('leaves optional limits unset unless given', () => {
     expect(loadConfig({})).toMatchObject({ conversationRetentionDays: undefined, chat: { dailyTokenQuota: undefined } });
-    expect(loadConfig({ CONVERSATION_RETENTION_DAYS: '30', USER_DAILY_TOKEN_QUOTA: '5000' })).toMatchObject({ conversationRetentionDays: 30, chat: { dailyTokenQuota: 5000 } });
+    expect(loadConfig({ CONVERSATION_RETENTION_DAYS: '30', USER_DAILY_TOKEN_QUOTA: '5000' })).toMatchObject({
+      conversationRetentionDays: 30,
+      chat: { dailyTokenQuota: 5000 },
+    });
   });
 
   it('never accepts the captcha off or embedded database in prod even when other settings are right', () => {

@@ -1,8 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  buildSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType, isSpecifiedScalarType,
-  type GraphQLNamedType, type GraphQLSchema,
+  buildSchema,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  isScalarType,
+  isSpecifiedScalarType,
+  type GraphQLNamedType,
+  type GraphQLSchema,
 } from 'graphql';
 import { ROOT } from '../helpers/paths';
 
@@ -62,9 +69,12 @@ export function compareWithContract(ours: GraphQLSchema, contract: GraphQLSchema
             const oa = of.args.find((a) => a.name === ca.name);
             if (!oa) missing.push(`${ct.name}.${cf.name}(${ca.name})`);
             else {
-              if (String(oa.type) !== String(ca.type)) mismatches.push(`${ct.name}.${cf.name}(${ca.name}): contract ${String(ca.type)}, ours ${String(oa.type)}`);
+              if (String(oa.type) !== String(ca.type))
+                mismatches.push(`${ct.name}.${cf.name}(${ca.name}): contract ${String(ca.type)}, ours ${String(oa.type)}`);
               if (ca.defaultValue !== undefined && oa.defaultValue !== ca.defaultValue) {
-                mismatches.push(`${ct.name}.${cf.name}(${ca.name}): contract default ${JSON.stringify(ca.defaultValue)}, ours ${JSON.stringify(oa.defaultValue)}`);
+                mismatches.push(
+                  `${ct.name}.${cf.name}(${ca.name}): contract default ${JSON.stringify(ca.defaultValue)}, ours ${JSON.stringify(oa.defaultValue)}`,
+                );
               }
             }
           }

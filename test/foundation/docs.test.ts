@@ -14,7 +14,8 @@ function configVariables(): string[] {
   const names = new Set<string>();
   for (const file of configFiles()) {
     const src = fs.readFileSync(file, 'utf8');
-    for (const m of src.matchAll(/\.(?:str|untrimmed|int|num|bool|list|oneOf|duration|bytes|rate|url|origins|dateTime)(?:<[^>]+>)?\(\s*'([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
+    for (const m of src.matchAll(/\.(?:str|untrimmed|int|num|bool|list|oneOf|duration|bytes|rate|url|origins|dateTime)(?:<[^>]+>)?\(\s*'([A-Z][A-Z0-9_]+)'/g))
+      names.add(m[1]);
     for (const m of src.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]);
     for (const m of src.matchAll(/\benv: '([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
   }

@@ -85,7 +85,11 @@ describe('HTTP surface', () => {
 
     it('refuses a text/plain POST (a simple cross-site request) without running it', async () => {
       const before = fixtureCalls.mutate;
-      const res = await fetch(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: 'mutation { fixtureMutate }' }) });
+      const res = await fetch(t.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ query: 'mutation { fixtureMutate }' }),
+      });
       expect(res.status).toBe(415);
       const body = (await res.json()) as any;
       expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
@@ -93,12 +97,20 @@ describe('HTTP surface', () => {
     });
 
     it('refuses a form-urlencoded POST', async () => {
-      const res = await fetch(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'query=mutation%20%7B%20fixtureMutate%20%7D' });
+      const res = await fetch(t.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'query=mutation%20%7B%20fixtureMutate%20%7D',
+      });
       expect(res.status).toBe(415);
     });
 
     it('refuses a batched (JSON array) request', async () => {
-      const res = await fetch(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ query: '{ models { id } }' }, { query: '{ models { id } }' }]) });
+      const res = await fetch(t.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([{ query: '{ models { id } }' }, { query: '{ models { id } }' }]),
+      });
       expect(res.status).toBe(400);
       const body = (await res.json()) as any;
       expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');

@@ -60,7 +60,11 @@ describe('/readyz follows the database', () => {
 
     pg = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'error' }), port: pg.port });
     await waitForStatus(readyz, 200);
-    const models = await fetch(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ models { id } }' }) });
+    const models = await fetch(t.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ models { id } }' }),
+    });
     expect(models.status).toBe(200);
   });
 

@@ -9,7 +9,10 @@ describe('log redaction', () => {
     const logs = new LogCapture();
     const logger = createLogger({ level: 'info', stream: logs.stream });
     logger.info('login attempt', {
-      request: { headers: { Authorization: `Bearer ${JWT}`, 'user-agent': 'jest' }, body: { variables: { input: { email: 'a@example.com', password: 'correct horse battery staple' } } } },
+      request: {
+        headers: { Authorization: `Bearer ${JWT}`, 'user-agent': 'jest' },
+        body: { variables: { input: { email: 'a@example.com', password: 'correct horse battery staple' } } },
+      },
       list: [{ refreshToken: 'r-123456' }, { nested: { deeper: { captcha: 'eyJhbGciOi', api_key: 'sk-live-1' } } }],
       note: `client sent Bearer ${JWT} in a note`,
       dsn: 'postgres://parley:hunter2@db.internal:5432/parley',

@@ -21,7 +21,9 @@ describe('graphql-ws on the same server and path', () => {
     const client = wsClient(t.wsUrl);
     const results = await wsRun<{ data: { models: { id: string }[] } }>(client, 'query WsModels { models { id } }');
     // issue 9 item 6: every result reports the caller's cost budget.
-    expect(results).toEqual([{ data: { models: [{ id: 'echo' }] }, extensions: { cost: expect.objectContaining({ requested: expect.any(Number), remaining: expect.any(Number) }) } }]);
+    expect(results).toEqual([
+      { data: { models: [{ id: 'echo' }] }, extensions: { cost: expect.objectContaining({ requested: expect.any(Number), remaining: expect.any(Number) }) } },
+    ]);
     expect(await openGauge(t)).toBe(1);
     await client.dispose();
 
@@ -60,7 +62,9 @@ describe('graphql-ws on the same server and path', () => {
 
   it('refuses a socket on another path', async () => {
     const socket = new WebSocket(t.wsUrl.replace('/graphql', '/other'), 'graphql-transport-ws');
-    const status = await new Promise<number>((resolve) => socket.once('unexpected-response', (_req, res) => resolve(res.statusCode!)).once('error', () => resolve(-1)));
+    const status = await new Promise<number>((resolve) =>
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode!)).once('error', () => resolve(-1)),
+    );
     expect(status).not.toBe(101);
   });
 });

@@ -3,7 +3,9 @@ import { gql } from './server';
 
 // altcha-lib's CommonJS build (its types are ESM-only).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const altcha = require('altcha-lib/v1') as { solveChallenge(challenge: string, salt: string, algorithm?: string, max?: number): { promise: Promise<{ number: number } | null> } };
+const altcha = require('altcha-lib/v1') as {
+  solveChallenge(challenge: string, salt: string, algorithm?: string, max?: number): { promise: Promise<{ number: number } | null> };
+};
 
 /** A password the policy accepts. */
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
@@ -24,7 +26,9 @@ export async function solveCaptcha(graphqlUrl: string): Promise<string> {
   const c = res.body.data.captchaChallenge.challenge;
   const solution = await altcha.solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
   if (!solution) throw new Error('captcha not solved');
-  return Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: solution.number, salt: c.salt, signature: c.signature })).toString('base64');
+  return Buffer.from(
+    JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: solution.number, salt: c.salt, signature: c.signature }),
+  ).toString('base64');
 }
 
 export interface Registered {

@@ -12,7 +12,12 @@ export async function createConversation(graphqlUrl: string, token: string, inpu
 }
 
 export async function sendMessage(graphqlUrl: string, token: string, conversationId: string, content: string) {
-  return gql(graphqlUrl, `mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { ${MESSAGE_FIELDS} } assistantMessage { ${MESSAGE_FIELDS} } } }`, { i: { conversationId, content } }, bearer(token));
+  return gql(
+    graphqlUrl,
+    `mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { ${MESSAGE_FIELDS} } assistantMessage { ${MESSAGE_FIELDS} } } }`,
+    { i: { conversationId, content } },
+    bearer(token),
+  );
 }
 
 export interface StreamEvent {
@@ -61,7 +66,11 @@ export function streamReply(client: Client, messageId: string, fromOffset = 0, o
   return new Promise((resolve, reject) => {
     const events: StreamEvent[] = [];
     client.subscribe<{ messageStream: StreamEvent }>(
-      { query: 'subscription M($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { messageId offset delta done status usage { promptTokens completionTokens } error } }', variables: { id: messageId, from: fromOffset } },
+      {
+        query:
+          'subscription M($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { messageId offset delta done status usage { promptTokens completionTokens } error } }',
+        variables: { id: messageId, from: fromOffset },
+      },
       {
         next: (r) => {
           if (r.errors) return reject(r.errors);

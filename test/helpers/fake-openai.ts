@@ -13,7 +13,7 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
-    req.on('end', async () => {
+    const respond = async () => {
       const json = JSON.parse(body);
       requests.push({ json, headers: req.headers });
       const model: string = json.model;
@@ -27,7 +27,10 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       // 'nul' streams U+0000 (which PostgreSQL text refuses); it and 'paced' take ~80 ms a chunk, so replies overlap.
-      const words = model === 'nul' ? ['Hello', ' wor\u0000ld', '\u0000', ' from', ' the', ' fake', ' model', '.'] : ['Hello', ' from', ' the', ' fake', ' model', ', streaming', ' nicely', '.'];
+      const words =
+        model === 'nul'
+          ? ['Hello', ' wor\u0000ld', '\u0000', ' from', ' the', ' fake', ' model', '.']
+          : ['Hello', ' from', ' the', ' fake', ' model', ', streaming', ' nicely', '.'];
       const pause = model === 'nul' || model === 'paced' ? 80 : 5;
       if (model === 'silent') return; // never sends a byte: first-token timeout
       for (let i = 0; i < words.length; i++) {
@@ -46,7 +49,8 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
       res.write(chunk(99, null, { prompt_tokens: 11, completion_tokens: 8, total_tokens: 19 }));
       res.write('data: [DONE]\n\n');
       res.end();
-    });
+    };
+    req.on('end', () => void respond());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const { port } = server.address() as AddressInfo;

@@ -1,3 +1,4 @@
+import type { ResolverClass } from '../../src/schema';
 import { allow } from 'graphql-shield';
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../src/graphql/context';
@@ -46,7 +47,7 @@ export class DbErrorFixtureResolver {
 }
 
 /** Permission rules that open the given fixtures (everything else stays deny-by-default). */
-export function fixtureRules(resolvers: Function[]) {
+export function fixtureRules(resolvers: ResolverClass[]) {
   const query: Record<string, typeof allow> = {};
   const mutation: Record<string, typeof allow> = {};
   if (resolvers.includes(FixtureResolver)) {

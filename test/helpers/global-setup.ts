@@ -8,7 +8,6 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embed
 import { ROOT, TEST_DATA } from './paths';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __PARLEY_TEST_PG__: EmbeddedPostgres | undefined;
 }
 
@@ -39,7 +38,10 @@ async function createTemplateDatabase(adminUrl: string): Promise<void> {
 export default async function globalSetup(): Promise<void> {
   // Incremental: a run after no source change re-checks in seconds instead of rebuilding everything.
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--incremental', '--tsBuildInfoFile', path.join(ROOT, 'dist', '.tsbuildinfo')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--incremental', '--tsBuildInfoFile', path.join(ROOT, 'dist', '.tsbuildinfo')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   fs.rmSync(TEST_DATA, { recursive: true, force: true });
   fs.mkdirSync(TEST_DATA, { recursive: true, mode: 0o711 });
   const logger = createLogger({ level: 'warn' });

@@ -1,3 +1,4 @@
+import type { ResolverClass } from '../../src/schema';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import pg from 'pg';
@@ -91,7 +92,9 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
  * Starts a real server on a free port over a fresh, migrated database of its own (a template copy).
  * `env` is applied on top of test defaults, exactly as the process environment would be.
  */
-export async function startTestServer(opts: { env?: Record<string, string>; databaseUrl?: string; extraResolvers?: Function[] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { env?: Record<string, string>; databaseUrl?: string; extraResolvers?: ResolverClass[] } = {},
+): Promise<TestServer> {
   const database = opts.databaseUrl ? undefined : await createTestDatabase({ migrated: true });
   const config = loadConfig({
     APP_ENV: 'test',
@@ -109,7 +112,13 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   const db = await openDatabase(config, logger, { entities: ENTITIES });
   let server: AppServer;
   try {
-    server = await startServer({ config, logger, db, extraResolvers: opts.extraResolvers, extraRules: opts.extraResolvers ? fixtureRules(opts.extraResolvers) : undefined });
+    server = await startServer({
+      config,
+      logger,
+      db,
+      extraResolvers: opts.extraResolvers,
+      extraRules: opts.extraResolvers ? fixtureRules(opts.extraResolvers) : undefined,
+    });
   } catch (err) {
     await db.close();
     await database?.drop();

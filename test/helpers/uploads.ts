@@ -17,7 +17,13 @@ export async function upload(baseUrl: string, token: string | undefined, bytes: 
 export function rawUpload(baseUrl: string, token: string, disposition = 'name="file"; filename="slow.txt"') {
   const boundary = `----parley${Math.random().toString(16).slice(2)}`;
   const url = new URL(`${baseUrl}/attachments`);
-  const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...bearer(token), 'content-type': `multipart/form-data; boundary=${boundary}` } });
+  const req = http.request({
+    host: url.hostname,
+    port: url.port,
+    path: url.pathname,
+    method: 'POST',
+    headers: { ...bearer(token), 'content-type': `multipart/form-data; boundary=${boundary}` },
+  });
   const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';

@@ -10,10 +10,13 @@ export function wsClient(url: string, opts: Partial<ClientOptions> = {}): Client
 export function wsRun<T = unknown>(client: Client, query: string, variables?: Record<string, unknown>): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const results: T[] = [];
-    client.subscribe<T>({ query, variables }, {
-      next: (r) => results.push(r as T),
-      error: reject,
-      complete: () => resolve(results),
-    });
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (r) => results.push(r as T),
+        error: reject,
+        complete: () => resolve(results),
+      },
+    );
   });
 }

@@ -42,7 +42,11 @@ describe('privacy: export and erasure', () => {
     expect(res.body.data.deleteMyAccount).toBe(true);
     expect(await closed).toBe(4403);
     await ws.dispose();
-    for (const [table, column] of [['user', 'id'], ['session', 'user_id'], ['conversation', 'owner_id']]) {
+    for (const [table, column] of [
+      ['user', 'id'],
+      ['session', 'user_id'],
+      ['conversation', 'owner_id'],
+    ]) {
       expect(await sql(t, `select 1 from "${table}" where ${column} = ?`, [u.userId])).toHaveLength(0);
     }
     expect(await sql(t, 'select 1 from message where conversation_id = ? or id = ?', [conv, assistantMessage.id])).toHaveLength(0);
@@ -50,7 +54,9 @@ describe('privacy: export and erasure', () => {
     const everything = JSON.stringify(await sql(t, 'select * from audit_event')) + JSON.stringify(await sql(t, 'select * from login_throttle'));
     expect(everything).not.toContain(u.email);
     expect(everything).not.toContain('w10 w11'); // no message text anywhere
-    expect(await sql(t, `select 1 from login_throttle where account_key = encode(sha256(convert_to('login:' || ?, 'UTF8')), 'hex')`, [u.email])).toHaveLength(0);
+    expect(await sql(t, `select 1 from login_throttle where account_key = encode(sha256(convert_to('login:' || ?, 'UTF8')), 'hex')`, [u.email])).toHaveLength(
+      0,
+    );
     const remaining = await sql(t, `select action from audit_event where actor_id = ? order by seq`, [u.userId]);
     expect(remaining.map((r) => r.action)).toContain('privacy.account_delete');
     expect((await me(t.graphqlUrl, u.accessToken)).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');

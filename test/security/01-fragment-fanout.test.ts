@@ -54,17 +54,25 @@ describe('fragment fan-out (exponential validation)', () => {
     ['2-way, 60 levels ending in an object', fanOut(60, 2, 'models { id }')],
   ] as const;
 
-  it.each(documents)('HTTP: %s is refused or answered, and /healthz answers meanwhile', async (_name, query) => {
-    const { outcome, probeStatus } = await withProbe(t.url, async () => (await gql(t.graphqlUrl, query)).body);
-    refusedOrAnswered(outcome);
-    expect(probeStatus).toBe(200);
-  }, 20_000);
+  it.each(documents)(
+    'HTTP: %s is refused or answered, and /healthz answers meanwhile',
+    async (_name, query) => {
+      const { outcome, probeStatus } = await withProbe(t.url, async () => (await gql(t.graphqlUrl, query)).body);
+      refusedOrAnswered(outcome);
+      expect(probeStatus).toBe(200);
+    },
+    20_000,
+  );
 
-  it.each(documents)('WebSocket: %s is refused or answered, and /healthz answers meanwhile', async (_name, query) => {
-    const { outcome, probeStatus } = await withProbe(t.url, () => viaWs(query));
-    refusedOrAnswered(outcome);
-    expect(probeStatus).toBe(200);
-  }, 20_000);
+  it.each(documents)(
+    'WebSocket: %s is refused or answered, and /healthz answers meanwhile',
+    async (_name, query) => {
+      const { outcome, probeStatus } = await withProbe(t.url, () => viaWs(query));
+      refusedOrAnswered(outcome);
+      expect(probeStatus).toBe(200);
+    },
+    20_000,
+  );
 
   it('an object leaf multiplies the cost per level: refused with QUERY_TOO_COMPLEX, not executed', async () => {
     const res = await gql(t.graphqlUrl, fanOut(60, 2, 'models { id }'));
@@ -77,7 +85,10 @@ describe('fragment fan-out (exponential validation)', () => {
   // `models { id }` took 400-600 ms, 40 fragments of 9 copies each spread together 670 ms.
   const repeats = [
     ['490 copies of models { id }', `{ ${'models { id } '.repeat(490)}}`],
-    ['40 fragments of 9 copies, spread together', `{ ${Array.from({ length: 40 }, (_, i) => `...R${i}`).join(' ')} } ${Array.from({ length: 40 }, (_, i) => `fragment R${i} on Query { ${'models { id } '.repeat(9)}}`).join(' ')}`],
+    [
+      '40 fragments of 9 copies, spread together',
+      `{ ${Array.from({ length: 40 }, (_, i) => `...R${i}`).join(' ')} } ${Array.from({ length: 40 }, (_, i) => `fragment R${i} on Query { ${'models { id } '.repeat(9)}}`).join(' ')}`,
+    ],
   ] as const;
 
   it.each(repeats)('%s: one QUERY_TOO_COMPLEX on HTTP and WebSocket, /healthz answers meanwhile', async (_name, query) => {

@@ -42,7 +42,15 @@ describe('fragment cycles and unknown fragments, against the compiled server pro
   beforeAll(async () => {
     const db = await createTestDatabase();
     drop = db.drop;
-    child = spawnServer({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, SECRET_KEY: 'cycles-test-secret-key-0123456789abcdef0123', CAPTCHA_DIFFICULTY: '1000', RATE_LIMIT_SCALE: '100' });
+    child = spawnServer({
+      APP_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      SECRET_KEY: 'cycles-test-secret-key-0123456789abcdef0123',
+      CAPTCHA_DIFFICULTY: '1000',
+      RATE_LIMIT_SCALE: '100',
+    });
     base = (await child.waitFor((l) => l.message === 'ready')).url as string;
   });
   afterAll(async () => {

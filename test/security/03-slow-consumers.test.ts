@@ -18,7 +18,8 @@ const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody
 const STREAM = 'subscription M($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { offset delta done status } }';
 // The same with twelve aliased ids (~900 bytes an event), so a few hundred deltas fill the kernel's socket buffers.
 const WIDE_STREAM = `subscription W($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { offset delta done status ${Array.from({ length: 12 }, (_, i) => `i${i}: messageId`).join(' ')} } }`;
-const AUDIT = 'subscription A($after: Int) { auditEventAdded(afterSeq: $after) { id seq at actorId actorRole action resourceType resourceId outcome ip requestId hash prevHash } }';
+const AUDIT =
+  'subscription A($after: Int) { auditEventAdded(afterSeq: $after) { id seq at actorId actorRole action resourceType resourceId outcome ip requestId hash prevHash } }';
 
 type End = { type: 'complete' | 'closed' } | { type: 'error'; payload: { message: string; extensions?: { code?: string } }[] };
 
@@ -129,7 +130,10 @@ describe('03 slow consumers', () => {
         // The socket is still open: resubscribe from what arrived and get the rest.
         slow.subscribe(`${id}r`, STREAM, { id: reply, from: text.length });
         expect((await slow.ended(`${id}r`)).type).toBe('complete');
-        text += assemble(slow.nexts.get(`${id}r`)!.map((r) => r.data.messageStream as StreamEvent), text.length);
+        text += assemble(
+          slow.nexts.get(`${id}r`)!.map((r) => r.data.messageStream as StreamEvent),
+          text.length,
+        );
       } else {
         expect(end.type).toBe('complete');
         expect(events[events.length - 1]).toMatchObject({ done: true, status: 'COMPLETE' });
@@ -137,17 +141,29 @@ describe('03 slow consumers', () => {
       expect(text).toBe(`Echo: ${long}`);
     }
     // A figure for the report: queued deltas merge, so a slow reader gets fewer, larger events.
-    console.log(`paused messageStream readers: ${Math.min(...counts)}–${Math.max(...counts)} events for 400 live deltas (prompt reader joining later: ${sameEvents.length})`);
+    console.log(
+      `paused messageStream readers: ${Math.min(...counts)}–${Math.max(...counts)} events for 400 live deltas (prompt reader joining later: ${sameEvents.length})`,
+    );
     slow.ws.close();
   }, 120_000);
 
-  it("a messageStream queue past its byte bound frees its deltas and ends with SLOW_CONSUMER; the publisher never sees an error", async () => {
+  it('a messageStream queue past its byte bound frees its deltas and ends with SLOW_CONSUMER; the publisher never sees an error', async () => {
     const id = randomUUID();
-    const sub = t.server.services.pubsub.subscribe('message:stream', id, { merge: mergeDeltas, size: (e) => e.delta.length * 2, maxBytes: MAX_QUEUED_DELTA_BYTES });
+    const sub = t.server.services.pubsub.subscribe('message:stream', id, {
+      merge: mergeDeltas,
+      size: (e) => e.delta.length * 2,
+      maxBytes: MAX_QUEUED_DELTA_BYTES,
+    });
     const piece = 'x'.repeat(64 * 1024);
     // 2 MiB of contiguous deltas nobody takes: they merge into one queued event, until the bound.
     for (let i = 0; i < 32; i++) {
-      t.server.services.pubsub.publish('message:stream', id, { messageId: id, offset: i * piece.length, delta: piece, done: false, status: MessageStatus.STREAMING });
+      t.server.services.pubsub.publish('message:stream', id, {
+        messageId: id,
+        offset: i * piece.length,
+        delta: piece,
+        done: false,
+        status: MessageStatus.STREAMING,
+      });
     }
     await expect(sub.next()).rejects.toMatchObject({ extensions: { code: 'SLOW_CONSUMER' } });
     expect(await sub.next()).toEqual({ value: undefined, done: true });

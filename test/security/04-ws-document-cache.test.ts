@@ -72,7 +72,14 @@ describe('item 4: the WebSocket document cache is bounded', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     // The cost budget is not what this test is about: give it room for the whole load.
-    child = spawnServer({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, SECRET_KEY: 'item-4-document-cache-secret-key-0123456789', RATE_LIMIT_SCALE: '10000' });
+    child = spawnServer({
+      APP_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      SECRET_KEY: 'item-4-document-cache-secret-key-0123456789',
+      RATE_LIMIT_SCALE: '10000',
+    });
     url = (await child.waitFor((l) => l.message === 'ready')).url;
     wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;
   });
@@ -84,14 +91,26 @@ describe('item 4: the WebSocket document cache is bounded', () => {
   it('1,000 unique 7.9 KB documents over 17 anonymous sockets grow RSS by under 64 MB', async () => {
     // Warm up the code paths first so their one-off allocations are not counted.
     const warm = await Promise.all([0, 1, 2, 3].map(() => acknowledged(wsUrl)));
-    await Promise.all(warm.map((s, i) => runAll(s, Array.from({ length: 50 }, (_, j) => documentNumber(1_000_000 + i * 50 + j)))));
+    await Promise.all(
+      warm.map((s, i) =>
+        runAll(
+          s,
+          Array.from({ length: 50 }, (_, j) => documentNumber(1_000_000 + i * 50 + j)),
+        ),
+      ),
+    );
     for (const s of warm) s.close();
     const before = await residentBytes(url);
 
     const sockets = await Promise.all(Array.from({ length: SOCKETS }, () => acknowledged(wsUrl)));
     const perSocket = Math.ceil(DOCUMENTS / SOCKETS);
     const results = await Promise.all(
-      sockets.map((s, i) => runAll(s, Array.from({ length: Math.min(perSocket, DOCUMENTS - i * perSocket) }, (_, j) => documentNumber(i * perSocket + j)))),
+      sockets.map((s, i) =>
+        runAll(
+          s,
+          Array.from({ length: Math.min(perSocket, DOCUMENTS - i * perSocket) }, (_, j) => documentNumber(i * perSocket + j)),
+        ),
+      ),
     );
     const after = await residentBytes(url);
     for (const s of sockets) s.close();
@@ -101,7 +120,9 @@ describe('item 4: the WebSocket document cache is bounded', () => {
     expect(results.flatMap((r) => r.refused)).toEqual([]);
     expect(results.reduce((n, r) => n + r.ok, 0)).toBe(DOCUMENTS);
     const growthMb = (after - before) / 1024 / 1024;
-    console.log(`item 4 bench: RSS ${(before / 1024 / 1024).toFixed(0)} MB -> ${(after / 1024 / 1024).toFixed(0)} MB (+${growthMb.toFixed(0)} MB) for ${DOCUMENTS} documents`);
+    console.log(
+      `item 4 bench: RSS ${(before / 1024 / 1024).toFixed(0)} MB -> ${(after / 1024 / 1024).toFixed(0)} MB (+${growthMb.toFixed(0)} MB) for ${DOCUMENTS} documents`,
+    );
     expect(growthMb).toBeLessThan(64);
   }, 300_000); // validating 1,000 distinct documents takes a while on a busy machine
 

@@ -73,7 +73,10 @@ describe('a full audit queue answers RATE_LIMITED instead of losing events (issu
       const refusedSettled = new Promise<void>((resolve) => (allRefusedSettled = resolve));
       // One event is being written (stalled) and two wait: those three requests hang, the rest are refused at once.
       const attempts = Array.from({ length: N }, () =>
-        gql(t.graphqlUrl, 'mutation { login(input: { email: "someone@example.com", password: "whatever it is", captcha: "not a captcha" }) { accessToken } }').then((r) => {
+        gql(
+          t.graphqlUrl,
+          'mutation { login(input: { email: "someone@example.com", password: "whatever it is", captcha: "not a captcha" }) { accessToken } }',
+        ).then((r) => {
           settled += 1;
           if (settled === N - 3) allRefusedSettled();
           return r;

@@ -40,11 +40,14 @@ async function drainHttp(url: string, headers: Record<string, string> = {}) {
 function runWs(client: Client, query: string): Promise<{ results: any[]; errors?: any[] }> {
   return new Promise((resolve) => {
     const results: any[] = [];
-    client.subscribe({ query }, {
-      next: (r) => results.push(r),
-      error: (errors) => resolve({ results, errors: errors as any[] }),
-      complete: () => resolve({ results }),
-    });
+    client.subscribe(
+      { query },
+      {
+        next: (r) => results.push(r),
+        error: (errors) => resolve({ results, errors: errors as any[] }),
+        complete: () => resolve({ results }),
+      },
+    );
   });
 }
 
@@ -61,7 +64,8 @@ async function drainWs(client: Client) {
 /** Every cost report well-formed, and `remaining` falling by what each operation requested. */
 function expectFalling(costs: Cost[]) {
   expect(costs.length).toBeGreaterThan(0);
-  for (const c of costs) expect(c).toEqual({ requested: expect.any(Number), limit: expect.any(Number), remaining: expect.any(Number), resetSeconds: expect.any(Number) });
+  for (const c of costs)
+    expect(c).toEqual({ requested: expect.any(Number), limit: expect.any(Number), remaining: expect.any(Number), resetSeconds: expect.any(Number) });
   for (let i = 1; i < costs.length; i++) {
     expect(costs[i].requested).toBeGreaterThan(1);
     expect(costs[i].remaining).toBe(costs[i - 1].remaining - costs[i].requested);
@@ -108,7 +112,7 @@ describe('item 6: every operation draws its cost from a budget', () => {
     await t.logs.waitFor((l) => l.event === 'security.rate_limited' && l.field === 'cost_budget' && l.userId === undefined);
   });
 
-  it('signed in on WebSocket: next payloads carry a falling cost, then the operation is refused; the budget is the user\'s, not the IP\'s', async () => {
+  it("signed in on WebSocket: next payloads carry a falling cost, then the operation is refused; the budget is the user's, not the IP's", async () => {
     const client = wsClient(t.wsUrl, { connectionParams: { authorization: `Bearer ${alice.accessToken}` } });
     try {
       const { costs, refusal } = await drainWs(client);

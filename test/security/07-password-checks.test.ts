@@ -28,7 +28,13 @@ describe('attack 7: guessing the password with a stolen access token', () => {
     const limited = await guess('guess number 5');
     expect(code(limited)).toBe('RATE_LIMITED');
     expect(limited.body.errors![0].extensions.retryAfterSeconds).toBeGreaterThan(0);
-    expect((await failures('auth.password_change', u.userId)).map((r) => r.reason)).toEqual(['bad_password', 'bad_password', 'bad_password', 'locked', 'locked']);
+    expect((await failures('auth.password_change', u.userId)).map((r) => r.reason)).toEqual([
+      'bad_password',
+      'bad_password',
+      'bad_password',
+      'locked',
+      'locked',
+    ]);
     // The password never changed.
     const [row] = await sql(t, `select count(*)::int as n from audit_event where action = 'auth.password.change' and actor_id = ?`, [u.userId]);
     expect(row.n).toBe(0);
@@ -42,7 +48,13 @@ describe('attack 7: guessing the password with a stolen access token', () => {
     expect(code(await guess('guess number 4'))).toBe('ACCOUNT_LOCKED');
     expect(code(await guess('guess number 5'))).toBe('RATE_LIMITED');
     expect((await me(t.graphqlUrl, u.accessToken)).body.data.me.id).toBe(u.userId);
-    expect((await failures('privacy.account_delete', u.userId)).map((r) => r.reason)).toEqual(['bad_password', 'bad_password', 'bad_password', 'locked', 'locked']);
+    expect((await failures('privacy.account_delete', u.userId)).map((r) => r.reason)).toEqual([
+      'bad_password',
+      'bad_password',
+      'bad_password',
+      'locked',
+      'locked',
+    ]);
     const logged = JSON.stringify(t.logs.lines);
     expect(logged).not.toContain('guess number');
   });

@@ -19,7 +19,11 @@ describe('item 8: uploads are streamed, capped and swept', () => {
     const slow = rawUpload(t.url, u.accessToken);
     slow.send(body.subarray(0, 600 * KiB));
     // The body is not finished, yet its first bytes are already in the database.
-    await until(async () => (await sql(t, 'select count(*) as n from attachment_chunk c join attachment a on a.id = c.attachment_id where a.owner_id = ?', [u.userId]))[0].n >= 2, 'chunks stored mid-upload');
+    await until(
+      async () =>
+        (await sql(t, 'select count(*) as n from attachment_chunk c join attachment a on a.id = c.attachment_id where a.owner_id = ?', [u.userId]))[0].n >= 2,
+      'chunks stored mid-upload',
+    );
     const done = await slow.finish(body.subarray(600 * KiB));
     expect(done.status).toBe(201);
     expect(done.body).toMatchObject({ mimeType: 'text/plain', size: body.length });
@@ -52,7 +56,11 @@ describe('item 8: uploads are streamed, capped and swept', () => {
     const u = await registerUser(t.graphqlUrl);
     const gone = rawUpload(t.url, u.accessToken);
     gone.send(text(600 * KiB));
-    await until(async () => (await sql(t, 'select count(*) as n from attachment_chunk c join attachment a on a.id = c.attachment_id where a.owner_id = ?', [u.userId]))[0].n >= 1, 'chunks stored mid-upload');
+    await until(
+      async () =>
+        (await sql(t, 'select count(*) as n from attachment_chunk c join attachment a on a.id = c.attachment_id where a.owner_id = ?', [u.userId]))[0].n >= 1,
+      'chunks stored mid-upload',
+    );
     gone.abort();
     await until(async () => (await sql(t, 'select 1 from attachment where owner_id = ?', [u.userId])).length === 0, 'the partial upload deleted');
     const held = [rawUpload(t.url, u.accessToken), rawUpload(t.url, u.accessToken)];
@@ -80,7 +88,12 @@ describe('item 8: uploads are streamed, capped and swept', () => {
     const used = (await upload(t.url, u.accessToken, PNG, 'used.png')).body.id;
     const recent = (await upload(t.url, u.accessToken, PNG, 'recent.png')).body.id;
     const conv = await createConversation(t.graphqlUrl, u.accessToken);
-    const sent = await gql(t.graphqlUrl, 'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { id } } }', { i: { conversationId: conv, content: 'see attached', attachmentIds: [used] } }, bearer(u.accessToken));
+    const sent = await gql(
+      t.graphqlUrl,
+      'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { id } } }',
+      { i: { conversationId: conv, content: 'see attached', attachmentIds: [used] } },
+      bearer(u.accessToken),
+    );
     expect(sent.body.errors).toBeUndefined();
     await sql(t, `update attachment set created_at = now() - interval '25 hours' where id in (?, ?)`, [stale, used]);
     await until(async () => (await sql(t, 'select 1 from attachment where id = ?', [stale])).length === 0, 'the sweep');

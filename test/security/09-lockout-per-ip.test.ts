@@ -5,7 +5,9 @@ import { sql, useTestServer } from '../helpers/server';
 import { wsClient, wsRun } from '../helpers/ws';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const altcha = require('altcha-lib/v1') as { solveChallenge(challenge: string, salt: string, algorithm?: string, max?: number): { promise: Promise<{ number: number } | null> } };
+const altcha = require('altcha-lib/v1') as {
+  solveChallenge(challenge: string, salt: string, algorithm?: string, max?: number): { promise: Promise<{ number: number } | null> };
+};
 
 type Body = { data?: any; errors?: any[] };
 
@@ -27,7 +29,9 @@ async function captchaFrom(ip: string, url: string): Promise<{ solution: string;
   const c = (await gqlFrom(ip, url, '{ captchaChallenge { challenge } }')).data.captchaChallenge.challenge;
   const s = await altcha.solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
   if (!s) throw new Error('captcha not solved');
-  const solution = Buffer.from(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature })).toString('base64');
+  const solution = Buffer.from(
+    JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number: s.number, salt: c.salt, signature: c.signature }),
+  ).toString('base64');
   return { solution, maxnumber: c.maxnumber };
 }
 
@@ -82,11 +86,12 @@ describe('attack 9: locking someone else out with bad passwords', () => {
   it('applies the same per-IP lock to logins over WebSocket', async () => {
     const u = await registerUser(t.graphqlUrl);
     for (let i = 0; i < 3; i++) await loginFrom('127.0.0.7', t.graphqlUrl, u.email, `ws guess ${i}`);
-    const from = (ip: string) => class extends WebSocket {
-      constructor(address: string, protocols?: string | string[]) {
-        super(address, protocols, { localAddress: ip });
-      }
-    };
+    const from = (ip: string) =>
+      class extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { localAddress: ip });
+        }
+      };
     const run = async (ip: string) => {
       const client = wsClient(t.wsUrl, { webSocketImpl: from(ip) });
       try {
@@ -105,7 +110,10 @@ describe('attack 9: locking someone else out with bad passwords', () => {
     const u = await registerUser(t.graphqlUrl);
     for (let i = 0; i < 3; i++) await loginFrom('127.0.0.9', t.graphqlUrl, u.email, `first round ${i}`);
     // The first lock ended two days ago (as if time passed): the next lock is not doubled.
-    await sql(t, `update login_throttle set locked_until = now() - interval '2 days', last_locked_at = now() - interval '2 days', window_started_at = now() - interval '2 days' where client_key = encode(sha256(convert_to('client:127.0.0.9', 'UTF8')), 'hex')`);
+    await sql(
+      t,
+      `update login_throttle set locked_until = now() - interval '2 days', last_locked_at = now() - interval '2 days', window_started_at = now() - interval '2 days' where client_key = encode(sha256(convert_to('client:127.0.0.9', 'UTF8')), 'hex')`,
+    );
     for (let i = 0; i < 3; i++) await loginFrom('127.0.0.9', t.graphqlUrl, u.email, `second round ${i}`);
     const res = await loginFrom('127.0.0.9', t.graphqlUrl, u.email, u.password);
     expect(code(res)).toBe('ACCOUNT_LOCKED');

@@ -69,7 +69,16 @@ describe('item 10: max_tokens goes upstream (fake OpenAI server)', () => {
   let t: TestServer;
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    t = await startTestServer({ env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key', AI_MODELS: 'good', USER_DAILY_TOKEN_QUOTA: '100', AI_MAX_OUTPUT_TOKENS: '60' } });
+    t = await startTestServer({
+      env: {
+        AI_PROVIDER: 'openai',
+        OPENAI_BASE_URL: fake.url,
+        OPENAI_API_KEY: 'sk-test-key',
+        AI_MODELS: 'good',
+        USER_DAILY_TOKEN_QUOTA: '100',
+        AI_MAX_OUTPUT_TOKENS: '60',
+      },
+    });
   });
   afterAll(async () => {
     await t?.close();

@@ -18,8 +18,24 @@ describe('item 11: exportMyData with uploads, and GET /attachments/:id', () => {
     expect(res.body.errors).toBeUndefined();
     const files = res.body.data.exportMyData.attachments;
     expect(files).toEqual([
-      { id: png.id, filename: 'photo.png', mimeType: 'image/png', size: PNG.length, messageId: null, createdAt: expect.any(String), url: `/attachments/${png.id}` },
-      { id: page.id, filename: 'page.html', mimeType: 'text/plain', size: HTML_AS_TEXT.length, messageId: null, createdAt: expect.any(String), url: `/attachments/${page.id}` },
+      {
+        id: png.id,
+        filename: 'photo.png',
+        mimeType: 'image/png',
+        size: PNG.length,
+        messageId: null,
+        createdAt: expect.any(String),
+        url: `/attachments/${png.id}`,
+      },
+      {
+        id: page.id,
+        filename: 'page.html',
+        mimeType: 'text/plain',
+        size: HTML_AS_TEXT.length,
+        messageId: null,
+        createdAt: expect.any(String),
+        url: `/attachments/${page.id}`,
+      },
     ]);
     expect(await exportEvents(u.userId)).toEqual([{ outcome: 'SUCCESS' }]);
 

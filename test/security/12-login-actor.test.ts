@@ -14,12 +14,21 @@ describe('failed logins are not attributed to their target (issue 9 item 12)', (
     const victim = await registerUser(t.graphqlUrl);
     // The attack: failed logins for the victim's email, from the attacker's address.
     for (let i = 0; i < 2; i++) {
-      const res = await gql(t.graphqlUrl, `mutation L($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`, {
-        input: { email: victim.email, password: 'not the password at all', captcha: await solveCaptcha(t.graphqlUrl) },
-      }, { 'x-forwarded-for': ATTACKER_IP });
+      const res = await gql(
+        t.graphqlUrl,
+        `mutation L($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`,
+        {
+          input: { email: victim.email, password: 'not the password at all', captcha: await solveCaptcha(t.graphqlUrl) },
+        },
+        { 'x-forwarded-for': ATTACKER_IP },
+      );
       expect(res.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     }
-    const rows = await sql(t, `select actor_id, actor_role, resource_type, resource_id, ip from audit_event where action = 'auth.login' and outcome = 'FAILURE' and ip = ?`, [ATTACKER_IP]);
+    const rows = await sql(
+      t,
+      `select actor_id, actor_role, resource_type, resource_id, ip from audit_event where action = 'auth.login' and outcome = 'FAILURE' and ip = ?`,
+      [ATTACKER_IP],
+    );
     expect(rows).toEqual([
       { actor_id: null, actor_role: null, resource_type: 'user', resource_id: victim.userId, ip: ATTACKER_IP },
       { actor_id: null, actor_role: null, resource_type: 'user', resource_id: victim.userId, ip: ATTACKER_IP },
@@ -27,7 +36,15 @@ describe('failed logins are not attributed to their target (issue 9 item 12)', (
     expect(await sql(t, 'select seq from audit_event where actor_id = ? and ip = ?', [victim.userId, ATTACKER_IP])).toEqual([]);
 
     // A record in the old format (actor = victim), as databases written before the fix hold.
-    await t.server.services.audit.append({ action: 'auth.login', outcome: AuditOutcome.FAILURE, actorId: victim.userId, resourceType: 'user', resourceId: victim.userId, ip: OLD_ATTACKER_IP, metadata: { reason: 'bad_credentials' } });
+    await t.server.services.audit.append({
+      action: 'auth.login',
+      outcome: AuditOutcome.FAILURE,
+      actorId: victim.userId,
+      resourceType: 'user',
+      resourceId: victim.userId,
+      ip: OLD_ATTACKER_IP,
+      metadata: { reason: 'bad_credentials' },
+    });
 
     const exported = await gql(t.graphqlUrl, 'mutation { exportMyData }', {}, bearer(victim.accessToken));
     expect(exported.body.errors).toBeUndefined();

@@ -8,13 +8,35 @@ import { createTestDatabase, gql, sql, startTestServer, useTestServer, type Test
 const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody guesses' };
 const VERIFY = 'query V($h: AuditHeadInput) { verifyAuditChain(expectedHead: $h) { valid checked firstBrokenSeq reason } }';
 
-type Row = { seq: string; at: Date; actor_id: string | null; actor_role: string | null; action: string; resource_type: string | null; resource_id: string | null; outcome: string; ip: string | null; request_id: string | null; metadata: Record<string, unknown> | null };
+type Row = {
+  seq: string;
+  at: Date;
+  actor_id: string | null;
+  actor_role: string | null;
+  action: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  outcome: string;
+  ip: string | null;
+  request_id: string | null;
+  metadata: Record<string, unknown> | null;
+};
 
 /** What an attacker with database access can compute: the old, unkeyed hash of a row. */
 function sha256Of(r: Row, prevHash: string): string {
   return legacyHash({
-    seq: r.seq, at: new Date(r.at), actorId: r.actor_id, actorRole: r.actor_role as never, action: r.action, resourceType: r.resource_type,
-    resourceId: r.resource_id, outcome: r.outcome as AuditOutcome, ip: r.ip, requestId: r.request_id, metadata: r.metadata, prevHash,
+    seq: r.seq,
+    at: new Date(r.at),
+    actorId: r.actor_id,
+    actorRole: r.actor_role as never,
+    action: r.action,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    outcome: r.outcome as AuditOutcome,
+    ip: r.ip,
+    requestId: r.request_id,
+    metadata: r.metadata,
+    prevHash,
   });
 }
 

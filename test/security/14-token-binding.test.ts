@@ -33,7 +33,7 @@ describe('attack 14: tokens not bound to their session', () => {
     expect(res.body.data ?? null).toBeNull();
   });
 
-  it('refuses a token whose role is not the user\'s current role', async () => {
+  it("refuses a token whose role is not the user's current role", async () => {
     const a = await registerUser(t.graphqlUrl);
     const res = await me(t.graphqlUrl, forge(t.config.secretKey, { sub: a.userId, sid: sidOf(a.accessToken), role: 'ADMIN' }));
     expect(code(res)).toBe('UNAUTHENTICATED');
@@ -49,14 +49,22 @@ describe('attack 14: tokens not bound to their session', () => {
     // Signed with the old key after the rotation: someone still holds that key. Refused.
     expect(code(await me(t.graphqlUrl, forge(OLD_SECRET, { sub: a.userId, sid, role: 'USER' })))).toBe('UNAUTHENTICATED');
     // Back-dated but living far longer than any access token: refused.
-    expect(code(await me(t.graphqlUrl, forge(OLD_SECRET, { sub: a.userId, sid, role: 'USER', iat: rotated - 60, exp: rotated + 86_400 })))).toBe('UNAUTHENTICATED');
+    expect(code(await me(t.graphqlUrl, forge(OLD_SECRET, { sub: a.userId, sid, role: 'USER', iat: rotated - 60, exp: rotated + 86_400 })))).toBe(
+      'UNAUTHENTICATED',
+    );
     // The current key is unaffected by the rotation time.
     expect((await me(t.graphqlUrl, a.accessToken)).body.data.me.id).toBe(a.userId);
   });
 });
 
 describe('attack 14: an old key that never expires', () => {
-  const prod = { APP_ENV: 'prod', SECRET_KEY: randomBytes(32).toString('hex'), CORS_ORIGINS: 'https://app.example.com', DATABASE_URL: 'postgres://p:pw@db.example.com/p', SECRET_KEY_PREVIOUS: OLD_SECRET };
+  const prod = {
+    APP_ENV: 'prod',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    CORS_ORIGINS: 'https://app.example.com',
+    DATABASE_URL: 'postgres://p:pw@db.example.com/p',
+    SECRET_KEY_PREVIOUS: OLD_SECRET,
+  };
   const problems = (env: Record<string, string>) => {
     try {
       loadConfig(env);

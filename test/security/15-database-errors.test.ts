@@ -77,7 +77,8 @@ describe('15 database errors: U+0000 in model output', () => {
       streamReply(client, nul),
       // While both stream, the other reply's partial text reaches the database (saved in the batches the NUL one shares).
       streamReply(client, paced, 0, (e) => {
-        if (e.offset > 'Hello from the'.length && stored.length === 0) void sql(t, 'select content from message where id = ?', [paced]).then((r) => (stored = r));
+        if (e.offset > 'Hello from the'.length && stored.length === 0)
+          void sql(t, 'select content from message where id = ?', [paced]).then((r) => (stored = r));
       }),
     ]);
     await client.dispose();

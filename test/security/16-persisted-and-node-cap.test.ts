@@ -25,7 +25,7 @@ describe('persisted query hash mismatch', () => {
     return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
   };
 
-  it('HTTP: a hash that is not the document\'s is 400 BAD_USER_INPUT with the reason, not INTERNAL_SERVER_ERROR', async () => {
+  it("HTTP: a hash that is not the document's is 400 BAD_USER_INPUT with the reason, not INTERNAL_SERVER_ERROR", async () => {
     const query = '{ __typename }';
     const res = await post({ query, extensions: ext(sha('{ models { id } }')) });
     expect(res.status).toBe(400);
@@ -48,7 +48,10 @@ describe('persisted query hash mismatch', () => {
     const client = wsClient(t.wsUrl);
     try {
       const errors = await new Promise<any[]>((resolve, reject) =>
-        client.subscribe({ query: '{ __typename }', extensions: ext(sha('{ models { id } }')) }, { next: () => reject(new Error('executed')), error: (e) => resolve(e as any[]), complete: () => reject(new Error('executed')) }),
+        client.subscribe(
+          { query: '{ __typename }', extensions: ext(sha('{ models { id } }')) },
+          { next: () => reject(new Error('executed')), error: (e) => resolve(e as any[]), complete: () => reject(new Error('executed')) },
+        ),
       );
       expect(errors[0].extensions.code).toBe('BAD_USER_INPUT');
       expect(errors[0].message).toMatch(/hash does not match/);
@@ -69,7 +72,10 @@ describe('the old complexity node cap', () => {
     const client = wsClient(t.wsUrl);
     try {
       const errors = await new Promise<any[]>((resolve, reject) =>
-        client.subscribe({ query }, { next: () => reject(new Error('executed')), error: (e) => resolve(e as any[]), complete: () => reject(new Error('executed')) }),
+        client.subscribe(
+          { query },
+          { next: () => reject(new Error('executed')), error: (e) => resolve(e as any[]), complete: () => reject(new Error('executed')) },
+        ),
       );
       expect(errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 2 ** 14 });
     } finally {

@@ -22,7 +22,7 @@ describe('directive overloading', () => {
     }
   };
 
-  it('graphql-cop\'s document gets one error, on HTTP and WebSocket', async () => {
+  it("graphql-cop's document gets one error, on HTTP and WebSocket", async () => {
     const res = await gql(t.graphqlUrl, COP);
     expect(res.status).toBe(400);
     expect(res.body.errors).toHaveLength(1);

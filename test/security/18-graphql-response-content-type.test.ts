@@ -12,12 +12,15 @@ describe('request content types on /graphql', () => {
     return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: { message: string; extensions: { code: string } }[] } };
   };
 
-  it.each(['application/graphql-response+json', 'application/graphql-response+json; charset=utf-8', 'application/vnd.api+json', 'application/graphql'])('%s is 415 BAD_USER_INPUT', async (type) => {
-    const res = await post(type);
-    expect(res.status).toBe(415);
-    expect(res.body.errors![0].extensions.code).toBe('BAD_USER_INPUT');
-    expect(res.body.errors![0].message).not.toMatch(/POST body missing/);
-  });
+  it.each(['application/graphql-response+json', 'application/graphql-response+json; charset=utf-8', 'application/vnd.api+json', 'application/graphql'])(
+    '%s is 415 BAD_USER_INPUT',
+    async (type) => {
+      const res = await post(type);
+      expect(res.status).toBe(415);
+      expect(res.body.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(res.body.errors![0].message).not.toMatch(/POST body missing/);
+    },
+  );
 
   it.each(['application/json', 'application/json; charset=utf-8'])('%s is served', async (type) => {
     const res = await post(type);

@@ -37,7 +37,9 @@ describe('attack 18: reCAPTCHA v3 answers accepted whatever their score and host
   beforeAll(async () => {
     fake = await fakeRecaptcha();
     // No CAPTCHA_HOSTNAMES: the hosts of CORS_ORIGINS are the allowed ones. CAPTCHA_MIN_SCORE defaults to 0.5.
-    t = await startTestServer({ env: { CAPTCHA_PROVIDER: 'recaptcha', CAPTCHA_SECRET: 'test-secret', CAPTCHA_VERIFY_URL: fake.url, CORS_ORIGINS: 'https://app.example.com' } });
+    t = await startTestServer({
+      env: { CAPTCHA_PROVIDER: 'recaptcha', CAPTCHA_SECRET: 'test-secret', CAPTCHA_VERIFY_URL: fake.url, CORS_ORIGINS: 'https://app.example.com' },
+    });
   });
   afterAll(async () => {
     await t?.close();

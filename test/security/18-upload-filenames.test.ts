@@ -20,14 +20,19 @@ describe('item 18: bidirectional control characters are stripped from upload fil
     expect(onlyBidi.body.filename).toBe('file');
   });
 
-  it('strips them from an RFC 5987 name (filename*=UTF-8\'\'…), in storage, in the API and in the download header', async () => {
+  it("strips them from an RFC 5987 name (filename*=UTF-8''…), in storage, in the API and in the download header", async () => {
     const u = await registerUser(t.graphqlUrl);
     const raw = rawUpload(t.url, u.accessToken, `name="file"; filename*=UTF-8''invoice%E2%80%AEfdp.exe`);
     const res = await raw.finish(Buffer.from('%PDF-1.7\n'));
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ filename: 'invoicefdp.exe', mimeType: 'application/pdf' });
     const conv = await createConversation(t.graphqlUrl, u.accessToken);
-    const sent = await gql(t.graphqlUrl, 'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { attachments { filename } } } }', { i: { conversationId: conv, content: 'see attached', attachmentIds: [res.body.id] } }, bearer(u.accessToken));
+    const sent = await gql(
+      t.graphqlUrl,
+      'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { userMessage { attachments { filename } } } }',
+      { i: { conversationId: conv, content: 'see attached', attachmentIds: [res.body.id] } },
+      bearer(u.accessToken),
+    );
     expect(sent.body.data.sendMessage.userMessage.attachments).toEqual([{ filename: 'invoicefdp.exe' }]);
     const got = await fetch(`${t.url}/attachments/${res.body.id}`, { headers: bearer(u.accessToken) });
     const disposition = got.headers.get('content-disposition') ?? '';

@@ -41,7 +41,10 @@ async function viaWs(t: TestServer, token: string, query: string, variables?: Re
   try {
     return await new Promise((resolve) => {
       let result: { data?: any; errors?: any[] } = {};
-      client.subscribe({ query, variables }, { next: (r) => (result = r as typeof result), error: (errors) => resolve({ errors: errors as any[] }), complete: () => resolve(result) });
+      client.subscribe(
+        { query, variables },
+        { next: (r) => (result = r as typeof result), error: (errors) => resolve({ errors: errors as any[] }), complete: () => resolve(result) },
+      );
     });
   } finally {
     await client.dispose();

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import {
-  GENESIS_HASH, canonicalJson, chainKeys, deriveChainKey, expectedHash, keyedHash, legacyHash, signHead, type Hashed,
+  GENESIS_HASH,
+  canonicalJson,
+  chainKeys,
+  deriveChainKey,
+  expectedHash,
+  keyedHash,
+  legacyHash,
+  signHead,
+  type Hashed,
 } from '../../src/audit/audit-chain';
 import { AuditOutcome } from '../../src/audit/audit-event.entity';
 import { Role } from '../../src/graphql/role';
@@ -61,7 +69,20 @@ describe('event hashing', () => {
 
   it('hashes a legacy event as plain SHA-256 over its canonical fields', () => {
     const e = event();
-    const fields = [String(e.seq), e.at.toISOString(), 'u-1', Role.USER, 'auth.login', 'user', 'u-1', AuditOutcome.SUCCESS, '127.0.0.1', 'r-1', { a: 1, b: 2 }, GENESIS_HASH];
+    const fields = [
+      String(e.seq),
+      e.at.toISOString(),
+      'u-1',
+      Role.USER,
+      'auth.login',
+      'user',
+      'u-1',
+      AuditOutcome.SUCCESS,
+      '127.0.0.1',
+      'r-1',
+      { a: 1, b: 2 },
+      GENESIS_HASH,
+    ];
     expect(legacyHash(e)).toBe(createHash('sha256').update(canonicalJson(fields)).digest('hex'));
     expect(legacyHash(event({ metadata: { a: 1, b: 2 } }))).toBe(legacyHash(e));
   });
@@ -71,9 +92,18 @@ describe('event hashing', () => {
     expect(base).toMatch(/^[0-9a-f]{64}$/);
     expect(keyedHash(event(), key)).toBe(base);
     const changes: Partial<Hashed>[] = [
-      { seq: '2' }, { at: new Date('2026-12-01T12:00:00.001Z') }, { actorId: 'u-2' }, { actorRole: Role.ADMIN },
-      { action: 'auth.logout' }, { resourceType: 'conversation' }, { resourceId: 'u-2' }, { outcome: AuditOutcome.FAILURE },
-      { ip: '10.0.0.1' }, { requestId: 'r-2' }, { metadata: { a: 1, b: 3 } }, { prevHash: 'f'.repeat(64) },
+      { seq: '2' },
+      { at: new Date('2026-12-01T12:00:00.001Z') },
+      { actorId: 'u-2' },
+      { actorRole: Role.ADMIN },
+      { action: 'auth.logout' },
+      { resourceType: 'conversation' },
+      { resourceId: 'u-2' },
+      { outcome: AuditOutcome.FAILURE },
+      { ip: '10.0.0.1' },
+      { requestId: 'r-2' },
+      { metadata: { a: 1, b: 3 } },
+      { prevHash: 'f'.repeat(64) },
     ];
     for (const change of changes) expect(keyedHash(event(change), key)).not.toBe(base);
     expect(keyedHash(event(), deriveChainKey('b'.repeat(64)))).not.toBe(base);

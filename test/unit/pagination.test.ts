@@ -1,4 +1,15 @@
-import { beyondSeq, beyondTimeId, cursorTime, keysetPage, MAX_PAGE_SIZE, pageOf, pageSize, seqCursor, timeIdCursor, type TimeIdKey } from '../../src/graphql/pagination';
+import {
+  beyondSeq,
+  beyondTimeId,
+  cursorTime,
+  keysetPage,
+  MAX_PAGE_SIZE,
+  pageOf,
+  pageSize,
+  seqCursor,
+  timeIdCursor,
+  type TimeIdKey,
+} from '../../src/graphql/pagination';
 
 const ID = '0b7e1d2c-3f4a-4b5c-8d6e-7f8091a2b3c4';
 const badCursor = expect.objectContaining({ message: 'Invalid cursor', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'after' }) });
@@ -25,9 +36,17 @@ describe('the (createdAt, id) cursor', () => {
 
   it('refuses malformed cursors with BAD_USER_INPUT on `after`', () => {
     const malformed = [
-      '', '!!!', 'not base64 json', encodeRaw(null), encodeRaw(42), encodeRaw({ createdAt: '2026-01-01T00:00:00Z', id: ID }),
-      encodeRaw(['2026-01-01T00:00:00Z']), encodeRaw(['2026-01-01T00:00:00Z', 'not-a-uuid']), encodeRaw([12345, ID]),
-      encodeRaw(['yesterday', ID]), Buffer.from('[1,').toString('base64url'),
+      '',
+      '!!!',
+      'not base64 json',
+      encodeRaw(null),
+      encodeRaw(42),
+      encodeRaw({ createdAt: '2026-01-01T00:00:00Z', id: ID }),
+      encodeRaw(['2026-01-01T00:00:00Z']),
+      encodeRaw(['2026-01-01T00:00:00Z', 'not-a-uuid']),
+      encodeRaw([12345, ID]),
+      encodeRaw(['yesterday', ID]),
+      Buffer.from('[1,').toString('base64url'),
     ];
     for (const cursor of malformed) expect(() => timeIdCursor.decode(cursor)).toThrow(badCursor);
   });
@@ -71,23 +90,33 @@ describe('keyset pages', () => {
   it('make edges of the first `size` rows and use the extra row only for hasNextPage', () => {
     const page = pageOf(rows.slice(0, 3), 2, shape);
     expect(page.edges.map((e) => e.node)).toEqual(['a', 'b']);
-    expect(page.edges.map((e) => timeIdCursor.decode(e.cursor))).toEqual([{ createdAt: rows[0].createdAt, id: rows[0].id }, { createdAt: rows[1].createdAt, id: rows[1].id }]);
+    expect(page.edges.map((e) => timeIdCursor.decode(e.cursor))).toEqual([
+      { createdAt: rows[0].createdAt, id: rows[0].id },
+      { createdAt: rows[1].createdAt, id: rows[1].id },
+    ]);
     expect(page.pageInfo).toEqual({ hasNextPage: true, endCursor: page.edges[1].cursor });
     expect(pageOf(rows.slice(0, 2), 2, shape).pageInfo.hasNextPage).toBe(false);
     expect(pageOf([], 2, shape)).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
   });
 
   it('read first + 1 rows past the decoded cursor, and check `first` before `after`', async () => {
-    const fetch = jest.fn(async (beyond: TimeIdKey | undefined, limit: number) => rows.filter((r) => !beyond || r.createdAt > beyond.createdAt).slice(0, limit));
+    const fetch = jest.fn(async (beyond: TimeIdKey | undefined, limit: number) =>
+      rows.filter((r) => !beyond || r.createdAt > beyond.createdAt).slice(0, limit),
+    );
     const first = await keysetPage({ ...shape, first: 2, after: null, fetch });
     expect(fetch).toHaveBeenLastCalledWith(undefined, 3);
     const second = await keysetPage({ ...shape, first: 2, after: first.pageInfo.endCursor, fetch });
     expect(second.edges.map((e) => e.node)).toEqual(['c', 'd']);
     const last = await keysetPage({ ...shape, first: 2, after: second.pageInfo.endCursor, fetch });
-    expect(last).toEqual({ edges: [{ node: 'e', cursor: timeIdCursor.encode(rows[4]) }], pageInfo: { hasNextPage: false, endCursor: timeIdCursor.encode(rows[4]) } });
+    expect(last).toEqual({
+      edges: [{ node: 'e', cursor: timeIdCursor.encode(rows[4]) }],
+      pageInfo: { hasNextPage: false, endCursor: timeIdCursor.encode(rows[4]) },
+    });
 
     fetch.mockClear();
-    await expect(keysetPage({ ...shape, first: 0, after: 'garbage', fetch })).rejects.toThrow(expect.objectContaining({ extensions: expect.objectContaining({ field: 'first' }) }));
+    await expect(keysetPage({ ...shape, first: 0, after: 'garbage', fetch })).rejects.toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ field: 'first' }) }),
+    );
     await expect(keysetPage({ ...shape, first: 2, after: 'garbage', fetch })).rejects.toThrow(badCursor);
     expect(fetch).not.toHaveBeenCalled();
   });

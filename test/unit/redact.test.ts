@@ -4,7 +4,19 @@ const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLXZhbHVl';
 
 describe('secret key names', () => {
   it('matches secret names whatever their case, dashes or underscores', () => {
-    for (const key of ['password', 'Authorization', 'set-cookie', 'refresh_token', 'X-Api-Key', 'SECRET_KEY_PREVIOUS', 'newPassword', 'db_password', 'githubToken', 'captcha', 'signature']) {
+    for (const key of [
+      'password',
+      'Authorization',
+      'set-cookie',
+      'refresh_token',
+      'X-Api-Key',
+      'SECRET_KEY_PREVIOUS',
+      'newPassword',
+      'db_password',
+      'githubToken',
+      'captcha',
+      'signature',
+    ]) {
       expect(isSecretKey(key)).toBe(true);
     }
   });
@@ -81,7 +93,13 @@ describe('database errors', () => {
 
   it('logs a database error with its code and constraint but no statement, value or secret', () => {
     const out = redact(dbError()) as Record<string, unknown>;
-    expect(out).toMatchObject({ name: 'UniqueConstraintViolationException', code: '23505', constraint: 'user_email_unique', table: 'user', password: REDACTED });
+    expect(out).toMatchObject({
+      name: 'UniqueConstraintViolationException',
+      code: '23505',
+      constraint: 'user_email_unique',
+      table: 'user',
+      password: REDACTED,
+    });
     expect(out.message).toBe('duplicate key value violates unique constraint "[value]"');
     expect(out.detail).toBeUndefined();
     expect(JSON.stringify(out)).not.toContain('a@example.com');

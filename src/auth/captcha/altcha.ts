@@ -5,8 +5,12 @@ import type { CaptchaChallengeData, CaptchaVerifier } from './captcha';
 import { CaptchaUse } from './captcha-use.entity';
 
 // altcha-lib's types are published for ESM only; its CommonJS build is what `require` loads.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createChallenge, extractParams, verifySolution } = require('altcha-lib/v1') as typeof import('altcha-lib/v1', { with: { 'resolution-mode': 'import' } });
+// tsc resolves those types (resolution-mode import); the linter's parser cannot, hence its `any`.
+/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-assignment -- the one CommonJS load of an ESM-typed module */
+const { createChallenge, extractParams, verifySolution } = require('altcha-lib/v1') as typeof import('altcha-lib/v1', {
+  with: { 'resolution-mode': 'import' },
+});
+/* eslint-enable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-assignment */
 
 type Payload = Exclude<Parameters<typeof verifySolution>[0], string>;
 
@@ -31,7 +35,10 @@ export class AltchaVerifier implements CaptchaVerifier {
   private lastPurge = 0;
   private readonly demands = new Map<string, { factor: number; until: number }>();
 
-  constructor(private readonly config: Config, private readonly recentFailures: (ip: string | undefined) => number) {
+  constructor(
+    private readonly config: Config,
+    private readonly recentFailures: (ip: string | undefined) => number,
+  ) {
     this.hmacKey = deriveKey(config.secretKey, 'altcha').toString('hex');
   }
 
@@ -48,19 +55,22 @@ export class AltchaVerifier implements CaptchaVerifier {
       params: { f: String(factor) },
       expires: new Date(Date.now() + this.config.captchaOptions.ttlSeconds * 1000),
     });
-    return { provider: this.provider, challenge: { algorithm: c.algorithm, challenge: c.challenge, maxnumber: c.maxnumber, salt: c.salt, signature: c.signature } };
+    return {
+      provider: this.provider,
+      challenge: { algorithm: c.algorithm, challenge: c.challenge, maxnumber: c.maxnumber, salt: c.salt, signature: c.signature },
+    };
   }
 
   async verify(solution: string, _ip: string | undefined, em: EntityManager): Promise<boolean> {
     if (typeof solution !== 'string' || solution.length === 0 || solution.length > MAX_SOLUTION_LENGTH) return false;
     let payload: Payload;
     try {
-      payload = JSON.parse(Buffer.from(solution, 'base64').toString('utf8'));
+      payload = JSON.parse(Buffer.from(solution, 'base64').toString('utf8')) as Payload;
     } catch {
       return false;
     }
     if (!payload || typeof payload !== 'object' || typeof payload.signature !== 'string' || typeof payload.salt !== 'string') return false;
-    let ok = false;
+    let ok: boolean;
     try {
       ok = await verifySolution(payload, this.hmacKey, true);
     } catch {

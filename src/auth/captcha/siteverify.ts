@@ -22,7 +22,10 @@ export class SiteverifyVerifier implements CaptchaVerifier {
   readonly provider: string;
   private readonly url: string;
 
-  constructor(private readonly config: Config, private readonly logger: Logger) {
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
     this.provider = config.captcha.provider;
     this.url = config.captchaOptions.verifyUrl ?? DEFAULT_URLS[this.provider];
   }

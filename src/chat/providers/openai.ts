@@ -33,7 +33,13 @@ export class OpenAiProvider implements LlmProvider {
     for (;;) {
       try {
         const stream = await this.client.chat.completions.create(
-          { model: request.model, messages: request.turns, stream: true, stream_options: { include_usage: true }, ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}) },
+          {
+            model: request.model,
+            messages: request.turns,
+            stream: true,
+            stream_options: { include_usage: true },
+            ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
+          },
           { signal },
         );
         for await (const chunk of stream) {

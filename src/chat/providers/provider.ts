@@ -14,7 +14,10 @@ export type StreamChunk = { type: 'delta'; text: string } | { type: 'usage'; usa
 
 /** A model failure that is safe to show the user (no upstream body, no key). */
 export class ProviderError extends Error {
-  constructor(readonly safeMessage: string, readonly retryable = false) {
+  constructor(
+    readonly safeMessage: string,
+    readonly retryable = false,
+  ) {
     super(safeMessage);
     this.name = 'ProviderError';
   }

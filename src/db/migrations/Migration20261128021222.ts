@@ -2,7 +2,6 @@ import { Migration } from '@mikro-orm/migrations';
 
 /** Audit trail: an index ending in seq for every auditEvents filter. */
 export class Migration20261128021222 extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`drop index "audit_event_action_index";`);
     this.addSql(`drop index "audit_event_actor_id_index";`);
@@ -24,5 +23,4 @@ export class Migration20261128021222 extends Migration {
     this.addSql(`create index "audit_event_action_index" on "audit_event" ("action");`);
     this.addSql(`create index "audit_event_actor_id_index" on "audit_event" ("actor_id");`);
   }
-
 }

@@ -5,7 +5,6 @@ import { Migration } from '@mikro-orm/migrations';
  * the accounts' all-IP counts (`*`), which raise captcha difficulty but lock no one.
  */
 export class Migration20261201114400 extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`alter table "login_throttle" add column "client_key" text not null default '*', add column "last_locked_at" timestamptz null;`);
     this.addSql(`update "login_throttle" set "locked_until" = null;`);
@@ -20,5 +19,4 @@ export class Migration20261201114400 extends Migration {
     this.addSql(`alter table "login_throttle" add constraint "login_throttle_pkey" primary key ("account_key");`);
     this.addSql(`alter table "login_throttle" drop column "client_key", drop column "last_locked_at";`);
   }
-
 }

@@ -2,7 +2,6 @@ import { Migration } from '@mikro-orm/migrations';
 
 /** Keyed audit chain: which HMAC key hashed each event; null marks events from before (plain SHA-256). */
 export class Migration20261201120600 extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`alter table "audit_event" add column "key_id" text null;`);
   }
@@ -10,5 +9,4 @@ export class Migration20261201120600 extends Migration {
   override async down(): Promise<void> {
     this.addSql(`alter table "audit_event" drop column "key_id";`);
   }
-
 }
