@@ -2,6 +2,9 @@ import { login, registerUser } from '../helpers/auth';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 import { createTestDatabase, startTestServer } from '../helpers/server';
 
+// Whole server processes (and their embedded PostgreSQL) per case: slow on a loaded 2-core machine.
+jest.setTimeout(180_000);
+
 describe('the audit chain across two processes', () => {
   let child: ServerProcess | undefined;
   afterAll(async () => {

@@ -5,6 +5,9 @@ import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 
+// Whole server processes (and their embedded PostgreSQL) per case: slow on a loaded 2-core machine.
+jest.setTimeout(180_000);
+
 // Moved out of lifecycle.test.ts so Jest runs the two halves (each spawning servers over their own
 // embedded clusters) on two workers at once.
 const isRoot = process.getuid?.() === 0;

@@ -8,6 +8,9 @@ import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 
+// Whole server processes (and their embedded PostgreSQL) per case: slow on a loaded 2-core machine.
+jest.setTimeout(180_000);
+
 async function readyz(url: string): Promise<number> {
   return (await fetch(`${url}/readyz`)).status;
 }
