@@ -1,5 +1,5 @@
 import { bearer, registerUser, type Registered } from '../helpers/auth';
-import { authedWs, createConversation, sendMessage } from '../helpers/chat';
+import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { gql, useTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -60,6 +60,10 @@ describe('cost model at the default MAX_QUERY_COST', () => {
     conversationId = await createConversation(t.graphqlUrl, user.accessToken, { title: 'cost' });
     const sent = await sendMessage(t.graphqlUrl, user.accessToken, conversationId, 'hello');
     expect(sent.body.errors).toBeUndefined();
+    // The reply finishes first, so both transports read the same stored page.
+    const client = authedWs(t.wsUrl, user.accessToken);
+    await streamReply(client, sent.body.data.sendMessage.assistantMessage.id);
+    await client.dispose();
   });
 
   it('a page of 100 messages with every field is answered, on HTTP and WebSocket', async () => {
