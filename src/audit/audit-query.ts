@@ -10,22 +10,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An event as the API shows it. */
 export function toAuditView(e: AuditEvent): AuditEventView {
-  return {
-    id: e.id,
-    seq: Number(e.seq),
-    at: e.at,
-    actorId: e.actorId ?? null,
-    actorRole: e.actorRole ?? null,
-    action: e.action,
-    resourceType: e.resourceType ?? null,
-    resourceId: e.resourceId ?? null,
-    outcome: e.outcome,
-    ip: e.ip ?? null,
-    requestId: e.requestId ?? null,
-    metadata: e.metadata ?? null,
-    hash: e.hash,
-    prevHash: e.prevHash,
-  };
+  // The published shape with the typed values GraphQL serialises itself.
+  return { ...toAuditData(e), at: e.at, actorRole: e.actorRole ?? null, outcome: e.outcome };
 }
 
 /** Audit events matching every given filter field, newest first, paged by seq. */

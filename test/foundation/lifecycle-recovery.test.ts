@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
-import { spawnServer, type ServerProcess } from '../helpers/process';
+import { useServerProcesses } from '../helpers/process';
 
 // Whole server processes (and their embedded PostgreSQL) per case: slow on a loaded 2-core machine.
 jest.setTimeout(180_000);
@@ -17,17 +17,7 @@ async function readyz(url: string): Promise<number> {
 }
 
 describe('process lifecycle on the embedded PostgreSQL: unusual data folders and crashes', () => {
-  const procs: ServerProcess[] = [];
-  const dirs: string[] = [];
-  const start = (env: Record<string, string>) => {
-    const p = spawnServer({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', ...env });
-    procs.push(p);
-    return p;
-  };
-  afterAll(async () => {
-    await Promise.all(procs.map((p) => p.kill()));
-    for (const d of dirs) removeDataDir(d);
-  });
+  const { start, dirs } = useServerProcesses();
 
   (isRoot ? it : it.skip)('as root, boots with DATA_DIR inside a folder the postgres user cannot traverse (a clone under /root)', async () => {
     const locked = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-locked-'));

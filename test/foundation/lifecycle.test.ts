@@ -4,9 +4,8 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { DEV_SECRET_FILE } from '../../src/dev-secret';
 import { me, registerUser } from '../helpers/auth';
-import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
-import { spawnServer, type ServerProcess } from '../helpers/process';
+import { useServerProcesses, type ServerProcess } from '../helpers/process';
 
 // Whole server processes (and their embedded PostgreSQL) per case: slow on a loaded 2-core machine.
 jest.setTimeout(180_000);
@@ -25,17 +24,7 @@ async function embeddedClient(dataDir: string, proc: ServerProcess): Promise<pg.
 }
 
 describe('process lifecycle on the embedded PostgreSQL', () => {
-  const procs: ServerProcess[] = [];
-  const dirs: string[] = [];
-  const start = (env: Record<string, string>) => {
-    const p = spawnServer({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', ...env });
-    procs.push(p);
-    return p;
-  };
-  afterAll(async () => {
-    await Promise.all(procs.map((p) => p.kill()));
-    for (const d of dirs) removeDataDir(d);
-  });
+  const { start, dirs } = useServerProcesses();
 
   it('boots from an empty DATA_DIR, and a restart on it keeps the data', async () => {
     const dataDir = path.join(TEST_DATA, 'lifecycle-boot');

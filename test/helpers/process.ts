@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { MAIN_JS, ROOT } from './paths';
+import { removeDataDir } from './global-teardown';
 
 /** A `node dist/src/main.js` child: the same artifact `npm start` runs. */
 export interface ServerProcess {
@@ -61,6 +62,27 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
         child.kill('SIGKILL');
         await exited;
       }
+    },
+  };
+}
+
+/**
+ * For a describe block: `start(env)` spawns a test-mode server on a free loopback port and
+ * `dirs` collects data folders; afterAll kills every process and removes every folder.
+ */
+export function useServerProcesses(): { start(env: Record<string, string>): ServerProcess; dirs: string[] } {
+  const procs: ServerProcess[] = [];
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.kill()));
+    for (const d of dirs) removeDataDir(d);
+  });
+  return {
+    dirs,
+    start(env) {
+      const p = spawnServer({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', ...env });
+      procs.push(p);
+      return p;
     },
   };
 }
