@@ -1,5 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { bearer, registerUser, type Registered } from '../helpers/auth';
+import { REDIS_SERVER, describeWith } from '../helpers/prereq';
 import { startTwoInstances } from '../helpers/redis';
 import { gql, useTestServer } from '../helpers/server';
 import { wsClient } from '../helpers/ws';
@@ -134,7 +135,7 @@ describe('item 6: every operation draws its cost from a budget', () => {
   });
 });
 
-describe('item 6: two instances sharing Redis share one budget', () => {
+describeWith([REDIS_SERVER], 'item 6: two instances sharing Redis share one budget', () => {
   let pair: Awaited<ReturnType<typeof startTwoInstances>> | undefined;
   afterAll(async () => {
     await pair?.close();
