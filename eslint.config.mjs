@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // House rule (ARCHITECTURE.md): no function in src/ over 80 lines, blank lines and comments included.
+    files: ['src/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false, IIFEs: true }] },
+  },
+  {
     // Tests read GraphQL responses as untyped JSON and assert on their shape: the `any`-flow
     // rules would demand a type for every response, which the assertions already check.
     files: ['test/**/*.ts'],

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from './audit/audit-event.entity';
-import { purgeAuditPrefix } from './audit/audit.service';
+import { purgeAuditPrefix } from './audit/audit-retention';
 import { pruneTokenLedger } from './chat/chat.service';
 import { sweepUnattachedUploads } from './chat/uploads';
 import type { Config } from './config';

@@ -3,7 +3,7 @@ import { BadUserInputError } from '../graphql/errors';
 import { beyondSeq, keysetPage, seqCursor } from '../graphql/pagination';
 import type { AuditEventData, PubSub } from '../pubsub/topics';
 import { AuditEvent } from './audit-event.entity';
-import { toAuditData } from './audit.service';
+import { toAuditData } from './audit-data';
 import type { AuditEventConnection, AuditEventView, AuditFilter } from './audit.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

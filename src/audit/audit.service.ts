@@ -2,14 +2,16 @@ import type { EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimitedError } from '../graphql/errors';
 import type { Logger } from '../logging/logger';
-import { INTERNAL_QUEUED_EVENTS, type AuditEventData, type PubSub } from '../pubsub/topics';
+import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 import type { Role } from '../graphql/role';
 import { AuditEvent, AuditOutcome } from './audit-event.entity';
 import { GENESIS_HASH, keyedHash, signHead, type ChainHead, type ChainKey } from './audit-chain';
 import { verifyChain, type ChainReport } from './audit-verify';
+import { toAuditData } from './audit-data';
 
 export { GENESIS_HASH } from './audit-chain';
 export type { ChainReport } from './audit-verify';
+export { toAuditData } from './audit-data';
 
 /** What a feature tells the audit trail. Never an email, password, token or message text. */
 export interface AuditInput {
@@ -52,26 +54,6 @@ const OVERFLOW = '*';
 
 function assertAction(action: string): void {
   if (!ACTION.test(action)) throw new Error(`audit action "${action}" is not dotted lower case`);
-}
-
-/** An event in its JSON-safe published form. */
-export function toAuditData(e: AuditEvent): AuditEventData {
-  return {
-    id: e.id,
-    seq: Number(e.seq),
-    at: e.at.toISOString(),
-    actorId: e.actorId ?? null,
-    actorRole: e.actorRole ?? null,
-    action: e.action,
-    resourceType: e.resourceType ?? null,
-    resourceId: e.resourceId ?? null,
-    outcome: e.outcome,
-    ip: e.ip ?? null,
-    requestId: e.requestId ?? null,
-    metadata: e.metadata ?? null,
-    hash: e.hash,
-    prevHash: e.prevHash,
-  };
 }
 
 /** The outermost transaction of a (possibly nested) MikroORM transaction context: commit hooks fire only there. */
@@ -375,34 +357,4 @@ export class AuditService {
     if (!report.valid) this.logger.warn('audit chain broken', { security: true, alert: true, firstBrokenSeq: report.firstBrokenSeq, reason: report.reason });
     return report;
   }
-}
-
-/** Deletes events older than `retentionDays` and appends a checkpoint holding the last purged hash. */
-export async function purgeAuditPrefix(audit: AuditService, em: EntityManager, retentionDays: number): Promise<number> {
-  const rows = await em
-    .getConnection()
-    .execute<{ seq: string; hash: string }[]>(
-      `select seq, hash from audit_event where at < now() - make_interval(days => ?) and action <> 'audit.checkpoint' order by seq desc limit 1`,
-      [retentionDays],
-    );
-  if (rows.length === 0) return 0;
-  const through = rows[0];
-  // Everything up to and including `through` goes (a prefix: later events stay, even if old).
-  const deleted = await em.transactional(async (tx) => {
-    const res = await tx
-      .getConnection()
-      .execute<{ n: string }[]>(
-        'with d as (delete from audit_event where seq <= ? returning 1) select count(*) as n from d',
-        [through.seq],
-        'all',
-        tx.getTransactionContext(),
-      );
-    await audit.record(tx, {
-      action: 'audit.checkpoint',
-      outcome: AuditOutcome.SUCCESS,
-      metadata: { purgedThroughSeq: through.seq, purgedThroughHash: through.hash, retentionDays },
-    });
-    return Number(res[0].n);
-  });
-  return deleted;
 }

@@ -198,6 +198,64 @@ async function stopStaleServer(clusterDir: string, logger: Logger): Promise<void
   process.kill(pid, 'SIGKILL');
 }
 
+type PgEnv = Record<string, string>;
+
+/** Runs initdb once for a new cluster, with scram auth and the password handed over in a 0600 file. */
+async function initCluster(binDir: string, clusterDir: string, dataDir: string, creds: Credentials, runAs: RunAs | undefined, env: PgEnv, logger: Logger) {
+  fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+  if (runAs) fs.chownSync(clusterDir, runAs.uid, runAs.gid);
+  const pwFile = path.join(runAs ? os.tmpdir() : dataDir, `pg-pw-${randomBytes(6).toString('hex')}`);
+  fs.writeFileSync(pwFile, `${creds.password}\n`, { mode: 0o600 });
+  if (runAs) fs.chownSync(pwFile, runAs.uid, runAs.gid);
+  try {
+    const started = Date.now();
+    const locale = env.LANG;
+    const args = [`--pgdata=${clusterDir}`, `--username=${creds.user}`, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8'];
+    args.push(`--locale=${locale}`, `--lc-messages=${locale}`, '--no-sync');
+    await run(path.join(binDir, 'bin', 'initdb'), args, runAs, env);
+    logger.info('embedded PostgreSQL initialised', { clusterDir, ms: Date.now() - started });
+  } finally {
+    fs.rmSync(pwFile, { force: true });
+  }
+}
+
+/** Server settings: loopback TCP only, no unix socket, and no statement text or DETAIL lines in its log. */
+function serverArgs(clusterDir: string, port: number): string[] {
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    'unix_socket_directories=',
+    'max_connections=200',
+    'fsync=on',
+    'log_min_messages=warning',
+    // A failing statement's text (with its values) and DETAIL lines never reach our log.
+    'log_min_error_statement=panic',
+    'log_error_verbosity=terse',
+  ];
+  return ['-D', clusterDir, '-p', String(port), ...settings.flatMap((setting) => ['-c', setting])];
+}
+
+/** Resolves when the server says it accepts connections; rejects with its last output if it exits first. */
+async function waitForReady(child: ChildProcess, logger: Logger): Promise<void> {
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
+      if (stderr.includes('ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited during start (code ${code}): ${stderr.slice(-2000)}`)));
+  });
+  child.removeAllListeners('exit');
+  child.stderr!.removeAllListeners('data');
+  // Keep draining stderr so PostgreSQL never blocks on a full pipe; surface its warnings.
+  child.stderr!.on('data', (d: Buffer) => {
+    const output = redactDatabaseLog(d.toString().trim().slice(0, 2000));
+    if (/\b(WARNING|ERROR|FATAL|PANIC):/.test(output)) logger.warn('embedded PostgreSQL', { output });
+    else logger.debug('embedded PostgreSQL', { output });
+  });
+}
+
 /** Initialises (first time) and starts a PostgreSQL cluster for `dataDir`, on a free loopback port. */
 export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Logger; port?: number }): Promise<EmbeddedPostgres> {
   const { logger } = opts;
@@ -210,83 +268,17 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Log
   const locale = bestLocale();
   // A minimal environment: the binaries are called by absolute path and need nothing inherited.
   const env = { LANG: locale, LC_ALL: locale, TZ: 'UTC' };
-
-  if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
-    fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
-    if (runAs) fs.chownSync(clusterDir, runAs.uid, runAs.gid);
-    const pwFile = path.join(runAs ? os.tmpdir() : dataDir, `pg-pw-${randomBytes(6).toString('hex')}`);
-    fs.writeFileSync(pwFile, `${creds.password}\n`, { mode: 0o600 });
-    if (runAs) fs.chownSync(pwFile, runAs.uid, runAs.gid);
-    try {
-      const started = Date.now();
-      await run(
-        path.join(binDir, 'bin', 'initdb'),
-        [
-          `--pgdata=${clusterDir}`,
-          `--username=${creds.user}`,
-          `--pwfile=${pwFile}`,
-          '--auth=scram-sha-256',
-          '--encoding=UTF8',
-          `--locale=${locale}`,
-          `--lc-messages=${locale}`,
-          '--no-sync',
-        ],
-        runAs,
-        env,
-      );
-      logger.info('embedded PostgreSQL initialised', { clusterDir, ms: Date.now() - started });
-    } finally {
-      fs.rmSync(pwFile, { force: true });
-    }
-  }
+  if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) await initCluster(binDir, clusterDir, dataDir, creds, runAs, env, logger);
 
   await stopStaleServer(clusterDir, logger);
   const port = opts.port ?? (await freePort());
-  const child: ChildProcess = spawn(
-    path.join(binDir, 'bin', 'postgres'),
-    [
-      '-D',
-      clusterDir,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'max_connections=200',
-      '-c',
-      'fsync=on',
-      '-c',
-      'log_min_messages=warning',
-      // A failing statement's text (with its values) and DETAIL lines never reach our log.
-      '-c',
-      'log_min_error_statement=panic',
-      '-c',
-      'log_error_verbosity=terse',
-    ],
-    { ...(runAs ?? {}), env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
-      if (stderr.includes('ready to accept connections')) resolve();
-    };
-    child.stderr!.on('data', onData);
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited during start (code ${code}): ${stderr.slice(-2000)}`)));
+  const child: ChildProcess = spawn(path.join(binDir, 'bin', 'postgres'), serverArgs(clusterDir, port), {
+    ...(runAs ?? {}),
+    env,
+    cwd: '/',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.removeAllListeners('exit');
-  child.stderr!.removeAllListeners('data');
-  // Keep draining stderr so PostgreSQL never blocks on a full pipe; surface its warnings.
-  child.stderr!.on('data', (d: Buffer) => {
-    const output = redactDatabaseLog(d.toString().trim().slice(0, 2000));
-    if (/\b(WARNING|ERROR|FATAL|PANIC):/.test(output)) logger.warn('embedded PostgreSQL', { output });
-    else logger.debug('embedded PostgreSQL', { output });
-  });
+  await waitForReady(child, logger);
 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `postgres://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/postgres`;

@@ -1,7 +1,7 @@
 import { bearer, login, registerUser } from '../helpers/auth';
 import { authedWs, createConversation } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
-import { purgeAuditPrefix } from '../../src/audit/audit.service';
+import { purgeAuditPrefix } from '../../src/audit/audit-retention';
 
 const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody guesses' };
 const EVENTS = `query E($filter: AuditFilter, $first: Int, $after: String) { auditEvents(filter: $filter, first: $first, after: $after) {
