@@ -1,6 +1,7 @@
 import { bearer, login, registerUser } from '../helpers/auth';
 import { authedWs, createConversation } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
+import { AuditOutcome } from '../../src/audit/audit-event.entity';
 import { purgeAuditPrefix } from '../../src/audit/audit-retention';
 
 const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody guesses' };
@@ -82,12 +83,15 @@ describe('the audit trail over GraphQL', () => {
   it('delivers the live tail to an auditor: a login made by someone else', async () => {
     const ws = authedWs(t.wsUrl, admin);
     const u = await registerUser(t.graphqlUrl);
+    let live!: () => void;
+    const subscribed = new Promise<void>((resolve) => (live = resolve));
     const seen = new Promise<any>((resolve, reject) => {
       ws.subscribe(
         { query: 'subscription { auditEventAdded { seq action actorId outcome hash prevHash } }' },
         {
           next: (r: any) => {
             if (r.errors) reject(r.errors);
+            else if (r.data.auditEventAdded.action === 'test.probe') live();
             else if (r.data.auditEventAdded.action === 'auth.login' && r.data.auditEventAdded.actorId === u.userId) resolve(r.data.auditEventAdded);
           },
           error: reject,
@@ -95,7 +99,10 @@ describe('the audit trail over GraphQL', () => {
         },
       );
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The tail is live once a probe event reaches it; only then does the other person log in.
+    while (!(await Promise.race([subscribed.then(() => true), new Promise((r) => setTimeout(() => r(false), 100))]))) {
+      await t.server.services.audit.append({ action: 'test.probe', outcome: AuditOutcome.SUCCESS });
+    }
     await login(t.graphqlUrl, u.email, u.password);
     const e = await seen;
     expect(e).toMatchObject({ action: 'auth.login', outcome: 'SUCCESS', actorId: u.userId });
