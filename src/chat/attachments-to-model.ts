@@ -7,6 +7,8 @@ import type { AttachmentPart } from './providers/provider';
 export const FILE_TEXT_BYTES = 32 * 1024;
 /** UTF-8 bytes of attachment text in one message; files past it are named only. */
 export const MESSAGE_TEXT_BYTES = 64 * 1024;
+/** Below this much room left in the message, a file is named only (a few bytes of it help no one). */
+const MIN_TEXT_BYTES = 256;
 /** Image bytes sent with one prompt (newest messages first); images past it are named only. */
 export const PROMPT_IMAGE_BYTES = 8 * 1024 * 1024;
 /** Chunks read per query. */
@@ -30,6 +32,11 @@ export interface AttachmentBudget {
   imageBytes: number;
 }
 
+/** A query on `em`'s connection, inside its transaction when it has one (the new message's files are not committed yet). */
+function query<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
+  return em.getConnection().execute<T[]>(sql, params, 'all', em.getTransactionContext());
+}
+
 const label = (f: FileRow) => `[attached: ${f.filename} (${f.mime_type}, ${f.size} bytes)`;
 
 /** The first `maxBytes` bytes of an attachment, read a few chunks at a time. */
@@ -37,13 +44,11 @@ async function readBytes(em: EntityManager, id: string, maxBytes: number): Promi
   const parts: Buffer[] = [];
   let total = 0;
   for (let after = -1; total < maxBytes;) {
-    const rows = await em
-      .getConnection()
-      .execute<{ seq: number; data: Buffer }[]>('select seq, data from attachment_chunk where attachment_id = ? and seq > ? order by seq limit ?', [
-        id,
-        after,
-        CHUNKS_PER_READ,
-      ]);
+    const rows = await query<{ seq: number; data: Buffer }>(
+      em,
+      'select seq, data from attachment_chunk where attachment_id = ? and seq > ? order by seq limit ?',
+      [id, after, CHUNKS_PER_READ],
+    );
     if (rows.length === 0) break;
     for (const r of rows) {
       parts.push(r.data);
@@ -98,8 +103,8 @@ async function partsFor(em: EntityManager, files: FileRow[], vision: boolean, bu
       continue;
     }
     let text = `${label(f)}]`;
-    if (room > 0 && TEXT_TYPES.has(f.mime_type)) text = await textPart(em, f, room);
-    else if (room > 0 && f.mime_type === 'application/pdf') text = pdfPart(f, room);
+    if (room >= MIN_TEXT_BYTES && TEXT_TYPES.has(f.mime_type)) text = await textPart(em, f, room);
+    else if (room >= MIN_TEXT_BYTES && f.mime_type === 'application/pdf') text = pdfPart(f, room);
     textLeft -= Math.min(textLeft, Buffer.byteLength(text));
     parts.push({ type: 'text', text });
   }
@@ -113,12 +118,11 @@ async function partsFor(em: EntityManager, files: FileRow[], vision: boolean, bu
 export async function attachmentsForModel(em: EntityManager, config: Config, model: string, messageIds: string[]): Promise<Map<string, AttachmentPart[]>> {
   const out = new Map<string, AttachmentPart[]>();
   if (messageIds.length === 0) return out;
-  const rows = await em
-    .getConnection()
-    .execute<FileRow[]>(
-      `select id, message_id, filename, mime_type, size, extracted_text, extract_error from attachment where message_id in (${messageIds.map(() => '?').join(',')}) and complete order by created_at, id`,
-      messageIds,
-    );
+  const rows = await query<FileRow>(
+    em,
+    `select id, message_id, filename, mime_type, size, extracted_text, extract_error from attachment where message_id in (${messageIds.map(() => '?').join(',')}) and complete order by created_at, id`,
+    messageIds,
+  );
   const budget: AttachmentBudget = { imageBytes: PROMPT_IMAGE_BYTES };
   const vision = config.ai.visionModels.includes(model);
   for (const id of messageIds) {
