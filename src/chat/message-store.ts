@@ -22,18 +22,16 @@ export interface FinishedReply extends ReplyOutcome {
 
 /** The stored content, status, usage and error of a message; undefined when it does not exist (any more). */
 export async function readStoredMessage(em: EntityManager, messageId: string): Promise<StoredMessage | undefined> {
-  const rows = await em
-    .getConnection()
-    .execute<
-      {
-        content: string;
-        status: MessageStatus;
-        prompt_tokens: number | null;
-        completion_tokens: number | null;
-        usage_estimated: boolean | null;
-        error: string | null;
-      }[]
-    >('select content, status, prompt_tokens, completion_tokens, usage_estimated, error from message where id = ?', [messageId]);
+  const rows = await em.getConnection().execute<
+    {
+      content: string;
+      status: MessageStatus;
+      prompt_tokens: number | null;
+      completion_tokens: number | null;
+      usage_estimated: boolean | null;
+      error: string | null;
+    }[]
+  >('select content, status, prompt_tokens, completion_tokens, usage_estimated, error from message where id = ?', [messageId]);
   const r = rows[0];
   return (
     r && {
