@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
-import { extractPdfText } from './pdf-text';
+import { PDF_TIMEOUT_MS, extractPdfText } from './pdf-text';
 import type { AttachmentPart } from './providers/provider';
 
 /** UTF-8 bytes of one file's text given to the model (text, markdown, a PDF's text); the rest is cut, and the cut marked. */
@@ -135,23 +135,26 @@ export async function attachmentsForModel(em: EntityManager, config: Config, mod
 /**
  * Extracts the text of the caller's not-yet-attached PDFs among `ids`, once each (the result,
  * or why it failed, is stored and never recomputed); run before the message is stored, outside
- * its transaction. Other ids are left to the caller's own checks.
+ * its transaction. All of them share one PDF_TIMEOUT_MS deadline, so a send waits at most that
+ * long (plus a queue for a free extraction slot); files the deadline leaves out are `timeout`.
+ * Other ids are left to the caller's own checks.
  */
 export async function preparePdfText(em: EntityManager, userId: string, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  const pending = await em.getConnection().execute<{ id: string; size: number }[]>(
+  const pending = await query<{ id: string; size: number }>(
+    em,
     `select id, size from attachment where id in (${ids.map(() => '?').join(',')}) and owner_id = ? and message_id is null and complete
        and mime_type = 'application/pdf' and extracted_text is null and extract_error is null`,
     [...ids, userId],
   );
+  const deadline = Date.now() + PDF_TIMEOUT_MS;
   for (const f of pending) {
-    const result = await extractPdfText(await readBytes(em, f.id, f.size));
-    await em
-      .getConnection()
-      .execute('update attachment set extracted_text = ?, extract_error = ? where id = ?', [
-        result.ok ? capText(result.text, FILE_TEXT_BYTES) : null,
-        result.ok ? null : result.error,
-        f.id,
-      ]);
+    const left = deadline - Date.now();
+    const result = left > 0 ? await extractPdfText(() => readBytes(em, f.id, f.size), left) : ({ ok: false, error: 'timeout' } as const);
+    await query(em, 'update attachment set extracted_text = ?, extract_error = ? where id = ?', [
+      result.ok ? capText(result.text, FILE_TEXT_BYTES) : null,
+      result.ok ? null : result.error,
+      f.id,
+    ]);
   }
 }

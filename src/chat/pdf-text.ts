@@ -6,7 +6,7 @@ export const PDF_MAX_PAGES = 100;
 /** Characters gathered before the worker stops reading pages (the stored text is cut lower still). */
 const PDF_MAX_CHARS = 128 * 1024;
 /** Wall time one extraction may take, in its own thread; past it the thread is terminated. */
-const PDF_TIMEOUT_MS = 15_000;
+export const PDF_TIMEOUT_MS = 10_000;
 /** Heap of the extraction thread: a PDF built to exhaust memory ends that thread, not the server. */
 const PDF_HEAP_MB = 256;
 /** Extractions at once in this process, and how many may wait; more is RATE_LIMITED. */
@@ -51,7 +51,7 @@ async function slot(): Promise<() => void> {
 }
 
 /** One extraction in a fresh worker thread, bounded in time and heap; any failure is `unreadable`, never a throw. */
-function extractInWorker(bytes: Buffer): Promise<PdfText> {
+function extractInWorker(bytes: Buffer, timeoutMs: number): Promise<PdfText> {
   return new Promise((resolve) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
@@ -71,7 +71,7 @@ function extractInWorker(bytes: Buffer): Promise<PdfText> {
       void worker.terminate();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), PDF_TIMEOUT_MS);
+    const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), timeoutMs);
     worker.once('message', (m: PdfText) => finish(m.ok ? { ok: true, text: String(m.text) } : { ok: false, error: 'unreadable' }));
     worker.once('error', () => finish({ ok: false, error: 'unreadable' }));
     worker.once('exit', () => finish({ ok: false, error: 'unreadable' }));
@@ -80,13 +80,14 @@ function extractInWorker(bytes: Buffer): Promise<PdfText> {
 
 /**
  * The text of a PDF (its first PDF_MAX_PAGES pages), read in a separate thread that is killed
- * after PDF_TIMEOUT_MS or past PDF_HEAP_MB of heap; at most PDF_CONCURRENCY at once. A malformed
- * or hostile file gives `{ ok: false }`, never an exception or a stuck server.
+ * after `timeoutMs` (at most PDF_TIMEOUT_MS) or past PDF_HEAP_MB of heap; at most PDF_CONCURRENCY
+ * at once, and the bytes are loaded only once a slot is free (waiting files hold no memory). A
+ * malformed or hostile file gives `{ ok: false }`, never an exception or a stuck server.
  */
-export async function extractPdfText(bytes: Buffer): Promise<PdfText> {
+export async function extractPdfText(load: () => Promise<Buffer>, timeoutMs = PDF_TIMEOUT_MS): Promise<PdfText> {
   const release = await slot();
   try {
-    return await extractInWorker(bytes);
+    return await extractInWorker(await load(), Math.min(timeoutMs, PDF_TIMEOUT_MS));
   } finally {
     release();
   }

@@ -1,5 +1,5 @@
 import { bearer, registerUser } from '../helpers/auth';
-import { assemble, authedWs, createConversation, streamReply } from '../helpers/chat';
+import { assemble, authedWs, createConversation, streamReply, streamedPast } from '../helpers/chat';
 import { startFakeOpenAI } from '../helpers/fake-openai';
 import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
 
@@ -191,5 +191,23 @@ describe('the echo provider honours maxOutputTokens', () => {
       dailyQuota: null,
       remainingToday: null,
     });
+  });
+});
+
+describe('a cancelled reply says so in finishReason and errorCode', () => {
+  const t = useTestServer({ env: { ECHO_TOKEN_DELAY_MS: '20' } });
+
+  it('cancelGeneration returns finishReason CANCELLED and errorCode CANCELLED', async () => {
+    const u = await registerUser(t.graphqlUrl);
+    const conv = await createConversation(t.graphqlUrl, u.accessToken);
+    const words = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
+    const sent = await send(t, u.accessToken, conv, words);
+    const id = sent.body.data.sendMessage.assistantMessage.id;
+    expect(sent.body.data.sendMessage.assistantMessage).toMatchObject({ status: 'STREAMING', finishReason: null });
+    const client = authedWs(t.wsUrl, u.accessToken);
+    await streamedPast(client, id, 10);
+    const res = await gql(t.graphqlUrl, `mutation C($id: ID!) { cancelGeneration(messageId: $id) { ${REPLY_FIELDS} } }`, { id }, bearer(u.accessToken));
+    await client.dispose();
+    expect(res.body.data.cancelGeneration).toMatchObject({ status: 'CANCELLED', finishReason: 'CANCELLED', errorCode: 'CANCELLED', error: null });
   });
 });
