@@ -6,7 +6,7 @@ export const PDF_MAX_PAGES = 100;
 /** Characters gathered before the worker stops reading pages (the stored text is cut lower still). */
 const PDF_MAX_CHARS = 128 * 1024;
 /** Wall time one extraction may take, in its own thread; past it the thread is terminated. */
-export const PDF_TIMEOUT_MS = 10_000;
+export const PDF_TIMEOUT_MS = 15_000;
 /** Heap of the extraction thread: a PDF built to exhaust memory ends that thread, not the server. */
 const PDF_HEAP_MB = 256;
 /** Extractions at once in this process, and how many may wait; more is RATE_LIMITED. */
