@@ -9,6 +9,7 @@ import { AdminResolver, UserAdminResolver } from './admin/admin.resolver';
 import { AuthResolver } from './auth/auth.resolver';
 import { ChatResolver, ConversationResolver } from './chat/chat.resolver';
 import { ModelsResolver } from './chat/models.resolver';
+import { TokenUsageResolver, UsageResolver } from './chat/usage.resolver';
 import { PrivacyResolver } from './privacy/privacy.resolver';
 import type { Config } from './config';
 import type { Logger } from './logging/logger';
@@ -28,6 +29,8 @@ export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   ConversationResolver,
   ModelsResolver,
   PrivacyResolver,
+  TokenUsageResolver,
+  UsageResolver,
   UserAdminResolver,
 ];
 

@@ -13,7 +13,9 @@ import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
 import { countStreaming, streamingMessageIds } from './message-store';
-import { estimateTokens, type ChatTurn } from './providers/provider';
+import { estimatePromptTokens, type ChatTurn } from './providers/provider';
+import { attachmentsForModel, preparePdfText } from './attachments-to-model';
+import { checkModelParameters } from './model-parameters';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
@@ -23,7 +25,7 @@ const MAX_CONTENT = 32_000;
 export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
   const usage =
     m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined
-      ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens }
+      ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens, estimated: m.usageEstimated ?? false }
       : null;
   return {
     id: m.id,
@@ -34,23 +36,11 @@ export function toView(m: Message, attachments: AttachmentFile[] = []): MessageV
     model: m.model ?? null,
     usage,
     error: m.error ?? null,
+    errorCode: m.errorCode ?? null,
+    finishReason: m.finishReason ?? null,
     attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })),
     createdAt: m.createdAt,
   };
-}
-
-/** Ledger rows are only read for today; older days are kept this long (a month of history), then removed. */
-const LEDGER_KEEP_DAYS = 35;
-
-/** Removes token-ledger days older than LEDGER_KEEP_DAYS, so the table stays bounded; returns how many. */
-export async function pruneTokenLedger(em: EntityManager): Promise<number> {
-  const rows = await em
-    .getConnection()
-    .execute<{ n: string }[]>(
-      `with d as (delete from token_usage where day < (now() at time zone 'utc')::date - ?::int returning 1) select count(*) as n from d`,
-      [LEDGER_KEEP_DAYS],
-    );
-  return Number(rows[0].n);
 }
 
 /** One reply's share of the daily ledger (see GenerationJob). */
@@ -159,9 +149,10 @@ export class ChatService {
    * Reserves today's tokens for one reply in the ledger (inside the sender's transaction, under
    * the per-user lock, so concurrent replies each see what the others reserved): the prompt
    * plus `maxTokens`, which is what is left of the quota after the prompt, capped by
-   * AI_MAX_OUTPUT_TOKENS. The runner settles the reservation with the real usage at the end.
+   * AI_MAX_OUTPUT_TOKENS and the caller's `maxOutputTokens`. The runner settles the reservation
+   * with the real usage at the end.
    */
-  private async reserveTokens(tx: EntityManager, userId: string, promptTokens: number): Promise<TokenGrant> {
+  private async reserveTokens(tx: EntityManager, userId: string, promptTokens: number, requested?: number | null): Promise<TokenGrant> {
     const conn = tx.getConnection();
     const ctx: unknown = tx.getTransactionContext();
     const [row] = await conn.execute<{ day: string; reserved: number; used: number }[]>(
@@ -181,26 +172,37 @@ export class ChatService {
         throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish');
       throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
     }
-    const maxTokens = Math.min(this.config.ai.maxOutputTokens, Math.max(1, remaining - promptTokens));
+    const maxTokens = Math.min(this.config.ai.maxOutputTokens, requested ?? Infinity, Math.max(1, remaining - promptTokens));
     const reservedTokens = promptTokens + maxTokens;
     await conn.execute('update token_usage set reserved = reserved + ? where user_id = ? and day = ?::date', [reservedTokens, userId, row.day], 'all', ctx);
     return { usageDay: row.day, reservedTokens, maxTokens, quotaBudget: quota === undefined ? undefined : reservedTokens };
   }
 
-  /** The history sent to the model: system prompt first, then the newest messages that fit. */
+  /**
+   * The history sent to the model: system prompt first, then the newest messages (user turns
+   * with their attachments, see attachments-to-model) that fit AI_MAX_CONTEXT_CHARS.
+   */
   private async history(em: EntityManager, c: Conversation): Promise<ChatTurn[]> {
     const messages = await em.find(
       Message,
       { conversation: c.id, role: { $ne: MessageRole.SYSTEM } },
       { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: 200 },
     );
+    const shown = messages.filter((m) => !(m.role === MessageRole.ASSISTANT && (m.status === MessageStatus.STREAMING || m.content === '')));
+    const files = await attachmentsForModel(
+      em,
+      this.config,
+      c.model,
+      shown.filter((m) => m.role === MessageRole.USER).map((m) => m.id),
+    );
     const turns: ChatTurn[] = [];
     let budget = this.config.ai.maxContextChars - (c.systemPrompt?.length ?? 0);
-    for (const m of messages) {
-      if (m.role === MessageRole.ASSISTANT && (m.status === MessageStatus.STREAMING || m.content === '')) continue;
-      if (turns.length > 0 && m.content.length > budget) break; // the newest user message always goes
-      budget -= m.content.length;
-      turns.unshift({ role: m.role === MessageRole.USER ? 'user' : 'assistant', content: m.content });
+    for (const m of shown) {
+      const attachments = files.get(m.id);
+      const size = m.content.length + (attachments ?? []).reduce((n, a) => n + (a.type === 'text' ? a.text.length : 0), 0);
+      if (turns.length > 0 && size > budget) break; // the newest user message always goes
+      budget -= size;
+      turns.unshift({ role: m.role === MessageRole.USER ? 'user' : 'assistant', content: m.content, ...(attachments && { attachments }) });
     }
     if (c.systemPrompt) turns.unshift({ role: 'system', content: c.systemPrompt });
     return turns;
@@ -214,6 +216,13 @@ export class ChatService {
     const c = await this.ownedConversation(em, auth, input.conversationId);
     const attachmentIds = [...new Set(input.attachmentIds ?? [])];
     if (attachmentIds.length > 10) throw new BadUserInputError('At most 10 attachments per message', { field: 'attachmentIds' });
+    const parameters = checkModelParameters(input.parameters);
+    // Before the transaction: reading a PDF may take seconds, and must not hold the sender's lock.
+    await preparePdfText(
+      em,
+      auth.userId,
+      attachmentIds.filter((id) => UUID.test(id)),
+    );
     let attached: AttachmentFile[] = [];
     const { user, assistant, turns, grant } = await em.transactional(async (tx) => {
       const conn = tx.getConnection();
@@ -233,6 +242,7 @@ export class ChatService {
         createdAt: new Date(now + 1),
         instanceId: this.runner.instanceId,
         heartbeatAt: new Date(now),
+        parameters: Object.keys(parameters).length > 0 ? parameters : null,
       });
       if (attachmentIds.length) {
         // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
@@ -246,7 +256,7 @@ export class ChatService {
       if (!c.title) c.title = content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
       await tx.flush();
       const turns = await this.history(tx, c);
-      const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
+      const grant = await this.reserveTokens(tx, auth.userId, estimatePromptTokens(turns), parameters.maxOutputTokens);
       await this.audit.record(tx, {
         action: 'chat.message.create',
         outcome: AuditOutcome.SUCCESS,
@@ -257,7 +267,15 @@ export class ChatService {
       });
       return { user: userMsg, assistant: assistantMsg, turns, grant };
     });
-    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, ...grant });
+    this.runner.start({
+      messageId: assistant.id,
+      userId: auth.userId,
+      model: c.model,
+      turns,
+      ...grant,
+      temperature: parameters.temperature ?? undefined,
+      topP: parameters.topP ?? undefined,
+    });
     return { userMessage: toView(user, attached), assistantMessage: toView(assistant) };
   }
 

@@ -2,8 +2,10 @@ import { MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Connection, Edge } from '../graphql/pagination';
 import { Conversation } from './conversation.entity';
-import { MessageRole, MessageStatus } from './message-enums';
+import { FinishReason, MessageRole, MessageStatus, type ErrorCode } from './message-enums';
+import { ModelParametersInput } from './model-parameters';
 
+/** `totalTokens` and `estimated` are resolved in usage.resolver.ts (stream events carry only the counts). */
 @ObjectType({ description: 'Tokens a reply used.' })
 export class TokenUsage {
   @Field(() => Int, { description: 'Tokens of the history sent to the model.' })
@@ -11,6 +13,8 @@ export class TokenUsage {
 
   @Field(() => Int, { description: 'Tokens of the reply.' })
   completionTokens!: number;
+
+  estimated?: boolean;
 }
 
 @ObjectType({ description: 'A file attached to a message.' })
@@ -53,6 +57,16 @@ export class MessageView {
 
   @Field(() => String, { nullable: true, description: 'Why a reply FAILED (short, safe text).' })
   error!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A stable code for a reply that did not complete: UPSTREAM_TIMEOUT, UPSTREAM_ERROR, UPSTREAM_RATE_LIMITED, UPSTREAM_REFUSED, QUOTA_EXCEEDED or INTERNAL_ERROR (FAILED), CANCELLED, INTERRUPTED.',
+  })
+  errorCode!: ErrorCode | null;
+
+  @Field(() => FinishReason, { nullable: true, description: 'Why a reply ended (null while STREAMING and on user messages).' })
+  finishReason!: FinishReason | null;
 
   @Field(() => [Attachment], { description: 'Files attached to the message.' })
   attachments!: Attachment[];
@@ -132,4 +146,7 @@ export class SendMessageInput {
 
   @Field(() => [ID], { nullable: true, description: 'Uploaded attachments to include.' })
   attachmentIds?: string[] | null;
+
+  @Field(() => ModelParametersInput, { nullable: true, description: 'Temperature, output limit and topP for the reply; out of range is BAD_USER_INPUT.' })
+  parameters?: ModelParametersInput | null;
 }

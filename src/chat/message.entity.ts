@@ -1,7 +1,8 @@
 import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Conversation } from './conversation.entity';
-import { MessageRole, MessageStatus } from './message-enums';
+import { FinishReason, MessageRole, MessageStatus, type ErrorCode } from './message-enums';
+import type { ModelParameters } from './model-parameters';
 
 /** One message of a conversation; assistant messages fill in while STREAMING. */
 @Entity({ tableName: 'message' })
@@ -34,8 +35,24 @@ export class Message {
   @Property({ type: 'integer', nullable: true })
   completionTokens?: number | null;
 
+  /** True when the provider reported no usage and the tokens were counted here (4 characters a token). */
+  @Property({ type: 'boolean', nullable: true })
+  usageEstimated?: boolean | null;
+
   @Property({ type: 'text', nullable: true })
   error?: string | null;
+
+  /** A stable code (ERROR_CODES) for a reply that did not complete. */
+  @Property({ type: 'text', nullable: true })
+  errorCode?: ErrorCode | null;
+
+  /** Why a reply ended; null while STREAMING and on user messages. */
+  @Enum({ items: () => FinishReason, nativeEnumName: 'finish_reason', nullable: true })
+  finishReason?: FinishReason | null;
+
+  /** The model parameters the caller asked for (an assistant reply), so a regenerate can reuse them. */
+  @Property({ type: 'json', nullable: true })
+  parameters?: ModelParameters | null;
 
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();

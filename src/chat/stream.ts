@@ -32,7 +32,10 @@ function readStored(em: EntityManager, messageId: string): Promise<StoredMessage
 }
 
 function finalEvent(messageId: string, offset: number, s: StoredMessage): StreamEventData {
-  const usage = s.promptTokens !== null && s.completionTokens !== null ? { promptTokens: s.promptTokens, completionTokens: s.completionTokens } : null;
+  const usage =
+    s.promptTokens !== null && s.completionTokens !== null
+      ? { promptTokens: s.promptTokens, completionTokens: s.completionTokens, estimated: s.usageEstimated ?? false }
+      : null;
   return { messageId, offset, delta: '', done: true, status: s.status, usage, error: s.error };
 }
 

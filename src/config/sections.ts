@@ -89,6 +89,7 @@ export function readAi(r: ConfigReader, appEnv: AppEnv): Config['ai'] {
     idleTimeoutMs: r.int('AI_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
     maxContextChars: r.int('AI_MAX_CONTEXT_CHARS', 48_000, 100, 10_000_000),
     maxOutputTokens: r.int('AI_MAX_OUTPUT_TOKENS', 4096, 1, 1_000_000),
+    visionModels: r.list('AI_VISION_MODELS'),
   };
 }
 

@@ -58,6 +58,8 @@ export interface Config {
     maxContextChars: number;
     /** Upper bound on `max_tokens` sent upstream (the remaining daily quota may lower it). */
     maxOutputTokens: number;
+    /** Models that receive image attachments as image parts; others are told a file was attached. */
+    visionModels: string[];
   };
   audit: {
     /** Events older than this are purged (never under 365), behind a checkpoint. */

@@ -39,6 +39,7 @@ export const RULES = {
     mySessions: isAuthenticated,
     conversations: isAuthenticated,
     conversation: isAuthenticated,
+    myUsage: isAuthenticated,
     auditEvents: isAdminOrAuditor,
     verifyAuditChain: isAdminOrAuditor,
     securitySummary: isAdminOrAuditor,
