@@ -69,6 +69,7 @@ export class SocketRegistry {
     this.bySession.set(auth.sessionId, set);
     extra.expiryTimer = setTimeout(() => {
       extra.expired = true;
+      this.deps.logger.info('ws token expired', { connectionId: extra.connectionId, userId: auth.userId, running: extra.active.size });
       this.closeIfIdle(extra);
     }, Math.max(0, auth.expiresAt.getTime() - Date.now()));
     extra.expiryTimer.unref();
