@@ -40,7 +40,9 @@ type Outcome = { ok: true; id: string; filename: string; mimeType: string; size:
 function sendRateLimited(res: Response, retryAfterSeconds: number, message: string): void {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
   res.set('Retry-After', String(seconds));
-  res.status(429).json({ errors: [{ message, extensions: { code: 'RATE_LIMITED', reason: 'RATE', retryAfterSeconds: seconds, requestId: scopeOf(res)?.requestId } }] });
+  res
+    .status(429)
+    .json({ errors: [{ message, extensions: { code: 'RATE_LIMITED', reason: 'RATE', retryAfterSeconds: seconds, requestId: scopeOf(res)?.requestId } }] });
 }
 
 /** Uploads per user per hour: in Redis when configured (shared by every instance), else in memory. */

@@ -67,11 +67,14 @@ export class SocketRegistry {
     const set = this.bySession.get(auth.sessionId) ?? new Set();
     set.add(extra);
     this.bySession.set(auth.sessionId, set);
-    extra.expiryTimer = setTimeout(() => {
-      extra.expired = true;
-      this.deps.logger.info('ws token expired', { connectionId: extra.connectionId, userId: auth.userId, running: extra.active.size });
-      this.closeIfIdle(extra);
-    }, Math.max(0, auth.expiresAt.getTime() - Date.now()));
+    extra.expiryTimer = setTimeout(
+      () => {
+        extra.expired = true;
+        this.deps.logger.info('ws token expired', { connectionId: extra.connectionId, userId: auth.userId, running: extra.active.size });
+        this.closeIfIdle(extra);
+      },
+      Math.max(0, auth.expiresAt.getTime() - Date.now()),
+    );
     extra.expiryTimer.unref();
   }
 

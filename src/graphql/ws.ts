@@ -139,7 +139,9 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
       const header = ctx.connectionParams?.authorization;
       if (header !== undefined && header !== null) {
         const { auth, problem, reason } =
-          typeof header === 'string' ? await authenticator.authenticate(header) : { problem: 'authorization must be a string', reason: 'TOKEN_INVALID' as const };
+          typeof header === 'string'
+            ? await authenticator.authenticate(header)
+            : { problem: 'authorization must be a string', reason: 'TOKEN_INVALID' as const };
         if (!auth) {
           metrics.wsConnections.inc({ outcome: 'refused' });
           logger.warn('ws refused', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, problem });

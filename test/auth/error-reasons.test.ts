@@ -68,7 +68,11 @@ describe('extensions.reason on the errors clients act on', () => {
     expect(all.headers.get('retry-after')).toBe(String(longest));
 
     const mixed = await gql(t.graphqlUrl, '{ fixtureLimited fixtureMissing }');
-    expect(reasonOf(mixed)?.map(([code]: string[]) => code).sort()).toEqual(['NOT_FOUND', 'RATE_LIMITED']);
+    expect(
+      reasonOf(mixed)
+        ?.map(([code]: string[]) => code)
+        .sort(),
+    ).toEqual(['NOT_FOUND', 'RATE_LIMITED']);
     expect(mixed.status).toBe(200);
     expect(mixed.headers.get('retry-after')).toBeNull();
   });

@@ -102,7 +102,12 @@ describe('WebSocket lifetime around an expiring access token', () => {
     const admin = (await login(t.graphqlUrl, ADMIN.email, ADMIN.password)).body.data.login.accessToken;
     const u = await registerUser(t.graphqlUrl);
     const { client, closed } = await openSocket(t, u.accessToken);
-    const locked = await gql(t.graphqlUrl, 'mutation L($id: ID!) { lockUser(userId: $id, minutes: 5, reason: "test") { id } }', { id: u.userId }, bearer(admin));
+    const locked = await gql(
+      t.graphqlUrl,
+      'mutation L($id: ID!) { lockUser(userId: $id, minutes: 5, reason: "test") { id } }',
+      { id: u.userId },
+      bearer(admin),
+    );
     expect(locked.body.errors).toBeUndefined();
     expect(await closed).toEqual({ code: 4403, reason: 'account_locked' });
     await client.dispose();
