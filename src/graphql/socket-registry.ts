@@ -41,9 +41,9 @@ export type SocketExtra = {
 
 /**
  * The open sockets and what each may still do. When a signed-in socket's access token expires,
- * its running operations go on to their end, new ones are refused (UNAUTHENTICATED,
- * TOKEN_EXPIRED) and the socket closes with 4403 `token_expired` once none runs: a stream is
- * never cut off mid-reply, and the client refreshes and reconnects. A revoked session (here or on
+ * its running operations go on to their end (for at most WS_EXPIRED_GRACE_SECONDS), new ones are
+ * refused (UNAUTHENTICATED, TOKEN_EXPIRED) and the socket closes with 4403 `token_expired` once
+ * none runs: a reply is not cut off mid-stream, and the client refreshes and reconnects. A revoked session (here or on
  * another instance) closes at once with 4403 `session_revoked` or `account_locked`. Every
  * connection has its own subscribe budget and cap on operations running at once.
  */
@@ -67,14 +67,19 @@ export class SocketRegistry {
     const set = this.bySession.get(auth.sessionId) ?? new Set();
     set.add(extra);
     this.bySession.set(auth.sessionId, set);
-    extra.expiryTimer = setTimeout(
-      () => {
-        extra.expired = true;
-        this.deps.logger.info('ws token expired', { connectionId: extra.connectionId, userId: auth.userId, running: extra.active.size });
-        this.closeIfIdle(extra);
-      },
-      Math.max(0, auth.expiresAt.getTime() - Date.now()),
-    );
+    extra.expiryTimer = setTimeout(() => this.expire(extra, auth), Math.max(0, auth.expiresAt.getTime() - Date.now()));
+    extra.expiryTimer.unref();
+  }
+
+  /**
+   * The token expired: an idle socket closes now; running operations go on, but only for
+   * WS_EXPIRED_GRACE_SECONDS, since a subscription that never ends must not keep it open.
+   */
+  private expire(extra: SocketExtra, auth: AuthInfo): void {
+    extra.expired = true;
+    this.deps.logger.info('ws token expired', { connectionId: extra.connectionId, userId: auth.userId, running: extra.active.size });
+    this.closeIfIdle(extra);
+    extra.expiryTimer = setTimeout(() => this.closeExpired(extra), this.deps.config.ws.expiredGraceSeconds * 1000);
     extra.expiryTimer.unref();
   }
 
@@ -86,8 +91,11 @@ export class SocketRegistry {
 
   /** Closes an expired socket that runs no operation any more. */
   private closeIfIdle(extra: SocketExtra): void {
-    if (!extra.expired || extra.active.size > 0) return;
-    this.deps.logger.info('ws closed: token expired', { connectionId: extra.connectionId });
+    if (extra.expired && extra.active.size === 0) this.closeExpired(extra);
+  }
+
+  private closeExpired(extra: SocketExtra): void {
+    this.deps.logger.info('ws closed: token expired', { connectionId: extra.connectionId, running: extra.active.size });
     extra.socket.close(WS_FORBIDDEN, 'token_expired' satisfies CloseReason);
   }
 

@@ -49,7 +49,13 @@ async function followLongReply(t: TestServer, u: Registered, client: Client) {
 
 describe('WebSocket lifetime around an expiring access token', () => {
   const t = useTestServer({
-    env: { ACCESS_TOKEN_TTL: '4', ECHO_TOKEN_DELAY_MS: '100', BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+    env: {
+      ACCESS_TOKEN_TTL: '4',
+      WS_EXPIRED_GRACE_SECONDS: '3',
+      ECHO_TOKEN_DELAY_MS: '100',
+      BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    },
   });
 
   it('lets a running messageStream finish, refuses new operations with TOKEN_EXPIRED, then closes 4403 token_expired', async () => {
@@ -73,6 +79,26 @@ describe('WebSocket lifetime around an expiring access token', () => {
     const events = await reply.finished; // completed, not cut off
     expect(events.at(-1)).toMatchObject({ done: true, status: 'CANCELLED' });
     expect(await closed).toEqual({ code: 4403, reason: 'token_expired' });
+    await client.dispose();
+  });
+
+  it('an endless subscription keeps an expired socket open for WS_EXPIRED_GRACE_SECONDS only', async () => {
+    const admin = (await login(t.graphqlUrl, ADMIN.email, ADMIN.password)).body.data.login;
+    const { client, closed } = await openSocket(t, admin.accessToken);
+    let ended = '';
+    const tail = new Promise<void>((resolve) =>
+      client.subscribe(
+        { query: 'subscription { auditEventAdded { seq } }' },
+        { next: () => undefined, error: () => ((ended = 'error'), resolve()), complete: () => ((ended = 'complete'), resolve()) },
+      ),
+    );
+    const expiry = await t.logs.waitFor((l) => l.message === 'ws token expired' && l.userId === admin.user.id, 10_000);
+    expect(expiry.running).toBe(1);
+    const cut = await t.logs.waitFor((l) => l.message === 'ws closed: token expired' && l.connectionId === expiry.connectionId, 10_000);
+    expect(cut.running).toBe(1); // closed with the subscription still running, by the grace bound
+    expect(await closed).toEqual({ code: 4403, reason: 'token_expired' });
+    await tail;
+    expect(ended).toBe('error');
     await client.dispose();
   });
 
