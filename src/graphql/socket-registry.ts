@@ -43,9 +43,10 @@ export type SocketExtra = {
  * The open sockets and what each may still do. When a signed-in socket's access token expires,
  * its running operations go on to their end (for at most WS_EXPIRED_GRACE_SECONDS), new ones are
  * refused (UNAUTHENTICATED, TOKEN_EXPIRED) and the socket closes with 4403 `token_expired` once
- * none runs: a reply is not cut off mid-stream, and the client refreshes and reconnects. A revoked session (here or on
- * another instance) closes at once with 4403 `session_revoked` or `account_locked`. Every
- * connection has its own subscribe budget and cap on operations running at once.
+ * none runs: a reply is not cut off mid-stream, and the client refreshes and reconnects. A
+ * revoked session (here or on another instance) closes at once with 4403 `session_revoked` or
+ * `account_locked`. Every connection has its own subscribe budget and cap on operations running
+ * at once.
  */
 export class SocketRegistry {
   private readonly bySession = new Map<string, Set<SocketExtra>>();
@@ -95,6 +96,7 @@ export class SocketRegistry {
   }
 
   private closeExpired(extra: SocketExtra): void {
+    if (extra.socket.readyState !== extra.socket.OPEN) return; // already closing
     this.deps.logger.info('ws closed: token expired', { connectionId: extra.connectionId, running: extra.active.size });
     extra.socket.close(WS_FORBIDDEN, 'token_expired' satisfies CloseReason);
   }
