@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { bearer, expiredTwin, refresh, registerUser } from '../helpers/auth';
 import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { LimitFixtureResolver } from '../helpers/fixture.resolver';
-import { gql, useTestServer } from '../helpers/server';
+import { gql, sql, useTestServer } from '../helpers/server';
 import { upload } from '../helpers/uploads';
 import { wsRun } from '../helpers/ws';
 
@@ -132,9 +132,13 @@ describe('extensions.reason on the errors clients act on', () => {
     expect((await gql(t.graphqlUrl, ME)).body.errors[0].extensions).toEqual({ code: 'UNAUTHENTICATED' });
   });
 
-  it('TOKEN_INVALID and SESSION_REVOKED for refresh tokens', async () => {
+  it('TOKEN_INVALID, TOKEN_EXPIRED and SESSION_REVOKED for refresh tokens', async () => {
     const u = await registerUser(t.graphqlUrl);
     expect(reasonOf(await refresh(t.graphqlUrl, 'not-a-refresh-token'))).toEqual([['UNAUTHENTICATED', 'TOKEN_INVALID']]);
+    const idle = await registerUser(t.graphqlUrl);
+    // That session went unused past REFRESH_TOKEN_TTL (dated back rather than waited for).
+    await sql(t, `update session set idle_expires_at = now() - interval '1 second' where user_id = ?`, [idle.userId]);
+    expect(reasonOf(await refresh(t.graphqlUrl, idle.refreshToken))).toEqual([['UNAUTHENTICATED', 'TOKEN_EXPIRED']]);
     await gql(t.graphqlUrl, 'mutation { logout }', undefined, bearer(u.accessToken));
     expect(reasonOf(await refresh(t.graphqlUrl, u.refreshToken))).toEqual([['UNAUTHENTICATED', 'SESSION_REVOKED']]);
   });
