@@ -83,7 +83,7 @@ export class AdminService {
       const user = await this.target(tx, userId);
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
-      const ids = await sessions.revoke(user.id, 'locked by an admin');
+      const ids = await sessions.revoke(user.id, 'locked by an admin', {}, 'account_locked');
       await this.audit.record(tx, {
         action: 'admin.user.lock',
         outcome: AuditOutcome.SUCCESS,

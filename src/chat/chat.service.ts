@@ -169,8 +169,8 @@ export class ChatService {
       midnight.setUTCHours(24, 0, 0, 0);
       // Reservations of replies under way come back when they finish; used tokens only at midnight UTC.
       if (quota !== undefined && row.used < quota)
-        throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish');
-      throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
+        throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish', 'DAILY_QUOTA');
+      throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded', 'DAILY_QUOTA');
     }
     const maxTokens = Math.min(this.config.ai.maxOutputTokens, requested ?? Infinity, Math.max(1, remaining - promptTokens));
     const reservedTokens = promptTokens + maxTokens;
@@ -229,7 +229,11 @@ export class ChatService {
       const ctx: unknown = tx.getTransactionContext();
       await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
       if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
-        throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
+        throw new RateLimitedError(
+          1,
+          `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`,
+          'CONCURRENT_STREAMS',
+        );
       }
       const now = Date.now();
       const userMsg = tx.create(Message, { conversation: c, role: MessageRole.USER, content, status: MessageStatus.COMPLETE, createdAt: new Date(now) });

@@ -36,6 +36,7 @@ export function readServer(r: ConfigReader): Pick<Config, ServerSettings> {
     ws: {
       maxConnectionsPerIp: r.int('WS_MAX_CONNECTIONS_PER_IP', 50, 1, 100_000),
       maxSubscriptionsPerConnection: r.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 25, 1, 10_000),
+      expiredGraceSeconds: r.int('WS_EXPIRED_GRACE_SECONDS', 300, 1, 86_400),
     },
   };
 }

@@ -108,7 +108,12 @@ export interface Config {
   /** Per-operation limits as [limit, seconds], before RATE_LIMIT_SCALE. */
   rateLimits: Record<RateLimitName, RateLimitSetting>;
   redisUrl?: string;
-  ws: { maxConnectionsPerIp: number; maxSubscriptionsPerConnection: number };
+  ws: {
+    maxConnectionsPerIp: number;
+    maxSubscriptionsPerConnection: number;
+    /** How long operations running when a socket's token expired may go on (an endless subscription would never end). */
+    expiredGraceSeconds: number;
+  };
   captchaOptions: {
     ttlSeconds: number;
     secret?: string;

@@ -4,7 +4,7 @@ import { Role } from './role';
 import type { Context } from './context';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 
-const unauthenticated = (ctx: Context) => new UnauthenticatedError(ctx.authProblem ?? 'Authentication required');
+const unauthenticated = (ctx: Context) => new UnauthenticatedError(ctx.authProblem ?? 'Authentication required', ctx.authReason);
 
 /** A signed-in caller (a valid access token of an active session). */
 export const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => (ctx.auth ? true : unauthenticated(ctx)));

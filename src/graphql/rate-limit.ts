@@ -176,7 +176,7 @@ function report(limiter: RateLimiterAbstract, requested: number, res: RateLimite
   return { requested, limit: limiter.points, remaining: Math.max(0, limiter.points - res.consumedPoints), resetSeconds: Math.ceil(res.msBeforeNext / 1000) };
 }
 
-/** RATE_LIMITED for an exhausted budget; over HTTP a 429 with Retry-After (Apollo reads `extensions.http`). */
+/** RATE_LIMITED for an exhausted budget (over HTTP a 429 with Retry-After: apollo.ts's rateLimitedStatus). */
 function costBudgetError(cost: CostReport, msBeforeNext: number): AppError {
   const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new AppError(
@@ -186,7 +186,6 @@ function costBudgetError(cost: CostReport, msBeforeNext: number): AppError {
       reason: 'COST_BUDGET',
       retryAfterSeconds,
       cost,
-      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
     },
   );
 }
@@ -215,7 +214,7 @@ export function rateLimiting(deps: { config: Config; logger: Logger; tallyRefusa
         limiterKey(ctx, field),
         res.msBeforeNext,
       );
-      throw new RateLimitedError(retryAfterSeconds);
+      throw new RateLimitedError(retryAfterSeconds, undefined, 'RATE');
     },
   });
   return {
