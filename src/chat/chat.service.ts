@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
@@ -7,36 +7,28 @@ import { User } from '../auth/user.entity';
 import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
 import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
 import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
+import { toView } from './message-view';
 import { Conversation } from './conversation.entity';
 import type { GenerationJob, GenerationRunner } from './generation';
 import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
-import { countStreaming, streamingMessageIds } from './message-store';
+import { countStreaming, lockSender, streamingMessageIds } from './message-store';
+import { ChatEventType, type ChatEvents } from './chat-events';
+import type { ModelParametersInput } from './model-parameters';
+import { checkClientMessageId, earlierSend, replyPayload } from './reply-payload';
 import { estimateTokens, type ChatTurn } from './providers/provider';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
 const MAX_CONTENT = 32_000;
 
-/** A message as the API shows it (with its attachments, when loaded). */
-export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
-  const usage =
-    m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined
-      ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens }
-      : null;
-  return {
-    id: m.id,
-    conversationId: m.conversation.id,
-    role: m.role,
-    content: m.content,
-    status: m.status,
-    model: m.model ?? null,
-    usage,
-    error: m.error ?? null,
-    attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })),
-    createdAt: m.createdAt,
-  };
+/** A message's text as stored: trimmed, 1 to MAX_CONTENT characters, else BAD_USER_INPUT. */
+export function checkContent(raw: string): string {
+  const content = raw.trim();
+  if (content.length === 0 || content.length > MAX_CONTENT)
+    throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
+  return content;
 }
 
 /** Ledger rows are only read for today; older days are kept this long (a month of history), then removed. */
@@ -56,12 +48,27 @@ export async function pruneTokenLedger(em: EntityManager): Promise<number> {
 /** One reply's share of the daily ledger (see GenerationJob). */
 type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
 
+/** What sendMessage stored: the user message, the attachments it took, and the reply to start. */
+interface StoredSend {
+  user: Message;
+  attached: AttachmentFile[];
+  reply: OpenedReply;
+}
+
+/** A reply stored (STREAMING) but not started yet: the message, the history it answers and its tokens. */
+export interface OpenedReply {
+  assistant: Message;
+  turns: ChatTurn[];
+  grant: TokenGrant;
+}
+
 /** Conversations, messages and replies; every lookup is scoped to the caller (others' ids are NOT_FOUND). */
 export class ChatService {
   constructor(
     private readonly config: Config,
     private readonly audit: AuditService,
     private readonly runner: GenerationRunner,
+    private readonly events: ChatEvents,
   ) {}
 
   /** The caller's conversation with this id; NOT_FOUND for anyone else's or a malformed id. */
@@ -78,13 +85,26 @@ export class ChatService {
     return m;
   }
 
+  /** The caller's message as the API shows it, read afresh; null when it is gone or not theirs (for events delivered later). */
+  async findMessageView(em: EntityManager, userId: string, id: string): Promise<MessageView | null> {
+    const m = UUID.test(id) ? await em.fork().findOne(Message, { id, conversation: { owner: userId } }, { populate: ['conversation'] }) : null;
+    if (!m) return null;
+    const files = m.role === MessageRole.USER ? await em.fork().find(AttachmentFile, { message: m.id }, { orderBy: { createdAt: 'asc' } }) : [];
+    return toView(m, files);
+  }
+
+  /** The caller's conversation read afresh; null when it is gone or not theirs (for events delivered later). */
+  findConversation(em: EntityManager, userId: string, id: string): Promise<Conversation | null> {
+    return UUID.test(id) ? em.fork().findOne(Conversation, { id, owner: userId }) : Promise.resolve(null);
+  }
+
   /** Creates a conversation for the caller with a known model (audited). */
   async createConversation(em: EntityManager, auth: AuthInfo, input: CreateConversationInput, meta: RequestMeta): Promise<Conversation> {
     const model = input.model ?? this.config.ai.models[0];
     if (!this.config.ai.models.includes(model))
       throw new BadUserInputError(`Unknown model; choose one of: ${this.config.ai.models.join(', ')}`, { field: 'model' });
     const title = input.title?.trim() || null;
-    return em.transactional(async (tx) => {
+    const created = await em.transactional(async (tx) => {
       const c = tx.create(Conversation, { owner: tx.getReference(User, auth.userId), title, model, systemPrompt: input.systemPrompt?.trim() || null });
       await tx.flush();
       await this.audit.record(tx, {
@@ -96,6 +116,8 @@ export class ChatService {
       });
       return c;
     });
+    this.events.publish(auth.userId, ChatEventType.CONVERSATION_CREATED, { conversationId: created.id });
+    return created;
   }
 
   async listConversations(em: EntityManager, auth: AuthInfo, first?: number | null, after?: string | null): Promise<ConversationConnection> {
@@ -152,6 +174,7 @@ export class ChatService {
         resourceId: c.id,
       });
     });
+    this.events.publish(auth.userId, ChatEventType.CONVERSATION_DELETED, { conversationId: c.id });
     return true;
   }
 
@@ -206,59 +229,116 @@ export class ChatService {
     return turns;
   }
 
-  /** Stores the caller's message and an empty STREAMING reply (streams and token quota permitting, audited) and starts generating it. */
+  /**
+   * Inside `tx`, under the per-user lock: checks the concurrent-stream limit, stores an empty
+   * STREAMING reply at `at` (the conversation's new `updatedAt`), reads the history the model
+   * gets and reserves the reply's tokens. The caller commits, then `launch`es it.
+   */
+  async openReply(tx: EntityManager, auth: AuthInfo, c: Conversation, at: number): Promise<OpenedReply> {
+    if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
+      throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
+    }
+    const assistant = tx.create(Message, {
+      conversation: c,
+      role: MessageRole.ASSISTANT,
+      content: '',
+      status: MessageStatus.STREAMING,
+      model: c.model,
+      createdAt: new Date(at),
+      instanceId: this.runner.instanceId,
+      heartbeatAt: new Date(at),
+    });
+    c.updatedAt = new Date(at);
+    await tx.flush();
+    const turns = await this.history(tx, c);
+    const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
+    return { assistant, turns, grant };
+  }
+
+  /** Starts generating a reply `openReply` stored, once its transaction committed; announces it. */
+  launch(auth: AuthInfo, c: Conversation, reply: OpenedReply, parameters?: ModelParametersInput | null): void {
+    this.runner.start({
+      messageId: reply.assistant.id,
+      userId: auth.userId,
+      conversationId: c.id,
+      model: c.model,
+      turns: reply.turns,
+      parameters: parameters ?? undefined,
+      ...reply.grant,
+    });
+    this.events.publish(auth.userId, ChatEventType.MESSAGE_CREATED, { conversationId: c.id, messageId: reply.assistant.id });
+  }
+
+  /**
+   * Stores the caller's message and an empty STREAMING reply (streams and token quota permitting,
+   * audited) and starts generating it. With a `clientMessageId` the caller used before, returns
+   * that send's payload and starts nothing (a safe retry).
+   */
   async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
-    const content = input.content.trim();
-    if (content.length === 0 || content.length > MAX_CONTENT)
-      throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
+    const content = checkContent(input.content);
+    const clientMessageId = checkClientMessageId(input.clientMessageId);
     const c = await this.ownedConversation(em, auth, input.conversationId);
     const attachmentIds = [...new Set(input.attachmentIds ?? [])];
     if (attachmentIds.length > 10) throw new BadUserInputError('At most 10 attachments per message', { field: 'attachmentIds' });
-    let attached: AttachmentFile[] = [];
-    const { user, assistant, turns, grant } = await em.transactional(async (tx) => {
-      const conn = tx.getConnection();
-      const ctx: unknown = tx.getTransactionContext();
-      await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
-      if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
-        throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
-      }
-      const now = Date.now();
-      const userMsg = tx.create(Message, { conversation: c, role: MessageRole.USER, content, status: MessageStatus.COMPLETE, createdAt: new Date(now) });
-      const assistantMsg = tx.create(Message, {
-        conversation: c,
-        role: MessageRole.ASSISTANT,
-        content: '',
-        status: MessageStatus.STREAMING,
-        model: c.model,
-        createdAt: new Date(now + 1),
-        instanceId: this.runner.instanceId,
-        heartbeatAt: new Date(now),
+    const expected = { conversationId: c.id, content };
+    let sent: StoredSend | { earlier: SendMessagePayload };
+    try {
+      sent = await em.transactional(async (tx) => {
+        await lockSender(tx, auth.userId); // one sender at a time per user
+        const earlier = clientMessageId ? await earlierSend(tx, auth.userId, clientMessageId, expected) : undefined;
+        return earlier ? { earlier } : this.storeSend(tx, auth, c, { content, clientMessageId, attachmentIds }, meta);
       });
-      if (attachmentIds.length) {
-        // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
-        attached = attachmentIds.every((id) => UUID.test(id))
-          ? await tx.find(AttachmentFile, { id: { $in: attachmentIds }, owner: auth.userId, message: null, complete: true })
-          : [];
-        if (attached.length !== attachmentIds.length) throw new NotFoundError('Attachment');
-        for (const a of attached) a.message = userMsg;
-      }
-      c.updatedAt = new Date(now);
-      if (!c.title) c.title = content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
-      await tx.flush();
-      const turns = await this.history(tx, c);
-      const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
-      await this.audit.record(tx, {
-        action: 'chat.message.create',
-        outcome: AuditOutcome.SUCCESS,
-        ...this.audit.forRequest(auth, meta),
-        resourceType: 'message',
-        resourceId: userMsg.id,
-        metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
-      });
-      return { user: userMsg, assistant: assistantMsg, turns, grant };
+    } catch (err) {
+      // The unique (sender, clientMessageId) index caught a retry that raced past the lock (another writer).
+      if (!(err instanceof UniqueConstraintViolationException) || !clientMessageId) throw err;
+      const earlier = await earlierSend(em.fork(), auth.userId, clientMessageId, expected);
+      if (!earlier) throw err;
+      return earlier;
+    }
+    if ('earlier' in sent) return sent.earlier;
+    this.events.publish(auth.userId, ChatEventType.MESSAGE_CREATED, { conversationId: c.id, messageId: sent.user.id });
+    this.launch(auth, c, sent.reply);
+    return replyPayload(sent.user, sent.attached, sent.reply.assistant, c);
+  }
+
+  /** sendMessage's writes inside its transaction: the user message, its attachments, the title, the reply and the audit event. */
+  private async storeSend(
+    tx: EntityManager,
+    auth: AuthInfo,
+    c: Conversation,
+    msg: { content: string; clientMessageId: string | null; attachmentIds: string[] },
+    meta: RequestMeta,
+  ): Promise<StoredSend> {
+    const now = Date.now();
+    const userMsg = tx.create(Message, {
+      conversation: c,
+      role: MessageRole.USER,
+      content: msg.content,
+      status: MessageStatus.COMPLETE,
+      createdAt: new Date(now),
+      sender: tx.getReference(User, auth.userId),
+      clientMessageId: msg.clientMessageId,
     });
-    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, ...grant });
-    return { userMessage: toView(user, attached), assistantMessage: toView(assistant) };
+    let attached: AttachmentFile[] = [];
+    if (msg.attachmentIds.length) {
+      // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
+      attached = msg.attachmentIds.every((id) => UUID.test(id))
+        ? await tx.find(AttachmentFile, { id: { $in: msg.attachmentIds }, owner: auth.userId, message: null, complete: true })
+        : [];
+      if (attached.length !== msg.attachmentIds.length) throw new NotFoundError('Attachment');
+      for (const a of attached) a.message = userMsg;
+    }
+    if (!c.title) c.title = msg.content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
+    const reply = await this.openReply(tx, auth, c, now + 1);
+    await this.audit.record(tx, {
+      action: 'chat.message.create',
+      outcome: AuditOutcome.SUCCESS,
+      ...this.audit.forRequest(auth, meta),
+      resourceType: 'message',
+      resourceId: userMsg.id,
+      metadata: { conversationId: c.id, assistantMessageId: reply.assistant.id },
+    });
+    return { user: userMsg, attached, reply };
   }
 
   /** Stops a streaming reply (on whichever instance runs it), keeping its text, and returns it CANCELLED. */

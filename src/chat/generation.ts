@@ -6,6 +6,8 @@ import type { StreamEventData } from './stream-topic';
 import { MessageStatus } from './message-enums';
 import { interruptStaleReplies, readMessageStatus, saveFinishedReply, savePartialReplies, settleOrphanedReply, touchHeartbeats } from './message-store';
 import { mergeDeltas } from './stream';
+import { ChatEventType, ChatEvents } from './chat-events';
+import type { ModelParametersInput } from './model-parameters';
 import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type TokenUsageData } from './providers/provider';
 
 /** Persist partial content at most this often (all replies of the process in one statement), or once this many characters of one reply are unsaved. */
@@ -24,6 +26,10 @@ type StopReason = 'cancel' | 'delete' | 'quota' | 'shutdown' | 'timeout';
 export interface GenerationJob {
   messageId: string;
   userId: string;
+  /** Its conversation, for the MESSAGE_FINISHED chat event. */
+  conversationId: string;
+  /** The caller's sampling settings, passed on as given (the provider plumbing decides what reaches the model). */
+  parameters?: ModelParametersInput;
   model: string;
   turns: ChatTurn[];
   /** The UTC day (YYYY-MM-DD) of the ledger row this reply reserved tokens in. */
@@ -65,6 +71,7 @@ export class GenerationRunner {
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private readonly unsubscribeCancel: () => Promise<void>;
+  private readonly events: ChatEvents;
 
   constructor(
     private readonly config: Config,
@@ -74,6 +81,7 @@ export class GenerationRunner {
     private readonly provider: LlmProvider,
     readonly instanceId: string,
   ) {
+    this.events = new ChatEvents(pubsub);
     // A cancel may arrive from any instance; only the one running the generation acts on it.
     const cancels = this.pubsub.subscribe('generation:cancel', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
@@ -246,6 +254,7 @@ export class GenerationRunner {
     }
     await this.settleTokens(job, usage);
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
+    this.events.publish(job.userId, ChatEventType.MESSAGE_FINISHED, { conversationId: job.conversationId, messageId });
     this.logger.info('generation finished', { messageId, status: final.status, chars: content.length, userId: job.userId });
   }
 

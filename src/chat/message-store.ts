@@ -45,6 +45,11 @@ export async function streamingMessageIds(em: EntityManager, scope: { conversati
   return live.map((m) => m.id);
 }
 
+/** Takes the per-user lock inside `tx`'s transaction: one reply starts at a time per user, on every instance. */
+export async function lockSender(tx: EntityManager, userId: string): Promise<void> {
+  await tx.getConnection().execute('select id from "user" where id = ? for update', [userId], 'all', tx.getTransactionContext());
+}
+
 /** How many of the user's replies are streaming, inside `tx`'s transaction (the caller holds the per-user lock). */
 export async function countStreaming(tx: EntityManager, userId: string): Promise<number> {
   const [{ streaming }] = await tx
