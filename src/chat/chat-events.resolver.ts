@@ -3,6 +3,7 @@ import { requireAuth, type Context } from '../graphql/context';
 import { ChatEventType, type ChatEventData } from './chat-events';
 import { MessageView } from './chat.types';
 import { Conversation } from './conversation.entity';
+import { findConversation, findMessageView } from './message-view';
 
 @ObjectType({ description: "A change to one of the caller's conversations or messages, made on any device or instance." })
 export class ChatEvent {
@@ -34,12 +35,12 @@ export class ChatEventsResolver {
   @FieldResolver(() => Conversation, { nullable: true, description: 'The conversation as it is now; null once deleted.' })
   conversation(@Root() event: ChatEvent, @Ctx() ctx: Context): Promise<Conversation | null> {
     if (!ctx.auth || event.type === ChatEventType.CONVERSATION_DELETED) return Promise.resolve(null);
-    return ctx.services.chat.findConversation(ctx.em, ctx.auth.userId, event.conversationId);
+    return findConversation(ctx.em, ctx.auth.userId, event.conversationId);
   }
 
   @FieldResolver(() => MessageView, { nullable: true, description: 'The message as it is now, for message events; null otherwise or once deleted.' })
   message(@Root() event: ChatEvent, @Ctx() ctx: Context): Promise<MessageView | null> {
     if (!ctx.auth || !event.messageId) return Promise.resolve(null);
-    return ctx.services.chat.findMessageView(ctx.em, ctx.auth.userId, event.messageId);
+    return findMessageView(ctx.em, ctx.auth.userId, event.messageId);
   }
 }

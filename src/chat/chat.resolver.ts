@@ -14,6 +14,7 @@ import {
   SendMessagePayload,
 } from './chat.types';
 import { Conversation } from './conversation.entity';
+import { findMessageView } from './message-view';
 import { messageEvents } from './stream';
 import { MessageRole } from './message-enums';
 import { ModelParametersInput } from './model-parameters';
@@ -123,7 +124,7 @@ export class MessageStreamEventResolver {
   })
   message(@Root() event: StreamEventData, @Ctx() ctx: Context): Promise<MessageView | null> {
     if (!event.done || !ctx.auth) return Promise.resolve(null);
-    return ctx.services.chat.findMessageView(ctx.em, ctx.auth.userId, event.messageId);
+    return findMessageView(ctx.em, ctx.auth.userId, event.messageId);
   }
 }
 

@@ -9,7 +9,7 @@ import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
 import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { toView } from './message-view';
 import { Conversation } from './conversation.entity';
-import type { GenerationJob, GenerationRunner } from './generation';
+import type { GenerationRunner } from './generation';
 import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
@@ -18,6 +18,7 @@ import { ChatEventType, type ChatEvents } from './chat-events';
 import type { ModelParametersInput } from './model-parameters';
 import { checkClientMessageId, earlierSend, replyPayload } from './reply-payload';
 import { estimateTokens, type ChatTurn } from './providers/provider';
+import { reserveTokens, type TokenGrant } from './token-ledger';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TITLE_FROM_MESSAGE = 60;
@@ -30,23 +31,6 @@ export function checkContent(raw: string): string {
     throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
   return content;
 }
-
-/** Ledger rows are only read for today; older days are kept this long (a month of history), then removed. */
-const LEDGER_KEEP_DAYS = 35;
-
-/** Removes token-ledger days older than LEDGER_KEEP_DAYS, so the table stays bounded; returns how many. */
-export async function pruneTokenLedger(em: EntityManager): Promise<number> {
-  const rows = await em
-    .getConnection()
-    .execute<{ n: string }[]>(
-      `with d as (delete from token_usage where day < (now() at time zone 'utc')::date - ?::int returning 1) select count(*) as n from d`,
-      [LEDGER_KEEP_DAYS],
-    );
-  return Number(rows[0].n);
-}
-
-/** One reply's share of the daily ledger (see GenerationJob). */
-type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
 
 /** What sendMessage stored: the user message, the attachments it took, and the reply to start. */
 interface StoredSend {
@@ -83,19 +67,6 @@ export class ChatService {
     const m = UUID.test(id) ? await em.findOne(Message, { id, conversation: { owner: auth.userId } }, { populate: ['conversation'] }) : null;
     if (!m) throw new NotFoundError('Message');
     return m;
-  }
-
-  /** The caller's message as the API shows it, read afresh; null when it is gone or not theirs (for events delivered later). */
-  async findMessageView(em: EntityManager, userId: string, id: string): Promise<MessageView | null> {
-    const m = UUID.test(id) ? await em.fork().findOne(Message, { id, conversation: { owner: userId } }, { populate: ['conversation'] }) : null;
-    if (!m) return null;
-    const files = m.role === MessageRole.USER ? await em.fork().find(AttachmentFile, { message: m.id }, { orderBy: { createdAt: 'asc' } }) : [];
-    return toView(m, files);
-  }
-
-  /** The caller's conversation read afresh; null when it is gone or not theirs (for events delivered later). */
-  findConversation(em: EntityManager, userId: string, id: string): Promise<Conversation | null> {
-    return UUID.test(id) ? em.fork().findOne(Conversation, { id, owner: userId }) : Promise.resolve(null);
   }
 
   /** Creates a conversation for the caller with a known model (audited). */
@@ -178,38 +149,6 @@ export class ChatService {
     return true;
   }
 
-  /**
-   * Reserves today's tokens for one reply in the ledger (inside the sender's transaction, under
-   * the per-user lock, so concurrent replies each see what the others reserved): the prompt
-   * plus `maxTokens`, which is what is left of the quota after the prompt, capped by
-   * AI_MAX_OUTPUT_TOKENS. The runner settles the reservation with the real usage at the end.
-   */
-  private async reserveTokens(tx: EntityManager, userId: string, promptTokens: number): Promise<TokenGrant> {
-    const conn = tx.getConnection();
-    const ctx: unknown = tx.getTransactionContext();
-    const [row] = await conn.execute<{ day: string; reserved: number; used: number }[]>(
-      `insert into token_usage (user_id, day, reserved, used) values (?, (now() at time zone 'utc')::date, 0, 0)
-       on conflict (user_id, day) do update set reserved = token_usage.reserved returning day::text as day, reserved, used`,
-      [userId],
-      'all',
-      ctx,
-    );
-    const quota = this.config.chat.dailyTokenQuota;
-    const remaining = quota === undefined ? Infinity : quota - row.used - row.reserved;
-    if (remaining <= 0) {
-      const midnight = new Date();
-      midnight.setUTCHours(24, 0, 0, 0);
-      // Reservations of replies under way come back when they finish; used tokens only at midnight UTC.
-      if (quota !== undefined && row.used < quota)
-        throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish');
-      throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
-    }
-    const maxTokens = Math.min(this.config.ai.maxOutputTokens, Math.max(1, remaining - promptTokens));
-    const reservedTokens = promptTokens + maxTokens;
-    await conn.execute('update token_usage set reserved = reserved + ? where user_id = ? and day = ?::date', [reservedTokens, userId, row.day], 'all', ctx);
-    return { usageDay: row.day, reservedTokens, maxTokens, quotaBudget: quota === undefined ? undefined : reservedTokens };
-  }
-
   /** The history sent to the model: system prompt first, then the newest messages that fit. */
   private async history(em: EntityManager, c: Conversation): Promise<ChatTurn[]> {
     const messages = await em.find(
@@ -251,7 +190,7 @@ export class ChatService {
     c.updatedAt = new Date(at);
     await tx.flush();
     const turns = await this.history(tx, c);
-    const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
+    const grant = await reserveTokens(tx, this.config, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
     return { assistant, turns, grant };
   }
 

@@ -1,6 +1,11 @@
-import type { AttachmentFile } from './attachment.entity';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AttachmentFile } from './attachment.entity';
 import type { MessageView } from './chat.types';
-import type { Message } from './message.entity';
+import { Conversation } from './conversation.entity';
+import { Message } from './message.entity';
+import { MessageRole } from './message-enums';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A message as the API shows it (with its attachments, when loaded). */
 export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
@@ -21,4 +26,20 @@ export function toView(m: Message, attachments: AttachmentFile[] = []): MessageV
     attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })),
     createdAt: m.createdAt,
   };
+}
+
+/**
+ * The user's message as the API shows it, read through a fresh fork (a long-lived subscription's
+ * `em` would serve a stale copy); null when it is gone or not theirs. For events delivered later.
+ */
+export async function findMessageView(em: EntityManager, userId: string, id: string): Promise<MessageView | null> {
+  const m = UUID.test(id) ? await em.fork().findOne(Message, { id, conversation: { owner: userId } }, { populate: ['conversation'] }) : null;
+  if (!m) return null;
+  const files = m.role === MessageRole.USER ? await em.fork().find(AttachmentFile, { message: m.id }, { orderBy: { createdAt: 'asc' } }) : [];
+  return toView(m, files);
+}
+
+/** The user's conversation read through a fresh fork; null when it is gone or not theirs. For events delivered later. */
+export function findConversation(em: EntityManager, userId: string, id: string): Promise<Conversation | null> {
+  return UUID.test(id) ? em.fork().findOne(Conversation, { id, owner: userId }) : Promise.resolve(null);
 }

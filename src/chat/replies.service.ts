@@ -8,7 +8,6 @@ import { AttachmentFile } from './attachment.entity';
 import { ChatEventType, type ChatEvents } from './chat-events';
 import { checkContent, type ChatService } from './chat.service';
 import type { SendMessagePayload } from './chat.types';
-import type { Conversation } from './conversation.entity';
 import type { GenerationRunner } from './generation';
 import { Message } from './message.entity';
 import { MessageRole, MessageStatus } from './message-enums';

@@ -152,7 +152,7 @@ describe('an Apollo Client app with a normalized cache', () => {
     const app = apollo(t.graphqlUrl, t.wsUrl, () => account.accessToken, { cache, httpOps });
     const conversationId = ((await app.client.mutate({ mutation: CREATE })).data as any).createConversation.id;
     await app.client.query({ query: PAGE, variables: { id: conversationId } });
-    const page = () => (app.client.readQuery({ query: PAGE, variables: { id: conversationId } }) as any).conversation;
+    const page = () => app.client.readQuery<{ conversation: any }>({ query: PAGE, variables: { id: conversationId } })!.conversation;
 
     // Send: the optimistic copy shows at once, then the server's payload replaces it.
     const optimisticUser = { __typename: 'Message', id: 'optimistic-user', role: 'USER', content: 'hi apollo', status: 'COMPLETE', clientMessageId: 'c-1' };
