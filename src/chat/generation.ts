@@ -138,7 +138,9 @@ export class GenerationRunner {
   async stop(messageId: string, reason: 'cancel' | 'delete'): Promise<void> {
     const ended = this.waitForEnd(messageId);
     if (!this.stopLocal(messageId, reason)) this.pubsub.publish('generation:cancel', { messageId, reason });
-    if (!(await ended)) await settleOrphanedReply(this.em.fork(), messageId, FINAL_FOR[reason].status);
+    if (await ended) return;
+    const settled = await settleOrphanedReply(this.em.fork(), messageId, FINAL_FOR[reason].status);
+    if (settled) this.events.publish(settled.ownerId, ChatEventType.MESSAGE_FINISHED, { conversationId: settled.conversationId, messageId });
   }
 
   /** Resolves true once the message is final (its last event, or the database says so); false after STOP_WAIT_MS. */
@@ -316,6 +318,7 @@ export class GenerationRunner {
       for (const row of rows) {
         this.logger.warn('generation interrupted (its process stopped reporting)', { messageId: row.id });
         this.publish({ messageId: row.id, offset: row.content.length, delta: '', done: true, status: MessageStatus.INTERRUPTED });
+        this.events.publish(row.ownerId, ChatEventType.MESSAGE_FINISHED, { conversationId: row.conversationId, messageId: row.id });
       }
     } catch (err) {
       this.logger.warn('generation sweep failed', { err });

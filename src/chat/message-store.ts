@@ -73,11 +73,26 @@ export async function saveFinishedReply(em: EntityManager, messageId: string, re
     );
 }
 
-/** Ends a reply nobody is running any more with `status`, keeping its text (guarded: only while it is still STREAMING). */
-export async function settleOrphanedReply(em: EntityManager, messageId: string, status: MessageStatus): Promise<void> {
-  await em
-    .getConnection()
-    .execute(`update message set status = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [status, messageId]);
+/** Whose reply a settlement ended, for the MESSAGE_FINISHED chat event. */
+export interface SettledReply {
+  id: string;
+  content: string;
+  conversationId: string;
+  ownerId: string;
+}
+
+/**
+ * Ends a reply nobody is running any more with `status`, keeping its text (guarded: only while it
+ * is still STREAMING); returns it when this call ended it.
+ */
+export async function settleOrphanedReply(em: EntityManager, messageId: string, status: MessageStatus): Promise<SettledReply | undefined> {
+  const rows = await em.getConnection().execute<SettledReply[]>(
+    `update message m set status = ?, instance_id = null, heartbeat_at = null from conversation c
+     where m.id = ? and m.status = 'STREAMING' and c.id = m.conversation_id
+     returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
+    [status, messageId],
+  );
+  return rows[0];
 }
 
 /** One statement for every [id, content] given, refreshing their heartbeat (guarded: never touches a finished message). */
@@ -97,12 +112,12 @@ export async function touchHeartbeats(em: EntityManager, messageIds: string[]): 
     .execute(`update message set heartbeat_at = now() where id in (${messageIds.map(() => '?').join(',')}) and status = 'STREAMING'`, messageIds);
 }
 
-/** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns their ids and content. */
-export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<{ id: string; content: string }[]> {
-  return em.getConnection().execute<{ id: string; content: string }[]>(
-    `update message set status = 'INTERRUPTED', instance_id = null, heartbeat_at = null
-     where status = 'STREAMING' and (heartbeat_at is null or heartbeat_at < now() - make_interval(secs => ?))
-     returning id, content`,
+/** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns them. */
+export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<SettledReply[]> {
+  return em.getConnection().execute<SettledReply[]>(
+    `update message m set status = 'INTERRUPTED', instance_id = null, heartbeat_at = null from conversation c
+     where m.status = 'STREAMING' and (m.heartbeat_at is null or m.heartbeat_at < now() - make_interval(secs => ?)) and c.id = m.conversation_id
+     returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
     [staleSeconds],
   );
 }
