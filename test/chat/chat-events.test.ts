@@ -3,7 +3,7 @@ import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { acknowledgedWs, assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { REDIS_SERVER, describeWith } from '../helpers/prereq';
 import { startTwoInstances } from '../helpers/redis';
-import { gql, useTestServer, type TestServer } from '../helpers/server';
+import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 import { wsClient } from '../helpers/ws';
 
 const CHAT_EVENTS = `subscription { chatEvents { type conversationId conversation { id title } message { id role content status } } }`;
@@ -119,6 +119,32 @@ describe('chatEvents', () => {
     await subscribed(client, u, t);
     await gql(t.graphqlUrl, 'mutation { logout }', undefined, bearer(u.accessToken));
     expect(await closed).toBe(4403);
+    await client.dispose();
+  });
+});
+
+describe('chatEvents for a reply whose process died', () => {
+  const t = useTestServer({ env: { GENERATION_STALE_SECONDS: '2' } });
+
+  it('announces MESSAGE_FINISHED when the sweep marks it INTERRUPTED', async () => {
+    const u = await registerUser(t.graphqlUrl);
+    const client = authedWs(t.wsUrl, u.accessToken);
+    const events = await subscribed(client, u, t);
+    const conv = await createConversation(t.graphqlUrl, u.accessToken);
+    // What a killed instance leaves behind: a STREAMING reply whose heartbeat stopped long ago.
+    const [row] = await sql(
+      t,
+      `insert into message (id, conversation_id, role, content, status, created_at, instance_id, heartbeat_at)
+       values (gen_random_uuid(), ?, 'ASSISTANT', 'partial', 'STREAMING', now(), 'gone', now() - interval '1 hour') returning id`,
+      [conv],
+    );
+    const seen = await events.until((e) => e.type === 'MESSAGE_FINISHED');
+    expect(seen[seen.length - 1]).toEqual({
+      type: 'MESSAGE_FINISHED',
+      conversationId: conv,
+      conversation: expect.objectContaining({ id: conv }),
+      message: { id: row.id, role: 'ASSISTANT', content: 'partial', status: 'INTERRUPTED' },
+    });
     await client.dispose();
   });
 });
