@@ -157,6 +157,15 @@ describe('clientMessageId: safe retries', () => {
     expect(b.body.data.sendMessage.assistantMessage.id).toBe(a.body.data.sendMessage.assistantMessage.id);
     await finish(t, u, a.body.data.sendMessage.assistantMessage.id);
     expect(await messagesOf(t, u, conv)).toHaveLength(2);
+    // The database itself refuses a second row with that id for that sender (writers on other instances, or bypassing the lock).
+    await expect(
+      sql(
+        t,
+        `insert into message (id, conversation_id, role, content, status, created_at, sender_id, client_message_id)
+        values (gen_random_uuid(), ?, 'USER', 'at once', 'COMPLETE', now(), ?, 'same-id')`,
+        [conv, u.userId],
+      ),
+    ).rejects.toThrow(/message_sender_client_message_id_unique/);
   });
 
   it('ids are per user; the same id with other text or another conversation, or a malformed id, is BAD_USER_INPUT', async () => {
@@ -264,6 +273,29 @@ describe('regenerateReply and editMessage', () => {
     expect(codeOf(await edit(t, u, payload.userMessage.id, '   '))).toBe('BAD_USER_INPUT');
     expect(codeOf(await edit(t, u, payload.userMessage.id, 'x'.repeat(32_001)))).toBe('BAD_USER_INPUT');
     expect((await messagesOf(t, u, conv)).map((m) => m.content)).toEqual(['mine', 'Echo: mine']);
+  });
+});
+
+describe('regenerate and edit: limits', () => {
+  const t = useTestServer({ env: { ECHO_TOKEN_DELAY_MS: '1', RATE_LIMIT_SEND_MESSAGE: '3/60', RATE_LIMIT_SCALE: '1', USER_DAILY_TOKEN_QUOTA: '100000' } });
+
+  it('draw from the daily token quota and from sendMessage’s rate-limit counter', async () => {
+    const u = await registerUser(t.graphqlUrl);
+    const conv = await createConversation(t.graphqlUrl, u.accessToken);
+    const { payload } = await sendAndFinish(t, u, conv, 'counted');
+    // The day's quota used up elsewhere: no new reply starts.
+    await sql(t, 'update token_usage set used = 100000 where user_id = ?', [u.userId]);
+    for (const res of [await regenerate(t, u, payload.assistantMessage.id), await edit(t, u, payload.userMessage.id, 'changed')]) {
+      expect(codeOf(res)).toBe('RATE_LIMITED');
+      expect(res.body.errors[0].message).toMatch(/quota/);
+    }
+    expect((await messagesOf(t, u, conv)).map((m) => m.content)).toEqual(['counted', 'Echo: counted']);
+    // One send and two refused rewinds used the three calls of the shared counter.
+    await sql(t, 'update token_usage set used = 0 where user_id = ?', [u.userId]);
+    const limited = await regenerate(t, u, payload.assistantMessage.id);
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    expect(limited.body.errors[0].message).not.toMatch(/quota/);
+    expect(limited.body.errors[0].extensions.retryAfterSeconds).toBeGreaterThan(0);
   });
 });
 
