@@ -270,6 +270,15 @@ describe('regenerateReply and editMessage', () => {
     expect(codeOf(await regenerate(t, other, payload.assistantMessage.id))).toBe('NOT_FOUND');
     expect(codeOf(await edit(t, other, payload.userMessage.id, 'x'))).toBe('NOT_FOUND');
     expect(codeOf(await regenerate(t, u, 'not-a-uuid'))).toBe('NOT_FOUND');
+    const withParameters = (parameters: object) =>
+      gql(
+        t.graphqlUrl,
+        'mutation R($id: ID!, $p: ModelParametersInput) { regenerateReply(messageId: $id, parameters: $p) { assistantMessage { id } } }',
+        { id: payload.assistantMessage.id, p: parameters },
+        bearer(u.accessToken),
+      );
+    expect(codeOf(await withParameters({ temperature: 5 }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await withParameters({ topP: -1 }))).toBe('BAD_USER_INPUT');
     expect(codeOf(await edit(t, u, payload.userMessage.id, '   '))).toBe('BAD_USER_INPUT');
     expect(codeOf(await edit(t, u, payload.userMessage.id, 'x'.repeat(32_001)))).toBe('BAD_USER_INPUT');
     expect((await messagesOf(t, u, conv)).map((m) => m.content)).toEqual(['mine', 'Echo: mine']);
