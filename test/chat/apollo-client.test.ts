@@ -226,3 +226,61 @@ describe('an Apollo Client app with a normalized cache', () => {
     await app.wsClient.dispose();
   });
 });
+
+const CHAT_EVENTS = tag`subscription ChatEvents { chatEvents { type conversationId conversation { id title updatedAt } message { ${MESSAGE} } } }`;
+const MESSAGE_FRAGMENT = tag`fragment FinalMessage on Message { id content status }`;
+
+describe('an Apollo Client app on a second device', () => {
+  const t = useTestServer({ env: { ECHO_TOKEN_DELAY_MS: '5' } });
+
+  it("sees the first device's conversation and finished reply through chatEvents, in its normalized cache", async () => {
+    const account = await registerUser(t.graphqlUrl);
+    const laptop = apollo(t.graphqlUrl, t.wsUrl, () => account.accessToken);
+    const phoneOps: string[] = [];
+    const phone = apollo(t.graphqlUrl, t.wsUrl, () => account.accessToken, { httpOps: phoneOps });
+    const seen: any[] = [];
+    const checks: (() => void)[] = [];
+    const subscription = phone.client.subscribe({ query: CHAT_EVENTS }).subscribe({
+      next: (r) => {
+        seen.push((r.data as any).chatEvents);
+        for (const check of checks) check();
+      },
+    });
+    const eventOf = (pred: (e: any) => boolean) =>
+      new Promise<any>((resolve) => {
+        const check = () => {
+          const hit = seen.find(pred);
+          if (hit) resolve(hit);
+        };
+        checks.push(check);
+        check();
+      });
+    // The server does not acknowledge a subscription: the laptop creates conversations until the phone sees one.
+    let conversationId = '';
+    let live = false;
+    void eventOf(() => true).then(() => (live = true));
+    while (!live) {
+      conversationId = ((await laptop.client.mutate({ mutation: CREATE })).data as any).createConversation.id;
+      await Promise.race([eventOf((e) => e.conversationId === conversationId), new Promise((resolve) => setTimeout(resolve, 100))]);
+    }
+    conversationId = seen[0].conversationId;
+    const sent = (
+      (await laptop.client.mutate({ mutation: SEND_IDEMPOTENT, variables: { input: { conversationId, content: 'from the laptop', clientMessageId: 'l-1' } } }))
+        .data as any
+    ).sendMessage;
+    await eventOf((e) => e.type === 'MESSAGE_FINISHED' && e.message?.id === sent.assistantMessage.id);
+    expect(phone.client.readFragment({ fragment: MESSAGE_FRAGMENT, id: `Message:${sent.assistantMessage.id}` })).toEqual({
+      __typename: 'Message',
+      id: sent.assistantMessage.id,
+      content: 'Echo: from the laptop',
+      status: 'COMPLETE',
+    });
+    expect(phone.client.readFragment({ fragment: tag`fragment T on Conversation { title }`, id: `Conversation:${conversationId}` })).toEqual({
+      __typename: 'Conversation',
+      title: 'from the laptop',
+    });
+    expect(phoneOps).toEqual([]); // nothing fetched: the events filled the cache
+    subscription.unsubscribe();
+    await Promise.all([laptop.wsClient.dispose(), phone.wsClient.dispose()]);
+  });
+});

@@ -6,6 +6,7 @@ import { startTwoInstances } from '../helpers/redis';
 import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 import { wsClient } from '../helpers/ws';
 
+const PROBE = 'probe';
 const CHAT_EVENTS = `subscription { chatEvents { type conversationId conversation { id title } message { id role content status } } }`;
 
 interface Seen {
@@ -45,12 +46,20 @@ function follow(client: Client) {
   };
 }
 
-/** chatEvents acknowledged by the server: an event published after this resolves reaches it. */
+/**
+ * chatEvents once the server has registered it: graphql-ws does not acknowledge a subscription,
+ * so probe conversations are created until one's event arrives; then the probes are forgotten
+ * (a socket delivers one topic's events in order, so no earlier probe's event can follow).
+ */
 async function subscribed(client: Client, u: Registered, t: TestServer) {
   const f = follow(client);
-  // A conversation created after subscribing: its event proves the subscription is live.
-  const probe = await createConversation(t.graphqlUrl, u.accessToken, { title: 'probe' });
-  await f.until((e) => e.type === 'CONVERSATION_CREATED' && e.conversationId === probe);
+  const live = f.until((e) => e.type === 'CONVERSATION_CREATED' && e.conversation?.title === PROBE);
+  let up = false;
+  void live.then(() => (up = true));
+  while (!up) {
+    await createConversation(t.graphqlUrl, u.accessToken, { title: PROBE });
+    await Promise.race([live, new Promise((resolve) => setTimeout(resolve, 100))]);
+  }
   f.events.length = 0;
   return f;
 }
