@@ -196,6 +196,8 @@ export class ChatService {
 
   /** Starts generating a reply `openReply` stored, once its transaction committed; announces it. */
   launch(auth: AuthInfo, c: Conversation, reply: OpenedReply, parameters?: ModelParametersInput | null): void {
+    // Announced before it starts, so MESSAGE_CREATED always precedes its MESSAGE_FINISHED.
+    this.events.publish(auth.userId, ChatEventType.MESSAGE_CREATED, { conversationId: c.id, messageId: reply.assistant.id });
     this.runner.start({
       messageId: reply.assistant.id,
       userId: auth.userId,
@@ -205,7 +207,6 @@ export class ChatService {
       parameters: parameters ?? undefined,
       ...reply.grant,
     });
-    this.events.publish(auth.userId, ChatEventType.MESSAGE_CREATED, { conversationId: c.id, messageId: reply.assistant.id });
   }
 
   /**
