@@ -16,6 +16,7 @@ import {
   type TokenUsageData,
 } from './providers/provider';
 import { OUTCOME_OF_STOP, outcomeOf, type StopReason } from './reply-outcome';
+import { ChatEventType, ChatEvents } from './chat-events';
 
 /** Persist partial content at most this often (all replies of the process in one statement), or once this many characters of one reply are unsaved. */
 const PERSIST_EVERY_MS = 250;
@@ -31,6 +32,8 @@ const STOP_POLL_MS = 250;
 export interface GenerationJob {
   messageId: string;
   userId: string;
+  /** Its conversation, for the MESSAGE_FINISHED chat event. */
+  conversationId: string;
   model: string;
   turns: ChatTurn[];
   /** The UTC day (YYYY-MM-DD) of the ledger row this reply reserved tokens in. */
@@ -67,6 +70,7 @@ export class GenerationRunner {
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private readonly unsubscribeCancel: () => Promise<void>;
+  private readonly events: ChatEvents;
 
   constructor(
     private readonly config: Config,
@@ -76,6 +80,7 @@ export class GenerationRunner {
     private readonly provider: LlmProvider,
     readonly instanceId: string,
   ) {
+    this.events = new ChatEvents(pubsub);
     // A cancel may arrive from any instance; only the one running the generation acts on it.
     const cancels = this.pubsub.subscribe('generation:cancel', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
@@ -132,7 +137,9 @@ export class GenerationRunner {
   async stop(messageId: string, reason: 'cancel' | 'delete'): Promise<void> {
     const ended = this.waitForEnd(messageId);
     if (!this.stopLocal(messageId, reason)) this.pubsub.publish('generation:cancel', { messageId, reason });
-    if (!(await ended)) await settleOrphanedReply(this.em.fork(), messageId, OUTCOME_OF_STOP[reason]);
+    if (await ended) return;
+    const settled = await settleOrphanedReply(this.em.fork(), messageId, OUTCOME_OF_STOP[reason]);
+    if (settled) this.events.publish(settled.ownerId, ChatEventType.MESSAGE_FINISHED, { conversationId: settled.conversationId, messageId });
   }
 
   /** Resolves true once the message is final (its last event, or the database says so); false after STOP_WAIT_MS. */
@@ -257,6 +264,7 @@ export class GenerationRunner {
     }
     await this.settleTokens(job, usage);
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
+    this.events.publish(job.userId, ChatEventType.MESSAGE_FINISHED, { conversationId: job.conversationId, messageId });
     this.logger.info('generation finished', { messageId, status: final.status, errorCode: final.errorCode, chars: content.length, userId: job.userId });
   }
 
@@ -317,6 +325,7 @@ export class GenerationRunner {
       for (const row of rows) {
         this.logger.warn('generation interrupted (its process stopped reporting)', { messageId: row.id });
         this.publish({ messageId: row.id, offset: row.content.length, delta: '', done: true, status: MessageStatus.INTERRUPTED });
+        this.events.publish(row.ownerId, ChatEventType.MESSAGE_FINISHED, { conversationId: row.conversationId, messageId: row.id });
       }
     } catch (err) {
       this.logger.warn('generation sweep failed', { err });

@@ -58,6 +58,11 @@ export async function streamingMessageIds(em: EntityManager, scope: { conversati
   return live.map((m) => m.id);
 }
 
+/** Takes the per-user lock inside `tx`'s transaction: one reply starts at a time per user, on every instance. */
+export async function lockSender(tx: EntityManager, userId: string): Promise<void> {
+  await tx.getConnection().execute('select id from "user" where id = ? for update', [userId], 'all', tx.getTransactionContext());
+}
+
 /** How many of the user's replies are streaming, inside `tx`'s transaction (the caller holds the per-user lock). */
 export async function countStreaming(tx: EntityManager, userId: string): Promise<number> {
   const [{ streaming }] = await tx
@@ -90,14 +95,27 @@ export async function saveFinishedReply(em: EntityManager, messageId: string, re
   );
 }
 
-/** Ends a reply nobody is running any more with `outcome`, keeping its text (guarded: only while it is still STREAMING). */
-export async function settleOrphanedReply(em: EntityManager, messageId: string, outcome: ReplyOutcome): Promise<void> {
-  await em
-    .getConnection()
-    .execute(
-      `update message set status = ?, error = ?, error_code = ?, finish_reason = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
-      [outcome.status, outcome.error, outcome.errorCode, outcome.finishReason, messageId],
-    );
+
+/** Whose reply a settlement ended, for the MESSAGE_FINISHED chat event. */
+export interface SettledReply {
+  id: string;
+  content: string;
+  conversationId: string;
+  ownerId: string;
+}
+
+/**
+ * Ends a reply nobody is running any more with `outcome`, keeping its text (guarded: only while it
+ * is still STREAMING); returns it when this call ended it.
+ */
+export async function settleOrphanedReply(em: EntityManager, messageId: string, outcome: ReplyOutcome): Promise<SettledReply | undefined> {
+  const rows = await em.getConnection().execute<SettledReply[]>(
+    `update message m set status = ?, error = ?, error_code = ?, finish_reason = ?, instance_id = null, heartbeat_at = null from conversation c
+     where m.id = ? and m.status = 'STREAMING' and c.id = m.conversation_id
+     returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
+    [outcome.status, outcome.error, outcome.errorCode, outcome.finishReason, messageId],
+  );
+  return rows[0];
 }
 
 /** One statement for every [id, content] given, refreshing their heartbeat (guarded: never touches a finished message). */
@@ -117,12 +135,13 @@ export async function touchHeartbeats(em: EntityManager, messageIds: string[]): 
     .execute(`update message set heartbeat_at = now() where id in (${messageIds.map(() => '?').join(',')}) and status = 'STREAMING'`, messageIds);
 }
 
-/** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns their ids and content. */
-export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<{ id: string; content: string }[]> {
-  return em.getConnection().execute<{ id: string; content: string }[]>(
-    `update message set status = 'INTERRUPTED', error_code = 'INTERRUPTED', finish_reason = 'INTERRUPTED', instance_id = null, heartbeat_at = null
-     where status = 'STREAMING' and (heartbeat_at is null or heartbeat_at < now() - make_interval(secs => ?))
-     returning id, content`,
+/** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns them. */
+export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<SettledReply[]> {
+  return em.getConnection().execute<SettledReply[]>(
+    `update message m set status = 'INTERRUPTED', error_code = 'INTERRUPTED', finish_reason = 'INTERRUPTED', instance_id = null, heartbeat_at = null
+     from conversation c
+     where m.status = 'STREAMING' and (m.heartbeat_at is null or m.heartbeat_at < now() - make_interval(secs => ?)) and c.id = m.conversation_id
+     returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
     [staleSeconds],
   );
 }

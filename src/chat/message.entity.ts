@@ -1,5 +1,6 @@
-import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
+import { User } from '../auth/user.entity';
 import { Conversation } from './conversation.entity';
 import { FinishReason, MessageRole, MessageStatus, type ErrorCode } from './message-enums';
 import type { ModelParameters } from './model-parameters';
@@ -8,6 +9,8 @@ import type { ModelParameters } from './model-parameters';
 @Entity({ tableName: 'message' })
 @Index({ properties: ['conversation', 'createdAt', 'id'] })
 @Index({ properties: ['status', 'heartbeatAt'] })
+// Safe retries: one message per (sender, clientMessageId), even for two instances inserting at once.
+@Unique({ name: 'message_sender_client_message_id_unique', properties: ['sender', 'clientMessageId'] })
 export class Message {
   [OptionalProps]?: 'id' | 'createdAt' | 'content' | 'status';
 
@@ -56,6 +59,14 @@ export class Message {
 
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
+
+  /** Who wrote a user message (null on assistant replies and on messages from before this column). */
+  @ManyToOne({ entity: () => User, deleteRule: 'cascade', nullable: true })
+  sender?: User | null;
+
+  /** The sender's own id for this message (sendMessage's clientMessageId): a retry with it returns this message. */
+  @Property({ type: 'text', nullable: true })
+  clientMessageId?: string | null;
 
   /** The process generating it (while STREAMING). */
   @Property({ type: 'text', nullable: true })

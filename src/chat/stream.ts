@@ -91,7 +91,8 @@ export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageI
         const delta = stored.content.slice(covered, end);
         const offset = covered;
         covered = end;
-        yield { messageId, offset, delta, done: false, status: MessageStatus.STREAMING } as StreamEventData;
+        // A finished message's replay reports its final status on every event, not STREAMING.
+        yield { messageId, offset, delta, done: false, status: stored.status } as StreamEventData;
       }
     };
     yield* emitStoredUpTo(stored.content.length);

@@ -16,6 +16,8 @@ export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
   'Mutation.register': 'register',
   'Mutation.refreshSession': 'refresh',
   'Mutation.sendMessage': 'sendMessage',
+  'Mutation.regenerateReply': 'sendMessage',
+  'Mutation.editMessage': 'sendMessage',
   'Mutation.exportMyData': 'export',
   'Mutation.changePassword': 'passwordCheck',
   'Mutation.deleteMyAccount': 'passwordCheck',
@@ -67,10 +69,16 @@ function applyConfiguredLimits(schema: GraphQLSchema, config: Config): GraphQLSc
   });
 }
 
+/** Fields that count against another field's counter: every way of starting a reply shares sendMessage's. */
+const SHARED_COUNTER: Record<string, string> = {
+  'Mutation.regenerateReply': 'Mutation.sendMessage',
+  'Mutation.editMessage': 'Mutation.sendMessage',
+};
+
 /** The limiter key of a field for this caller: per user, or per client IP when anonymous or PER_IP. */
 function limiterKey(ctx: Context, coordinate: string): string {
   const who = ctx.auth && !PER_IP.has(coordinate) ? `user:${ctx.auth.userId}` : `ip:${ctx.ip ?? 'unknown'}`;
-  return `${coordinate}:${who}`;
+  return `${SHARED_COUNTER[coordinate] ?? coordinate}:${who}`;
 }
 
 /** Who a limit counts against, and the request for the records. */
