@@ -53,6 +53,12 @@ export async function pruneTokenLedger(em: EntityManager): Promise<number> {
   return Number(rows[0].n);
 }
 
+/** An OpenAI-compatible request's reply: its own messages are the prompt (not the stored history), for its model. */
+export interface PromptOverride {
+  prompt: ChatTurn[];
+  model: string;
+}
+
 /** One reply's share of the daily ledger (see GenerationJob). */
 type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
 
@@ -207,7 +213,7 @@ export class ChatService {
   }
 
   /** Stores the caller's message and an empty STREAMING reply (streams and token quota permitting, audited) and starts generating it. */
-  async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
+  async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta, override?: PromptOverride): Promise<SendMessagePayload> {
     const content = input.content.trim();
     if (content.length === 0 || content.length > MAX_CONTENT)
       throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
@@ -229,7 +235,7 @@ export class ChatService {
         role: MessageRole.ASSISTANT,
         content: '',
         status: MessageStatus.STREAMING,
-        model: c.model,
+        model: override?.model ?? c.model,
         createdAt: new Date(now + 1),
         instanceId: this.runner.instanceId,
         heartbeatAt: new Date(now),
@@ -245,7 +251,7 @@ export class ChatService {
       c.updatedAt = new Date(now);
       if (!c.title) c.title = content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
       await tx.flush();
-      const turns = await this.history(tx, c);
+      const turns = override?.prompt ?? (await this.history(tx, c));
       const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
       await this.audit.record(tx, {
         action: 'chat.message.create',
@@ -257,7 +263,7 @@ export class ChatService {
       });
       return { user: userMsg, assistant: assistantMsg, turns, grant };
     });
-    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, ...grant });
+    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: override?.model ?? c.model, turns, ...grant });
     return { userMessage: toView(user, attached), assistantMessage: toView(assistant) };
   }
 

@@ -137,7 +137,9 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
       const header = ctx.connectionParams?.authorization;
       if (header !== undefined && header !== null) {
         const { auth, problem } =
-          typeof header === 'string' ? await authenticator.authenticate(header) : { auth: undefined, problem: 'authorization must be a string' };
+          typeof header === 'string'
+            ? await authenticator.authenticate(header, { ip: ctx.extra.ip })
+            : { auth: undefined, problem: 'authorization must be a string' };
         if (!auth) {
           metrics.wsConnections.inc({ outcome: 'refused' });
           logger.warn('ws refused', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, problem });
