@@ -16,8 +16,7 @@ export const API_KEY_PREFIX = 'pk_';
 export const MAX_LIVE_KEYS = 20;
 /** The longest lifetime a key may be given, and the one it gets when none is asked for. */
 export const MAX_KEY_LIFETIME_DAYS = 365;
-/** `lastUsedAt` is written at most this often per key: not one write per request. */
-const TOUCH_EVERY_MS = 60_000;
+/** `lastUsedAt` is written at most once a minute per key (checked in SQL): not one write per request. */
 /** Refused uses are tallied per client IP (or key) and window: one audit row each, not one per attempt. */
 const REFUSAL_WINDOW_MS = 60_000;
 /** Node timers overflow past 2^31-1 ms (about 24.8 days); a socket's expiry timer must stay under it. */
@@ -36,9 +35,12 @@ interface KeyRow {
   id: string;
   user_id: string;
   role: Role;
-  expires_at: Date | null;
-  last_used_at: Date | null;
-  locked_until: Date | null;
+  /** A Date or an ISO string, as the driver returns it. */
+  expires_at: Date | string | null;
+  expired: boolean;
+  locked: boolean;
+  /** `lastUsedAt` is older than a minute (or unset). */
+  stale: boolean;
 }
 
 /** A key's name: NFC, trimmed, 1 to 64 characters, no control characters. */
@@ -131,29 +133,26 @@ export class ApiKeyService {
 
   /** Checks a `pk_…` secret: a live key of an unlocked owner, acting with the owner's current role; otherwise the problem (audited, tallied). */
   async authenticate(em: EntityManager, secret: string, req: KeyRequest = {}): Promise<Authentication> {
+    // The clock comparisons run in the database, against one clock for every instance.
     const rows =
       secret.length <= 128
         ? await em.getConnection().execute<KeyRow[]>(
-            `select k.id, k.user_id, u.role, k.expires_at, k.last_used_at, u.locked_until
+            `select k.id, k.user_id, u.role, k.expires_at,
+                    (k.expires_at is not null and k.expires_at <= now()) as expired,
+                    (u.locked_until is not null and u.locked_until > now()) as locked,
+                    (k.last_used_at is null or k.last_used_at < now() - interval '60 seconds') as stale
                from api_key k join "user" u on u.id = k.user_id where k.hash = ?`,
             [hashToken(secret)],
           )
         : [];
     const row = rows[0];
-    const now = Date.now();
-    const reason = !row
-      ? 'unknown'
-      : row.expires_at && row.expires_at.getTime() <= now
-        ? 'expired'
-        : row.locked_until && row.locked_until.getTime() > now
-          ? 'owner_locked'
-          : null;
+    const reason = !row ? 'unknown' : row.expired ? 'expired' : row.locked ? 'owner_locked' : null;
     if (reason) {
       this.refused({ reason, ip: req.ip, requestId: req.requestId, keyId: row?.id, userId: row?.user_id, role: row?.role });
       return { problem: INVALID };
     }
-    if (!row.last_used_at || now - row.last_used_at.getTime() >= TOUCH_EVERY_MS) void this.touch(em, row.id);
-    const expiresAt = new Date(Math.min(row.expires_at?.getTime() ?? Infinity, now + MAX_TIMER_MS));
+    if (row.stale) void this.touch(em, row.id);
+    const expiresAt = new Date(Math.min(row.expires_at === null ? Infinity : new Date(row.expires_at).getTime(), Date.now() + MAX_TIMER_MS));
     return { auth: { userId: row.user_id, role: row.role, sessionId: row.id, apiKeyId: row.id, via: 'apiKey', expiresAt } };
   }
 
