@@ -150,6 +150,9 @@ async function completeReply(deps: OpenAiCompatDeps, res: Response, env: Envelop
       usage: usageOf(event.usage),
     });
   }
+  // The events ended with no final one: the message is gone (its conversation deleted meanwhile).
+  if (!res.headersSent && !res.destroyed)
+    sendOpenAiError(res, 409, 'The conversation was deleted before the reply finished', 'invalid_request_error', 'conversation_deleted');
 }
 
 /** `POST /v1/chat/completions`: key, limits, validation, then the exchange through the chat service and the generation runner. */
