@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { authedWs, createConversation, streamReply } from '../helpers/chat';
-import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
+import { startFakeOpenAI } from '../helpers/fake-openai';
+import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
 
 /** An integrator's API key, made from their signed-in session. */
 async function apiKeyFor(t: TestServer, user: Registered): Promise<string> {
@@ -211,5 +212,41 @@ describe('the OpenAI-compatible door counts against the owner’s sendMessage li
     await t.server.services.audit.flush();
     const rows = await sql(t, "select actor_id, resource_id from audit_event where action = 'security.rate_limited'");
     expect(rows).toContainEqual({ actor_id: user.userId, resource_id: 'Mutation.sendMessage' });
+  });
+});
+
+describe('the OpenAI-compatible door in front of an OpenAI-compatible provider', () => {
+  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
+  let t: TestServer;
+  let openai: OpenAI;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    t = await startTestServer({
+      env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key', AI_MODELS: 'good,unauthorized,dies' },
+    });
+    openai = client(t, await apiKeyFor(t, await registerUser(t.graphqlUrl)));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  it("reports the upstream's usage, and its failures as safe errors (502, or an error event mid-stream) with no upstream text", async () => {
+    const ok = await openai.chat.completions.create({ model: 'good', messages: [{ role: 'user', content: 'hi' }] });
+    expect(ok.choices[0].message.content).toBe('Hello from the fake model, streaming nicely.');
+    expect(ok.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 8, total_tokens: 19 });
+
+    const refused = await openai.chat.completions.create({ model: 'unauthorized', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 502, type: 'server_error', code: 'upstream_error' });
+    expect(JSON.stringify(refused)).not.toMatch(/sk-|Incorrect/);
+
+    const stream = await openai.chat.completions.create({ model: 'dies', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let text = '';
+    const failed = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(OpenAI.APIError);
+    expect(text.length).toBeGreaterThan(0);
+    expect(JSON.stringify(failed)).not.toMatch(/srv|sk-/);
   });
 });
