@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { Config } from '../config';
 import { isApiKeyCaller, type AuthInfo, type RequestAuthenticator, type RequestMeta } from '../graphql/context';
@@ -159,8 +159,7 @@ async function completeReply(deps: OpenAiCompatDeps, res: Response, env: Envelop
 function completionsHandler(deps: OpenAiCompatDeps) {
   return async (req: Request, res: Response) => {
     try {
-      const auth = await keyCaller(deps, req, res);
-      if (!auth) return;
+      const auth = res.locals.apiKeyCaller as AuthInfo;
       const meta: RequestMeta = { ip: req.ip, userAgent: req.headers['user-agent'], requestId: scopeOf(res)?.requestId ?? '' };
       const who = { userId: auth.userId, role: auth.role, ip: req.ip, requestId: meta.requestId };
       await deps.sendLimit.take(who);
@@ -215,7 +214,15 @@ export function openAiCompatRoutes(deps: OpenAiCompatDeps): Router {
       sendFailure(deps, res, err);
     }
   });
-  router.post('/v1/chat/completions', express.json({ limit: deps.config.bodyLimitBytes, strict: true }), completionsHandler(deps));
+  // The key is checked before the body is read: a caller without one costs no JSON parsing.
+  const requireKey: RequestHandler = (req, res, next) => {
+    keyCaller(deps, req, res).then((auth) => {
+      if (!auth) return;
+      res.locals.apiKeyCaller = auth;
+      next();
+    }, next);
+  };
+  router.post('/v1/chat/completions', requireKey, express.json({ limit: deps.config.bodyLimitBytes, strict: true }), completionsHandler(deps));
   router.use('/v1', (_req, res) => sendOpenAiError(res, 404, 'No such route', 'invalid_request_error', 'unknown_url'));
   router.use(bodyErrors(deps));
   return router;
