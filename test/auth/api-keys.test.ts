@@ -83,6 +83,9 @@ describe('API keys', () => {
 
     const [row] = await sql(t, 'select last_used_at from api_key where id = ?', [key.id]);
     expect(row.last_used_at).not.toBeNull();
+    // The secret went through request logs, socket logs and the upload route: no line holds it.
+    expect(t.logs.raw.length).toBeGreaterThan(0);
+    expect(t.logs.raw.filter((line) => line.includes(key.secret.slice(3)))).toEqual([]);
   });
 
   it('is refused for key, password, session, export and account operations, and every refusal is audited (tallied)', async () => {
