@@ -95,7 +95,6 @@ export async function saveFinishedReply(em: EntityManager, messageId: string, re
   );
 }
 
-
 /** Whose reply a settlement ended, for the MESSAGE_FINISHED chat event. */
 export interface SettledReply {
   id: string;
