@@ -14,8 +14,9 @@ describe('the OpenAI-compatible provider against a local SSE server', () => {
         OPENAI_BASE_URL: fake.url,
         OPENAI_API_KEY: 'sk-test-key',
         AI_MODELS: 'good,unauthorized,broken,dies,silent,stalls',
-        AI_FIRST_TOKEN_TIMEOUT_MS: '700',
-        AI_IDLE_TIMEOUT_MS: '700',
+        // Long enough that a loaded machine never turns a quick upstream failure into a timeout.
+        AI_FIRST_TOKEN_TIMEOUT_MS: '2500',
+        AI_IDLE_TIMEOUT_MS: '2500',
         AI_MAX_CONTEXT_CHARS: '120',
       },
     });

@@ -88,7 +88,10 @@ class RawClient {
 }
 
 describe('03 slow consumers', () => {
-  const t = useTestServer({ env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, ECHO_TOKEN_DELAY_MS: '1' } });
+  // The 400-word reply (~7,300 tokens) must not be cut at the default AI_MAX_OUTPUT_TOKENS.
+  const t = useTestServer({
+    env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, ECHO_TOKEN_DELAY_MS: '1', AI_MAX_OUTPUT_TOKENS: '20000' },
+  });
   const ready = async () => (await fetch(`${t.url}/readyz`)).status;
 
   it('a paused messageStream reader: the server stays ready, other streams finish, the reply is stored whole, the slow operation ends whole or with SLOW_CONSUMER', async () => {
