@@ -53,6 +53,7 @@ export const RULES = {
     revokeSession: isAuthenticated,
     changePassword: isAuthenticated,
     createConversation: isAuthenticated,
+    updateConversation: isAuthenticated,
     deleteConversation: isAuthenticated,
     sendMessage: isAuthenticated,
     cancelGeneration: isAuthenticated,

@@ -6,6 +6,7 @@ import { Migration20261128023154 } from './Migration20261128023154';
 import { Migration20261201113700 } from './Migration20261201113700';
 import { Migration20261201114400 } from './Migration20261201114400';
 import { Migration20261201120600 } from './Migration20261201120600';
+import { Migration20261201140100 } from './Migration20261201140100';
 
 /** Every migration, in order; a new one is generated with `npm run migration:create` and added here. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201113700', class: Migration20261201113700 },
   { name: 'Migration20261201114400', class: Migration20261201114400 },
   { name: 'Migration20261201120600', class: Migration20261201120600 },
+  { name: 'Migration20261201140100', class: Migration20261201140100 },
 ];
