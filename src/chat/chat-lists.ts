@@ -122,11 +122,12 @@ export class LastMessageLoader {
     this.pending = [];
     try {
       // DISTINCT ON walks the (conversation_id, created_at, id) index once per conversation.
+      const ids = batch.map((b) => b.id);
       const rows = await this.em
         .getConnection()
         .execute<{ id: string }[]>(
-          'select distinct on (conversation_id) id from message where conversation_id = any(?::uuid[]) order by conversation_id, created_at desc, id desc',
-          [batch.map((b) => b.id)],
+          `select distinct on (conversation_id) id from message where conversation_id in (${ids.map(() => '?').join(', ')}) order by conversation_id, created_at desc, id desc`,
+          ids,
         );
       const messages = rows.length ? await this.em.find(Message, { id: { $in: rows.map((r) => r.id) } }) : [];
       const views = await withAttachments(this.em, messages);
