@@ -133,7 +133,7 @@ describe('an Apollo Client app', () => {
 
     // Scrolling up: each fetchMore asks for the page before the oldest one shown; the cache
     // (what the screen renders) merges it in front.
-    const shown = () => (app.client.readQuery({ query: HISTORY, variables: { id: conversationId, last: 5 } }) as any).conversation.messages;
+    const shown = () => app.client.readQuery<any>({ query: HISTORY, variables: { id: conversationId, last: 5 } }).conversation.messages;
     let fetches = 0;
     for (let info = firstPage.conversation.messages.pageInfo; info.hasPreviousPage && fetches < 10; fetches++) {
       await history.fetchMore({ variables: { before: info.startCursor } });
