@@ -1,3 +1,5 @@
+import http, { type ClientRequest } from 'node:http';
+import { once } from 'node:events';
 import { EXPORT_BATCH } from '../../src/audit/audit-export';
 import { bearer, login, registerUser, type Registered } from '../helpers/auth';
 import { gql, sql, useTestServer } from '../helpers/server';
@@ -152,4 +154,37 @@ describe('reading and exporting the audit trail', () => {
     // Refusals export nothing and are not recorded as exports.
     expect((await sql(t, `select count(*)::int as n from audit_event where action = 'audit.export'`))[0].n).toBe(before);
   });
+
+  it('holds a slot per export while its reader stalls: a third export at once is 429, and a reader that leaves frees its slot', async () => {
+    // Enough lines that a reader that stops reading fills the socket buffers and the server waits.
+    for (let i = 0; i < 20_000; i++) t.server.services.audit.recordRead({ resourceType: 'stall', resourceId: String(i) });
+    await t.server.services.audit.flushReads();
+    const stalled = await Promise.all([stalledExport(), stalledExport()]);
+    const third = await exportLines('?resourceType=stall');
+    expect(third.res.status).toBe(429);
+    expect(third.res.headers.get('retry-after')).toBe('5');
+    expect(JSON.parse(third.text)).toMatchObject({ errors: [{ extensions: { code: 'RATE_LIMITED' } }] });
+    // A reader that goes away frees its slot.
+    for (const s of stalled) s.destroy();
+    await Promise.all(stalled.map((s) => once(s, 'close')));
+    const [{ head }] = await sql(t, 'select max(seq)::int as head from audit_event');
+    for (;;) {
+      const next = await exportLines(`?afterSeq=${head - 1}`);
+      if (next.res.status === 429) continue; // the server has not seen the close yet
+      expect(next.res.status).toBe(200);
+      break;
+    }
+  });
+
+  /** An export whose reader has its headers and then stops reading. */
+  function stalledExport(): Promise<ClientRequest> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(`${t.url}/audit/export.ndjson?resourceType=stall`, { headers: { authorization: `Bearer ${admin}` } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.pause();
+        resolve(req);
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+    });
+  }
 });
