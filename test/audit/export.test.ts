@@ -45,7 +45,7 @@ describe('reading and exporting the audit trail', () => {
     };
   };
 
-  it('pages newest first by default and oldest first with order: ASC, with both page ends', async () => {
+  it('pages newest first by default and oldest first with order: ASC, with both page ends (users too)', async () => {
     const desc = await events({ first: 2 });
     const seqs = desc.edges.map((e: any) => e.node.seq);
     expect([...seqs].sort((a, b) => b - a)).toEqual(seqs);
@@ -57,6 +57,14 @@ describe('reading and exporting the audit trail', () => {
     const next = await events({ first: 3, order: 'ASC', after: asc.pageInfo.endCursor });
     expect(next.edges.map((e: any) => e.node.seq)).toEqual([4, 5, 6]);
     expect(next.pageInfo.hasPreviousPage).toBe(true);
+
+    // Every connection fills both ends: users too.
+    const USERS =
+      'query U($after: String) { users(first: 1, after: $after) { edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }';
+    const firstUser = (await gql(t.graphqlUrl, USERS, {}, bearer(admin))).body.data.users;
+    expect(firstUser.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: true, startCursor: firstUser.edges[0].cursor });
+    const secondUser = (await gql(t.graphqlUrl, USERS, { after: firstUser.pageInfo.endCursor }, bearer(admin))).body.data.users;
+    expect(secondUser.pageInfo).toMatchObject({ hasPreviousPage: true, startCursor: secondUser.edges[0].cursor });
   });
 
   it('filters by action prefix (wildcards literal) and can leave out data.read events', async () => {
