@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from './audit/audit-event.entity';
 import { purgeAuditPrefix } from './audit/audit-retention';
-import { pruneTokenLedger } from './chat/chat.service';
+import { pruneTokenLedger } from './chat/usage';
 import { sweepUnattachedUploads } from './chat/uploads';
 import type { Config } from './config';
 import type { Logger } from './logging/logger';

@@ -7,8 +7,10 @@ import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import type Redis from 'ioredis';
 import { AdminResolver, UserAdminResolver } from './admin/admin.resolver';
 import { AuthResolver } from './auth/auth.resolver';
-import { ChatResolver, ConversationResolver } from './chat/chat.resolver';
+import { ChatEventsResolver } from './chat/chat-events.resolver';
+import { ChatResolver, ConversationResolver, MessageStreamEventResolver } from './chat/chat.resolver';
 import { ModelsResolver } from './chat/models.resolver';
+import { TokenUsageResolver, UsageResolver } from './chat/usage.resolver';
 import { PrivacyResolver } from './privacy/privacy.resolver';
 import type { Config } from './config';
 import type { Logger } from './logging/logger';
@@ -24,10 +26,14 @@ export type ResolverClass = abstract new (...args: never[]) => object;
 export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   AdminResolver,
   AuthResolver,
+  ChatEventsResolver,
   ChatResolver,
   ConversationResolver,
+  MessageStreamEventResolver,
   ModelsResolver,
   PrivacyResolver,
+  TokenUsageResolver,
+  UsageResolver,
   UserAdminResolver,
 ];
 

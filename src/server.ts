@@ -62,7 +62,7 @@ export interface ServerDeps {
 function httpContext(contextDeps: ContextDeps, authenticator: RequestAuthenticator) {
   return async ({ req, res }: { req: Request; res: Response }): Promise<Context> => {
     const scope = scopeOf(res);
-    const { auth, problem } = await authenticator.authenticate(req.headers.authorization);
+    const { auth, problem, reason } = await authenticator.authenticate(req.headers.authorization);
     if (scope && auth) scope.userId = auth.userId;
     return buildContext(contextDeps, {
       requestId: scope?.requestId ?? '',
@@ -71,6 +71,7 @@ function httpContext(contextDeps: ContextDeps, authenticator: RequestAuthenticat
       transport: 'http',
       auth,
       authProblem: problem,
+      authReason: reason,
       cookies: parseCookies(req.headers.cookie),
       setCookie: (value) => res.append('Set-Cookie', value),
     });

@@ -11,7 +11,9 @@ import { PasswordHasher } from './auth/passwords';
 import { SessionRevocations } from './auth/revocations';
 import { SessionStore } from './auth/sessions';
 import { TokenService } from './auth/tokens';
+import { ChatEvents } from './chat/chat-events';
 import { ChatService } from './chat/chat.service';
+import { ReplyService } from './chat/replies.service';
 import { GenerationRunner } from './chat/generation';
 import { EchoProvider } from './chat/providers/echo';
 import { OpenAiProvider } from './chat/providers/openai';
@@ -37,6 +39,10 @@ export interface Services {
   revocations: SessionRevocations;
   sessions: SessionStore;
   chat: ChatService;
+  /** Publishes chat changes to `chatEvents` subscribers (after the write commits). */
+  chatEvents: ChatEvents;
+  /** regenerateReply and editMessage. */
+  replies: ReplyService;
   runner: GenerationRunner;
   pubsub: PubSub;
   admin: AdminService;
@@ -68,8 +74,10 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const captcha = createCaptchaVerifier(config, logger, (ip) => guard.recentFailures(ip));
   const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, sessions);
   const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
-  const chat = new ChatService(config, audit, runner);
+  const chatEvents = new ChatEvents(pubsub);
+  const chat = new ChatService(config, audit, runner, chatEvents);
+  const replies = new ReplyService(chat, audit, runner, chatEvents);
   const admin = new AdminService(audit, sessions);
   const privacy = new PrivacyService(audit, auth, sessions, runner);
-  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, sessions, chat, runner, pubsub, admin, privacy };
+  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, sessions, chat, chatEvents, replies, runner, pubsub, admin, privacy };
 }

@@ -8,7 +8,8 @@ import { requestMeta, requireAuth, type Context } from '../graphql/context';
 import { BadUserInputError, ForbiddenError } from '../graphql/errors';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { AuditEventData } from '../pubsub/topics';
-import { UsageSummary, UserConnection, UserFilter } from './admin.types';
+import { UserConnection, UserFilter } from './admin.types';
+import { UsageSummary } from '../chat/usage.types';
 
 @Resolver()
 export class AdminResolver {
@@ -124,6 +125,6 @@ export class AdminResolver {
 export class UserAdminResolver {
   @FieldResolver(() => UsageSummary, { description: 'Tokens used and messages sent since a time. ADMIN.' })
   usage(@Root() user: User, @Arg('since', { description: 'Count from this time.' }) since: Date, @Ctx() ctx: Context): Promise<UsageSummary> {
-    return ctx.services.admin.usage(ctx.em, user.id, since);
+    return ctx.services.admin.usage(ctx.em, ctx.config, user.id, since);
   }
 }

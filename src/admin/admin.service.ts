@@ -1,3 +1,4 @@
+import type { Config } from '../config';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
@@ -6,10 +7,11 @@ import type { AuthInfo, RequestMeta } from '../graphql/context';
 import type { SessionStore } from '../auth/sessions';
 import { Role } from '../graphql/role';
 import { User } from '../auth/user.entity';
-import { messageUsageSince } from '../chat/message-store';
+import { usageSummary } from '../chat/usage';
+import type { UsageSummary } from '../chat/usage.types';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../graphql/errors';
 import { beyondTimeId, keysetPage, timeIdCursor, withKeyset } from '../graphql/pagination';
-import type { UsageSummary, UserConnection, UserFilter } from './admin.types';
+import type { UserConnection, UserFilter } from './admin.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_LOCK_MINUTES = 525_600; // a year
@@ -82,7 +84,7 @@ export class AdminService {
       const user = await this.target(tx, userId);
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
-      const ids = await sessions.revoke(user.id, 'locked by an admin');
+      const ids = await sessions.revoke(user.id, 'locked by an admin', {}, 'account_locked');
       await this.audit.record(tx, {
         action: 'admin.user.lock',
         outcome: AuditOutcome.SUCCESS,
@@ -155,8 +157,8 @@ export class AdminService {
     };
   }
 
-  /** Tokens a user's replies used and messages they sent, since `since`. */
-  async usage(em: EntityManager, userId: string, since: Date): Promise<UsageSummary> {
-    return messageUsageSince(em, userId, since);
+  /** Tokens a user's replies used (the ledger), messages they sent, and their quota, since `since`. */
+  async usage(em: EntityManager, config: Config, userId: string, since: Date): Promise<UsageSummary> {
+    return usageSummary(em, config, userId, since);
   }
 }

@@ -1,4 +1,4 @@
-import { Field, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, InputType, ObjectType } from 'type-graphql';
 import { Role } from '../graphql/role';
 import { User } from '../auth/user.entity';
 import { Connection, Edge } from '../graphql/pagination';
@@ -19,16 +19,4 @@ export class UserFilter {
 
   @Field(() => Boolean, { nullable: true, description: 'Only users an admin has locked now (true) or not (false).' })
   locked?: boolean | null;
-}
-
-@ObjectType({ description: "A user's model usage over a period." })
-export class UsageSummary {
-  @Field(() => Int, { description: 'Prompt tokens.' })
-  promptTokens!: number;
-
-  @Field(() => Int, { description: 'Completion tokens.' })
-  completionTokens!: number;
-
-  @Field(() => Int, { description: 'Messages the user sent.' })
-  messages!: number;
 }

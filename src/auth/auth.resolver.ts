@@ -63,7 +63,7 @@ export class AuthResolver {
   @Directive(rateLimitOf('refresh'))
   @Mutation(() => AuthPayload, {
     description:
-      'Trades a refresh token (argument, or the HttpOnly cookie when omitted) for new tokens. Each refresh token works once; reusing one revokes its session (TOKEN_REUSED).',
+      'Trades a refresh token (argument, or the HttpOnly cookie when omitted) for new tokens. Each refresh token works once: presented again within REFRESH_REUSE_GRACE_SECONDS of its rotation it returns the same new refresh token (tabs racing each other), later reuse revokes its session (TOKEN_REUSED).',
   })
   async refreshSession(
     @Arg('refreshToken', () => String, { nullable: true, description: 'The refresh token; omit to use the cookie.' }) refreshToken: string | null | undefined,

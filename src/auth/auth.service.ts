@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import type { AuthInfo, RequestMeta } from '../graphql/context';
+import type { AuthInfo, Authentication, RequestMeta } from '../graphql/context';
 import { AppError, BadUserInputError, NotFoundError, UnauthenticatedError } from '../graphql/errors';
 import type { Logger } from '../logging/logger';
 import type { CaptchaVerifier } from './captcha/captcha';
@@ -212,17 +212,17 @@ export class AuthService {
   }
 
   /**
-   * Rotates a refresh token under a row lock: the token is marked used and a new one issued.
-   * A token already used (outside the grace period) revokes its whole session: TOKEN_REUSED.
+   * Rotates a refresh token (see SessionStore.rotate): new tokens, the same successor again for a
+   * replay within the grace period, or, for reuse after it, TOKEN_REUSED with the session revoked.
    */
   async refresh(em: EntityManager, token: string | undefined, meta: RequestMeta): Promise<IssuedTokens> {
-    if (!token || token.length > 256) throw new UnauthenticatedError(INVALID_REFRESH);
+    if (!token || token.length > 256) throw new UnauthenticatedError(INVALID_REFRESH, 'TOKEN_INVALID');
     const outcome = await this.sessionStore.rotate(em, token, meta);
     if (outcome.kind === 'reused') {
       this.security('auth.token_reused', { userId: outcome.userId, sessionId: outcome.sessionId, ip: meta.ip, requestId: meta.requestId });
       throw new AppError('TOKEN_REUSED', 'This refresh token was already used; the session has been revoked');
     }
-    if (outcome.kind === 'invalid') throw new UnauthenticatedError(INVALID_REFRESH);
+    if (outcome.kind === 'invalid') throw new UnauthenticatedError(INVALID_REFRESH, outcome.reason);
     return outcome.issued;
   }
 
@@ -287,13 +287,15 @@ export class AuthService {
   }
 
   /** Checks an `Authorization: Bearer …` value: signature, expiry, and a still-active session of the token's user with its current role. */
-  async authenticate(em: EntityManager, header: string | undefined): Promise<{ auth?: AuthInfo; problem?: string }> {
+  async authenticate(em: EntityManager, header: string | undefined): Promise<Authentication> {
     if (!header) return {};
     const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
-    if (!m) return { problem: 'Authorization header must be "Bearer <access token>"' };
-    const claims = this.tokens.verify(m[1]);
-    if (!claims) return { problem: 'Access token is invalid or expired' };
-    if (!(await this.sessionStore.isActive(em, claims.sid, { userId: claims.sub, role: claims.role }))) return { problem: 'Session has been revoked' };
+    if (!m) return { problem: 'Authorization header must be "Bearer <access token>"', reason: 'TOKEN_INVALID' };
+    const claims = this.tokens.inspect(m[1]);
+    if (claims === 'expired') return { problem: 'Access token has expired; refresh it', reason: 'TOKEN_EXPIRED' };
+    if (claims === 'invalid') return { problem: 'Access token is invalid', reason: 'TOKEN_INVALID' };
+    if (!(await this.sessionStore.isActive(em, claims.sid, { userId: claims.sub, role: claims.role })))
+      return { problem: 'Session has been revoked', reason: 'SESSION_REVOKED' };
     return { auth: { userId: claims.sub, role: claims.role, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000) } };
   }
 

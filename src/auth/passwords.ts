@@ -1,7 +1,5 @@
 import argon2 from 'argon2';
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
-import * as zxcvbnEn from '@zxcvbn-ts/language-en';
 import type { Config } from '../config';
 import { BadUserInputError } from '../graphql/errors';
 import { Argon2Gate, type Argon2Lane } from './argon2-gate';
@@ -10,11 +8,22 @@ export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 128;
 const MIN_SCORE = 3;
 
-const zxcvbn = new ZxcvbnFactory({
-  dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
-  graphs: zxcvbnCommon.adjacencyGraphs,
-  translations: zxcvbnEn.translations,
-});
+let checker: ZxcvbnFactory | undefined;
+
+/**
+ * The strength checker, built on first use: loading and indexing its dictionaries costs about a
+ * second of CPU, which a server start (and every test file that never sets a password) need not pay.
+ */
+function strengthChecker(): ZxcvbnFactory {
+  if (!checker) {
+    /* eslint-disable @typescript-eslint/no-require-imports -- a deferred load; `import` would run at start-up */
+    const common = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+    const en = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    checker = new ZxcvbnFactory({ dictionary: { ...common.dictionary, ...en.dictionary }, graphs: common.adjacencyGraphs, translations: en.translations });
+  }
+  return checker;
+}
 
 /** Refuses a password outside 12–128 characters or weaker than zxcvbn score 3 (given the user's own words). */
 export function assertPasswordPolicy(password: string, userInputs: string[] = []): void {
@@ -26,7 +35,7 @@ export function assertPasswordPolicy(password: string, userInputs: string[] = []
   if (inputs.some((u) => password.toLowerCase().includes(u))) {
     throw new BadUserInputError('Password must not contain your email or name', { field: 'password' });
   }
-  const result = zxcvbn.check(password, inputs);
+  const result = strengthChecker().check(password, inputs);
   if (result.score < MIN_SCORE) {
     const hint = result.feedback.warning || result.feedback.suggestions[0] || 'Add more words or characters';
     throw new BadUserInputError(`Password is too easy to guess: ${hint}`, { field: 'password' });

@@ -7,7 +7,7 @@ import type { SessionRevocations } from './revocations';
 export function createRequestAuthenticator(auth: AuthService, revocations: SessionRevocations, em: EntityManager): RequestAuthenticator {
   return {
     authenticate: (authorization) => auth.authenticate(em.fork(), authorization),
-    stillValid: async (caller) => caller.expiresAt > new Date() && (await revocations.isActive(em.fork(), caller.sessionId, caller)),
+    sessionLive: (caller) => revocations.isActive(em.fork(), caller.sessionId, caller),
     onRevoked(listener) {
       revocations.on('revoked', listener);
       return () => revocations.off('revoked', listener);

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 import type { Role } from '../graphql/role';
+import type { RevocationKind } from '../graphql/context';
 
 /** Who a live session belongs to, as the database says now. */
 interface Owner {
@@ -36,7 +37,7 @@ export class SessionRevocations extends EventEmitter {
         if (r.done || stopped) return;
         if (r.value.origin === this.origin) continue;
         this.remember(r.value.sessionId, false);
-        this.emit('revoked', r.value.sessionId);
+        this.emit('revoked', r.value.sessionId, r.value.why ?? 'session_revoked');
       }
     })();
     this.stopListening = async () => {
@@ -72,12 +73,12 @@ export class SessionRevocations extends EventEmitter {
     return !claimed || (hit.owner?.userId === claimed.userId && hit.owner.role === claimed.role);
   }
 
-  /** Marks sessions revoked in this process and tells listeners (sockets) to cut them off. */
-  revoked(sessionIds: string[]): void {
+  /** Marks sessions revoked in this process and tells listeners (sockets) to cut them off, saying `why`. */
+  revoked(sessionIds: string[], why: RevocationKind = 'session_revoked'): void {
     for (const id of sessionIds) {
       this.remember(id, false);
-      this.emit('revoked', id);
-      this.pubsub?.publish('session:revoked', { sessionId: id, origin: this.origin });
+      this.emit('revoked', id, why);
+      this.pubsub?.publish('session:revoked', { sessionId: id, origin: this.origin, why });
     }
   }
 

@@ -3,7 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
-import type { RequestMeta } from '../graphql/context';
+import type { RequestMeta, RevocationKind } from '../graphql/context';
+import type { AuthReason } from '../graphql/errors';
 import { RefreshToken } from './refresh-token.entity';
 import type { SessionRevocations } from './revocations';
 import type { Role } from '../graphql/role';
@@ -22,7 +23,7 @@ export interface IssuedTokens {
 }
 
 /** What a refresh token rotation found: new tokens, a token that is no good, or a reused one (its session is now revoked). */
-export type Rotation = { kind: 'ok'; issued: IssuedTokens } | { kind: 'invalid' } | { kind: 'reused'; sessionId: string; userId: string };
+export type Rotation = { kind: 'ok'; issued: IssuedTokens } | { kind: 'invalid'; reason: AuthReason } | { kind: 'reused'; sessionId: string; userId: string };
 
 /** Which of a user's live sessions to revoke: all, only one, or all but one. */
 export interface SessionFilter {
@@ -32,8 +33,8 @@ export interface SessionFilter {
 
 /** Ends sessions inside a `SessionStore.transaction`; the store announces them once the transaction commits. */
 export interface SessionRevoker {
-  /** Revokes live sessions of `userId` (per `filter`), recording why; returns their ids. */
-  revoke(userId: string, reason: string, filter?: SessionFilter): Promise<string[]>;
+  /** Revokes live sessions of `userId` (per `filter`), recording why; returns their ids. `closeAs` is their sockets' close reason. */
+  revoke(userId: string, reason: string, filter?: SessionFilter, closeAs?: RevocationKind): Promise<string[]>;
   /** Sessions that end with this transaction some other way (their user is deleted). */
   ending(sessionIds: string[]): void;
 }
@@ -72,58 +73,75 @@ export class SessionStore {
   }
 
   /**
-   * Rotates a refresh token under a row lock: the token is marked used and a new one issued
-   * (audited). A token already used outside the grace period revokes its whole session, audited
-   * and announced after commit.
+   * Rotates a refresh token under row locks on it and its session: the token is marked used and
+   * its successor issued (audited). Presented again within REFRESH_REUSE_GRACE_SECONDS, it gets
+   * that same successor back (two tabs refreshing at once both stay signed in); later, reuse
+   * revokes its whole session, audited and announced after commit.
    */
   async rotate(em: EntityManager, token: string, meta: RequestMeta): Promise<Rotation> {
     const outcome = await em.transactional(async (tx): Promise<Rotation> => {
       const row = await tx.findOne(RefreshToken, { hash: hashToken(token) }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!row) return { kind: 'invalid' };
+      if (!row) return { kind: 'invalid', reason: 'TOKEN_INVALID' };
       const session = await tx.findOneOrFail(Session, { id: row.session.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['user'] });
       const now = new Date();
-      if (session.revokedAt) return { kind: 'invalid' };
+      if (session.revokedAt) return { kind: 'invalid', reason: 'SESSION_REVOKED' };
       if (session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) {
         session.revokedAt = now;
         session.revokedReason = 'expired';
-        return { kind: 'invalid' };
+        return { kind: 'invalid', reason: 'TOKEN_EXPIRED' };
       }
-      if (row.usedAt) return this.refuseUsed(tx, row.usedAt, session, now, meta);
+      if (row.usedAt) return this.refuseUsed(tx, token, row.usedAt, session, now, meta);
       row.usedAt = now;
-      const next = newRefreshToken();
+      const next = this.tokens.successorOf(token);
       tx.create(RefreshToken, { hash: hashToken(next), session });
       session.lastUsedAt = now;
       session.idleExpiresAt = new Date(Math.min(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000, session.absoluteExpiresAt.getTime()));
       if (meta.ip) session.ip = meta.ip;
       await tx.flush();
-      await this.audit.record(tx, {
-        action: 'auth.refresh',
-        outcome: AuditOutcome.SUCCESS,
-        ...this.audit.forRequest(session.user, meta),
-        resourceType: 'session',
-        resourceId: session.id,
-      });
-      const access = this.tokens.sign({ sub: session.user.id, role: session.user.role, sid: session.id });
-      return {
-        kind: 'ok',
-        issued: {
-          accessToken: access.token,
-          accessTokenExpiresAt: access.expiresAt,
-          refreshToken: next,
-          refreshTokenExpiresAt: session.idleExpiresAt,
-          user: session.user,
-          sessionId: session.id,
-        },
-      };
+      return this.issue(tx, session, next, meta);
     });
     if (outcome.kind === 'reused') this.revocations.revoked([outcome.sessionId]);
     return outcome;
   }
 
-  /** A used refresh token: within the grace period just invalid; otherwise its session is revoked (audited). */
-  private async refuseUsed(tx: EntityManager, usedAt: Date, session: Session, now: Date, meta: RequestMeta): Promise<Rotation> {
+  /** Hands out `refreshToken` with a new access token of the session (audited as `auth.refresh`). */
+  private async issue(tx: EntityManager, session: Session, refreshToken: string, meta: RequestMeta, metadata?: Record<string, unknown>): Promise<Rotation> {
+    await this.audit.record(tx, {
+      action: 'auth.refresh',
+      outcome: AuditOutcome.SUCCESS,
+      ...this.audit.forRequest(session.user, meta),
+      resourceType: 'session',
+      resourceId: session.id,
+      ...(metadata ? { metadata } : {}),
+    });
+    const access = this.tokens.sign({ sub: session.user.id, role: session.user.role, sid: session.id });
+    return {
+      kind: 'ok',
+      issued: {
+        accessToken: access.token,
+        accessTokenExpiresAt: access.expiresAt,
+        refreshToken,
+        refreshTokenExpiresAt: session.idleExpiresAt,
+        user: session.user,
+        sessionId: session.id,
+      },
+    };
+  }
+
+  /**
+   * A used refresh token. Within the grace period the successor it was rotated to is handed out
+   * again while that one is still unused (it is derived from this token, never stored); a
+   * successor already used means the race is over, so the token is only refused. Past the grace
+   * period its session is revoked (audited).
+   */
+  private async refuseUsed(tx: EntityManager, token: string, usedAt: Date, session: Session, now: Date, meta: RequestMeta): Promise<Rotation> {
     const graceMs = this.config.auth.refreshReuseGraceSeconds * 1000;
-    if (graceMs > 0 && now.getTime() - usedAt.getTime() <= graceMs) return { kind: 'invalid' };
+    if (graceMs > 0 && now.getTime() - usedAt.getTime() <= graceMs) {
+      const next = this.tokens.successorOf(token);
+      const successor = await tx.findOne(RefreshToken, { hash: hashToken(next), session: session.id });
+      if (!successor || successor.usedAt) return { kind: 'invalid', reason: 'TOKEN_INVALID' };
+      return this.issue(tx, session, next, meta, { graceReplay: true });
+    }
     session.revokedAt = now;
     session.revokedReason = 'refresh token reuse';
     await tx.flush();
@@ -144,17 +162,19 @@ export class SessionStore {
    */
   async transaction<T>(em: EntityManager, work: (tx: EntityManager, sessions: SessionRevoker) => Promise<T>): Promise<T> {
     const ended: string[] = [];
+    const locked: string[] = [];
     const result = await em.transactional((tx) =>
       work(tx, {
-        revoke: async (userId, reason, filter) => {
+        revoke: async (userId, reason, filter, closeAs = 'session_revoked') => {
           const ids = await revokeSessions(tx, userId, reason, filter);
-          ended.push(...ids);
+          (closeAs === 'account_locked' ? locked : ended).push(...ids);
           return ids;
         },
         ending: (sessionIds) => void ended.push(...sessionIds),
       }),
     );
     this.revocations.revoked(ended);
+    this.revocations.revoked(locked, 'account_locked');
     return result;
   }
 

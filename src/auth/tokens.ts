@@ -1,4 +1,4 @@
-import { createHash, createSecretKey, hkdfSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config';
 import { Role } from '../graphql/role';
@@ -43,9 +43,11 @@ export class TokenService {
   // them as a public key on every call.
   private readonly key: KeyObject;
   private readonly previousKey?: KeyObject;
+  private readonly successorKey: Buffer;
 
   constructor(private readonly config: Config) {
     this.key = createSecretKey(deriveKey(config.secretKey, 'jwt'));
+    this.successorKey = deriveKey(config.secretKey, 'refresh-successor');
     if (config.auth.secretKeyPrevious) this.previousKey = createSecretKey(deriveKey(config.auth.secretKeyPrevious, 'jwt'));
   }
 
@@ -63,25 +65,46 @@ export class TokenService {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
+  /**
+   * The refresh token that replaces `refreshToken` on rotation: an HMAC of it under a key derived
+   * from SECRET_KEY, so a replay within the grace period can be handed the same successor again
+   * although only hashes are stored; unguessable without both the old token and the key.
+   */
+  successorOf(refreshToken: string): string {
+    return createHmac('sha256', this.successorKey).update(refreshToken).digest('base64url');
+  }
+
   /** The claims of a valid token, or undefined for anything expired, forged, of another algorithm or malformed. */
   verify(token: string): AccessClaims | undefined {
+    const result = this.inspect(token);
+    return typeof result === 'string' ? undefined : result;
+  }
+
+  /**
+   * The claims of a valid token, or why it is refused: 'expired' only for a token one of our
+   * keys really signed (so a forged token never learns more than 'invalid').
+   */
+  inspect(token: string): AccessClaims | 'expired' | 'invalid' {
     const current = this.check(token, this.key);
-    if (current !== 'wrong key' || !this.previousKey) return current === 'wrong key' ? undefined : current;
+    if (current !== 'wrong key' || !this.previousKey) return current === 'wrong key' || !current ? 'invalid' : current;
     const old = this.check(token, this.previousKey);
-    if (old === 'wrong key' || !old) return undefined;
+    if (old === 'wrong key' || !old) return 'invalid';
+    if (old === 'expired') return 'expired';
     const rotatedAt = Math.floor(this.config.auth.secretKeyRotatedAt.getTime() / 1000);
     const ttl = this.config.auth.accessTokenTtlSeconds;
     const now = Date.now() / 1000;
     // Issued before the rotation, living no longer than a token may, and the window not yet over.
-    if (old.iat > rotatedAt + ROTATION_SKEW_SECONDS || old.exp - old.iat > ttl || now > rotatedAt + ttl) return undefined;
+    if (old.iat > rotatedAt + ROTATION_SKEW_SECONDS || old.exp - old.iat > ttl || now > rotatedAt + ttl) return 'invalid';
     return old;
   }
 
-  private check(token: string, key: KeyObject): (AccessClaims & { iat: number }) | 'wrong key' | undefined {
+  private check(token: string, key: KeyObject): (AccessClaims & { iat: number }) | 'wrong key' | 'expired' | undefined {
     let c: jwt.JwtPayload;
     try {
       c = jwt.verify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE }) as jwt.JwtPayload;
     } catch (err) {
+      // jsonwebtoken checks the signature and algorithm before the expiry: 'expired' means our key signed it.
+      if (err instanceof jwt.TokenExpiredError) return 'expired';
       // Expiry is final whichever key signed it; only a bad signature is worth trying the other key.
       return err instanceof jwt.JsonWebTokenError && err.message === 'invalid signature' ? 'wrong key' : undefined;
     }

@@ -36,6 +36,14 @@ export class AttachmentFile {
   @Property({ type: 'boolean', default: false })
   complete: boolean = false;
 
+  /** A PDF's text as sent to the model (capped, cut marked), extracted once on its first use; null until then. */
+  @Property({ type: 'text', nullable: true, lazy: true })
+  extractedText?: string | null;
+
+  /** Why a PDF's text could not be extracted (`unreadable`, `timeout`), so it is never retried. */
+  @Property({ type: 'text', nullable: true })
+  extractError?: string | null;
+
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 }

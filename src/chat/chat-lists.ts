@@ -3,7 +3,7 @@ import type { AuthInfo } from '../graphql/context';
 import { beyondTimeId, keysetPage, orderedTimeIdCursor, timeIdCursor, withKeyset, type Direction } from '../graphql/pagination';
 import { AttachmentFile } from './attachment.entity';
 import type { ConversationConnection, MessageConnection, MessageView } from './chat.types';
-import { toView } from './chat.service';
+import { toView } from './message-view';
 import { Conversation } from './conversation.entity';
 import { ConversationOrder, MAX_TITLE_SEARCH, type ConversationFilter } from './conversation.types';
 import { Message } from './message.entity';

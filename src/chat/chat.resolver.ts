@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, Directive } from 'type-graphql';
 import { recordRead } from '../audit/operation-audit';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
+import { NotFoundError } from '../graphql/errors';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { StreamEventData } from './stream-topic';
 import {
@@ -15,7 +16,10 @@ import {
 import { Conversation } from './conversation.entity';
 import { LastMessageLoader, listConversations, listMessages } from './chat-lists';
 import { ConversationFilter, ConversationOrder, UpdateConversationInput } from './conversation.types';
+import { findMessageView } from './message-view';
 import { messageEvents } from './stream';
+import { MessageRole } from './message-enums';
+import { ModelParametersInput } from './model-parameters';
 
 /** Placeholder title until one is given or taken from the first message. */
 const UNTITLED = 'New conversation';
@@ -88,13 +92,42 @@ export class ChatResolver {
     return ctx.services.chat.cancelGeneration(ctx.em, requireAuth(ctx), messageId, requestMeta(ctx));
   }
 
+  @Directive(rateLimitOf('sendMessage'))
+  @Mutation(() => SendMessagePayload, {
+    description:
+      'Deletes an assistant reply and every later message of its conversation (stopping a reply still running first), and streams a new reply to the same prompt. Counts as a sendMessage for rate limits and quota.',
+  })
+  regenerateReply(
+    @Arg('messageId', () => ID, { description: 'The assistant message to replace; any other message is NOT_FOUND.' }) messageId: string,
+    @Arg('parameters', () => ModelParametersInput, { nullable: true, description: 'Sampling settings for the new reply.' })
+    parameters: ModelParametersInput | null,
+    @Ctx() ctx: Context,
+  ): Promise<SendMessagePayload> {
+    return ctx.services.replies.regenerateReply(ctx.em, requireAuth(ctx), messageId, parameters, requestMeta(ctx));
+  }
+
+  @Directive(rateLimitOf('sendMessage'))
+  @Mutation(() => SendMessagePayload, {
+    description:
+      'Replaces the text of one of your messages, deletes every later message of its conversation (stopping a reply still running first), and streams a new reply. Counts as a sendMessage for rate limits and quota.',
+  })
+  editMessage(
+    @Arg('messageId', () => ID, { description: 'The user message to edit; any other message is NOT_FOUND.' }) messageId: string,
+    @Arg('content', { description: 'The new text: 1 to 32,000 characters.' }) content: string,
+    @Ctx() ctx: Context,
+  ): Promise<SendMessagePayload> {
+    return ctx.services.replies.editMessage(ctx.em, requireAuth(ctx), messageId, content, requestMeta(ctx));
+  }
+
   @Subscription(() => MessageStreamEvent, {
-    description: 'A reply as it arrives: first what the caller lacks from `fromOffset`, then the live tail; the last event has `done: true`.',
+    description:
+      'A reply as it arrives: first what the caller lacks from `fromOffset`, then the live tail; the last event has `done: true` and carries the final `message`. Any id but one of your assistant messages is NOT_FOUND.',
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const auth = requireAuth(ctx);
       const { messageId, fromOffset } = args as { messageId: string; fromOffset?: number | null };
-      await ctx.services.chat.ownedMessage(ctx.em, auth, messageId);
+      const m = await ctx.services.chat.ownedMessage(ctx.em, auth, messageId);
+      if (m.role !== MessageRole.ASSISTANT) throw new NotFoundError('Message'); // only replies stream
       return messageEvents(ctx.em, ctx.services.pubsub, messageId, fromOffset ?? 0);
     },
   })
@@ -105,6 +138,18 @@ export class ChatResolver {
     _fromOffset: number | null,
   ): MessageStreamEvent {
     return event;
+  }
+}
+
+@Resolver(() => MessageStreamEvent)
+export class MessageStreamEventResolver {
+  @FieldResolver(() => MessageView, {
+    nullable: true,
+    description: 'The final message (content, status, usage…) on the last event, so a cache updates with no refetch; null before it, or once deleted.',
+  })
+  message(@Root() event: StreamEventData, @Ctx() ctx: Context): Promise<MessageView | null> {
+    if (!event.done || !ctx.auth) return Promise.resolve(null);
+    return findMessageView(ctx.em, ctx.auth.userId, event.messageId);
   }
 }
 

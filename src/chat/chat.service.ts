@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditService } from '../audit/audit.service';
@@ -8,53 +8,46 @@ import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/e
 import type { CreateConversationInput, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
 import { conversationChanges, titleFromMessage } from './conversation-update';
 import type { UpdateConversationInput } from './conversation.types';
+import { toView } from './message-view';
 import { Conversation } from './conversation.entity';
-import type { GenerationJob, GenerationRunner } from './generation';
+import type { GenerationRunner } from './generation';
 import { Message } from './message.entity';
 import { AttachmentFile } from './attachment.entity';
 import { MessageRole, MessageStatus } from './message-enums';
-import { countStreaming, streamingMessageIds } from './message-store';
-import { estimateTokens, type ChatTurn } from './providers/provider';
+import { countStreaming, lockSender, streamingMessageIds } from './message-store';
+import { ChatEventType, type ChatEvents } from './chat-events';
+import { checkModelParameters, type ModelParameters } from './model-parameters';
+import { checkClientMessageId, earlierSend, replyPayload } from './reply-payload';
+import { estimatePromptTokens, type ChatTurn } from './providers/provider';
+import { attachmentsForModel, preparePdfText } from './attachments-to-model';
+import { reserveTokens, type TokenGrant } from './token-ledger';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_CONTENT = 32_000;
 
-/** A message as the API shows it (with its attachments, when loaded). */
-export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
-  const usage =
-    m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined
-      ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens }
-      : null;
-  return {
-    id: m.id,
-    conversationId: m.conversation.id,
-    role: m.role,
-    content: m.content,
-    status: m.status,
-    model: m.model ?? null,
-    usage,
-    error: m.error ?? null,
-    attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mimeType: a.mimeType, size: a.size })),
-    createdAt: m.createdAt,
-  };
+/** A message's text as stored: trimmed, 1 to MAX_CONTENT characters, else BAD_USER_INPUT. */
+export function checkContent(raw: string): string {
+  const content = raw.trim();
+  if (content.length === 0 || content.length > MAX_CONTENT)
+    throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
+  return content;
 }
 
-/** Ledger rows are only read for today; older days are kept this long (a month of history), then removed. */
-const LEDGER_KEEP_DAYS = 35;
-
-/** Removes token-ledger days older than LEDGER_KEEP_DAYS, so the table stays bounded; returns how many. */
-export async function pruneTokenLedger(em: EntityManager): Promise<number> {
-  const rows = await em
-    .getConnection()
-    .execute<{ n: string }[]>(
-      `with d as (delete from token_usage where day < (now() at time zone 'utc')::date - ?::int returning 1) select count(*) as n from d`,
-      [LEDGER_KEEP_DAYS],
-    );
-  return Number(rows[0].n);
+/** What sendMessage stored: the user message, the attachments it took, and the reply to start. */
+interface StoredSend {
+  user: Message;
+  attached: AttachmentFile[];
+  reply: OpenedReply;
 }
 
-/** One reply's share of the daily ledger (see GenerationJob). */
-type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
+/** A reply stored (STREAMING) but not started yet: the message, the history it answers and its tokens. */
+export interface OpenedReply {
+  assistant: Message;
+  turns: ChatTurn[];
+  grant: TokenGrant;
+  /** The caller's checked model parameters (temperature and topP go upstream; maxOutputTokens is in the grant). */
+  parameters: ModelParameters;
+}
 
 /** Conversations, messages and replies; every lookup is scoped to the caller (others' ids are NOT_FOUND). */
 export class ChatService {
@@ -62,6 +55,7 @@ export class ChatService {
     private readonly config: Config,
     private readonly audit: AuditService,
     private readonly runner: GenerationRunner,
+    private readonly events: ChatEvents,
   ) {}
 
   /** The caller's conversation with this id; NOT_FOUND for anyone else's or a malformed id. */
@@ -84,7 +78,7 @@ export class ChatService {
     if (!this.config.ai.models.includes(model))
       throw new BadUserInputError(`Unknown model; choose one of: ${this.config.ai.models.join(', ')}`, { field: 'model' });
     const title = input.title?.trim() || null;
-    return em.transactional(async (tx) => {
+    const created = await em.transactional(async (tx) => {
       const c = tx.create(Conversation, { owner: tx.getReference(User, auth.userId), title, model, systemPrompt: input.systemPrompt?.trim() || null });
       await tx.flush();
       await this.audit.record(tx, {
@@ -96,6 +90,8 @@ export class ChatService {
       });
       return c;
     });
+    this.events.publish(auth.userId, ChatEventType.CONVERSATION_CREATED, { conversationId: created.id });
+    return created;
   }
 
   /**
@@ -124,11 +120,10 @@ export class ChatService {
     return c;
   }
 
-  /**
-   * Called once a change to a conversation is committed (updateConversation). The hook for
-   * `chatEvents`: publish CONVERSATION_UPDATED to the owner's devices here.
-   */
-  conversationUpdated(_userId: string, _conversation: Conversation): void {}
+  /** Called once a change to a conversation is committed (updateConversation): tells the owner's devices (`chatEvents`). */
+  conversationUpdated(userId: string, conversation: Conversation): void {
+    this.events.publish(userId, ChatEventType.CONVERSATION_UPDATED, { conversationId: conversation.id });
+  }
 
   /** Stops the conversation's live replies, then deletes it with its messages (audited). */
   async deleteConversation(em: EntityManager, auth: AuthInfo, id: string, meta: RequestMeta): Promise<boolean> {
@@ -144,113 +139,164 @@ export class ChatService {
         resourceId: c.id,
       });
     });
+    this.events.publish(auth.userId, ChatEventType.CONVERSATION_DELETED, { conversationId: c.id });
     return true;
   }
 
   /**
-   * Reserves today's tokens for one reply in the ledger (inside the sender's transaction, under
-   * the per-user lock, so concurrent replies each see what the others reserved): the prompt
-   * plus `maxTokens`, which is what is left of the quota after the prompt, capped by
-   * AI_MAX_OUTPUT_TOKENS. The runner settles the reservation with the real usage at the end.
+   * The history sent to the model: system prompt first, then the newest messages (user turns
+   * with their attachments, see attachments-to-model) that fit AI_MAX_CONTEXT_CHARS.
    */
-  private async reserveTokens(tx: EntityManager, userId: string, promptTokens: number): Promise<TokenGrant> {
-    const conn = tx.getConnection();
-    const ctx: unknown = tx.getTransactionContext();
-    const [row] = await conn.execute<{ day: string; reserved: number; used: number }[]>(
-      `insert into token_usage (user_id, day, reserved, used) values (?, (now() at time zone 'utc')::date, 0, 0)
-       on conflict (user_id, day) do update set reserved = token_usage.reserved returning day::text as day, reserved, used`,
-      [userId],
-      'all',
-      ctx,
-    );
-    const quota = this.config.chat.dailyTokenQuota;
-    const remaining = quota === undefined ? Infinity : quota - row.used - row.reserved;
-    if (remaining <= 0) {
-      const midnight = new Date();
-      midnight.setUTCHours(24, 0, 0, 0);
-      // Reservations of replies under way come back when they finish; used tokens only at midnight UTC.
-      if (quota !== undefined && row.used < quota)
-        throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish');
-      throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded');
-    }
-    const maxTokens = Math.min(this.config.ai.maxOutputTokens, Math.max(1, remaining - promptTokens));
-    const reservedTokens = promptTokens + maxTokens;
-    await conn.execute('update token_usage set reserved = reserved + ? where user_id = ? and day = ?::date', [reservedTokens, userId, row.day], 'all', ctx);
-    return { usageDay: row.day, reservedTokens, maxTokens, quotaBudget: quota === undefined ? undefined : reservedTokens };
-  }
-
-  /** The history sent to the model: system prompt first, then the newest messages that fit. */
   private async history(em: EntityManager, c: Conversation): Promise<ChatTurn[]> {
     const messages = await em.find(
       Message,
       { conversation: c.id, role: { $ne: MessageRole.SYSTEM } },
       { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: 200 },
     );
+    const shown = messages.filter((m) => !(m.role === MessageRole.ASSISTANT && (m.status === MessageStatus.STREAMING || m.content === '')));
+    const files = await attachmentsForModel(
+      em,
+      this.config,
+      c.model,
+      shown.filter((m) => m.role === MessageRole.USER).map((m) => m.id),
+    );
     const turns: ChatTurn[] = [];
     let budget = this.config.ai.maxContextChars - (c.systemPrompt?.length ?? 0);
-    for (const m of messages) {
-      if (m.role === MessageRole.ASSISTANT && (m.status === MessageStatus.STREAMING || m.content === '')) continue;
-      if (turns.length > 0 && m.content.length > budget) break; // the newest user message always goes
-      budget -= m.content.length;
-      turns.unshift({ role: m.role === MessageRole.USER ? 'user' : 'assistant', content: m.content });
+    for (const m of shown) {
+      const attachments = files.get(m.id);
+      const size = m.content.length + (attachments ?? []).reduce((n, a) => n + (a.type === 'text' ? a.text.length : 0), 0);
+      if (turns.length > 0 && size > budget) break; // the newest user message always goes
+      budget -= size;
+      turns.unshift({ role: m.role === MessageRole.USER ? 'user' : 'assistant', content: m.content, ...(attachments && { attachments }) });
     }
     if (c.systemPrompt) turns.unshift({ role: 'system', content: c.systemPrompt });
     return turns;
   }
 
-  /** Stores the caller's message and an empty STREAMING reply (streams and token quota permitting, audited) and starts generating it. */
+  /**
+   * Inside `tx`, under the per-user lock: checks the concurrent-stream limit, stores an empty
+   * STREAMING reply at `at` (the conversation's new `updatedAt`), reads the history the model
+   * gets and reserves the reply's tokens. The caller commits, then `launch`es it.
+   */
+  async openReply(tx: EntityManager, auth: AuthInfo, c: Conversation, at: number, parameters: ModelParameters = {}): Promise<OpenedReply> {
+    if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
+      throw new RateLimitedError(
+        1,
+        `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`,
+        'CONCURRENT_STREAMS',
+      );
+    }
+    const assistant = tx.create(Message, {
+      conversation: c,
+      role: MessageRole.ASSISTANT,
+      content: '',
+      status: MessageStatus.STREAMING,
+      model: c.model,
+      createdAt: new Date(at),
+      instanceId: this.runner.instanceId,
+      heartbeatAt: new Date(at),
+      parameters: Object.keys(parameters).length > 0 ? parameters : null,
+    });
+    c.updatedAt = new Date(at);
+    await tx.flush();
+    const turns = await this.history(tx, c);
+    const grant = await reserveTokens(tx, this.config, auth.userId, estimatePromptTokens(turns), parameters.maxOutputTokens);
+    return { assistant, turns, grant, parameters };
+  }
+
+  /** Starts generating a reply `openReply` stored, once its transaction committed; announces it. */
+  launch(auth: AuthInfo, c: Conversation, reply: OpenedReply): void {
+    // Announced before it starts, so MESSAGE_CREATED always precedes its MESSAGE_FINISHED.
+    this.events.publish(auth.userId, ChatEventType.MESSAGE_CREATED, { conversationId: c.id, messageId: reply.assistant.id });
+    this.runner.start({
+      messageId: reply.assistant.id,
+      userId: auth.userId,
+      conversationId: c.id,
+      model: c.model,
+      turns: reply.turns,
+      ...reply.grant,
+      temperature: reply.parameters.temperature ?? undefined,
+      topP: reply.parameters.topP ?? undefined,
+    });
+  }
+
+  /**
+   * Stores the caller's message and an empty STREAMING reply (streams and token quota permitting,
+   * audited) and starts generating it. With a `clientMessageId` the caller used before, returns
+   * that send's payload and starts nothing (a safe retry).
+   */
   async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
-    const content = input.content.trim();
-    if (content.length === 0 || content.length > MAX_CONTENT)
-      throw new BadUserInputError(`Message content must be 1 to ${MAX_CONTENT} characters`, { field: 'content' });
+    const content = checkContent(input.content);
+    const clientMessageId = checkClientMessageId(input.clientMessageId);
     const c = await this.ownedConversation(em, auth, input.conversationId);
     const attachmentIds = [...new Set(input.attachmentIds ?? [])];
     if (attachmentIds.length > 10) throw new BadUserInputError('At most 10 attachments per message', { field: 'attachmentIds' });
-    let attached: AttachmentFile[] = [];
-    const { user, assistant, turns, grant } = await em.transactional(async (tx) => {
-      const conn = tx.getConnection();
-      const ctx: unknown = tx.getTransactionContext();
-      await conn.execute('select id from "user" where id = ? for update', [auth.userId], 'all', ctx); // one sender at a time per user
-      if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
-        throw new RateLimitedError(1, `At most ${this.config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`);
-      }
-      const now = Date.now();
-      const userMsg = tx.create(Message, { conversation: c, role: MessageRole.USER, content, status: MessageStatus.COMPLETE, createdAt: new Date(now) });
-      const assistantMsg = tx.create(Message, {
-        conversation: c,
-        role: MessageRole.ASSISTANT,
-        content: '',
-        status: MessageStatus.STREAMING,
-        model: c.model,
-        createdAt: new Date(now + 1),
-        instanceId: this.runner.instanceId,
-        heartbeatAt: new Date(now),
+    const parameters = checkModelParameters(input.parameters);
+    // Before the transaction: reading a PDF may take seconds, and must not hold the sender's lock.
+    await preparePdfText(
+      em,
+      auth.userId,
+      attachmentIds.filter((id) => UUID.test(id)),
+    );
+    const expected = { conversationId: c.id, content };
+    let sent: StoredSend | { earlier: SendMessagePayload };
+    try {
+      sent = await em.transactional(async (tx) => {
+        await lockSender(tx, auth.userId); // one sender at a time per user
+        const earlier = clientMessageId ? await earlierSend(tx, auth.userId, clientMessageId, expected) : undefined;
+        return earlier ? { earlier } : this.storeSend(tx, auth, c, { content, clientMessageId, attachmentIds, parameters }, meta);
       });
-      if (attachmentIds.length) {
-        // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
-        attached = attachmentIds.every((id) => UUID.test(id))
-          ? await tx.find(AttachmentFile, { id: { $in: attachmentIds }, owner: auth.userId, message: null, complete: true })
-          : [];
-        if (attached.length !== attachmentIds.length) throw new NotFoundError('Attachment');
-        for (const a of attached) a.message = userMsg;
-      }
-      c.updatedAt = new Date(now);
-      if (!c.title) c.title = titleFromMessage(content);
-      await tx.flush();
-      const turns = await this.history(tx, c);
-      const grant = await this.reserveTokens(tx, auth.userId, estimateTokens(turns.map((t) => t.content).join('\n')));
-      await this.audit.record(tx, {
-        action: 'chat.message.create',
-        outcome: AuditOutcome.SUCCESS,
-        ...this.audit.forRequest(auth, meta),
-        resourceType: 'message',
-        resourceId: userMsg.id,
-        metadata: { conversationId: c.id, assistantMessageId: assistantMsg.id },
-      });
-      return { user: userMsg, assistant: assistantMsg, turns, grant };
+    } catch (err) {
+      // The unique (sender, clientMessageId) index caught a retry that raced past the lock (another writer).
+      if (!(err instanceof UniqueConstraintViolationException) || !clientMessageId) throw err;
+      const earlier = await earlierSend(em.fork(), auth.userId, clientMessageId, expected);
+      if (!earlier) throw err;
+      return earlier;
+    }
+    if ('earlier' in sent) return sent.earlier;
+    this.events.publish(auth.userId, ChatEventType.MESSAGE_CREATED, { conversationId: c.id, messageId: sent.user.id });
+    this.launch(auth, c, sent.reply);
+    return replyPayload(sent.user, sent.attached, sent.reply.assistant, c);
+  }
+
+  /** sendMessage's writes inside its transaction: the user message, its attachments, the title, the reply and the audit event. */
+  private async storeSend(
+    tx: EntityManager,
+    auth: AuthInfo,
+    c: Conversation,
+    msg: { content: string; clientMessageId: string | null; attachmentIds: string[]; parameters: ModelParameters },
+    meta: RequestMeta,
+  ): Promise<StoredSend> {
+    const now = Date.now();
+    const userMsg = tx.create(Message, {
+      conversation: c,
+      role: MessageRole.USER,
+      content: msg.content,
+      status: MessageStatus.COMPLETE,
+      createdAt: new Date(now),
+      sender: tx.getReference(User, auth.userId),
+      clientMessageId: msg.clientMessageId,
     });
-    this.runner.start({ messageId: assistant.id, userId: auth.userId, model: c.model, turns, ...grant });
-    return { userMessage: toView(user, attached), assistantMessage: toView(assistant) };
+    let attached: AttachmentFile[] = [];
+    if (msg.attachmentIds.length) {
+      // The caller's own uploads, not yet attached anywhere; anything else is NOT_FOUND.
+      attached = msg.attachmentIds.every((id) => UUID.test(id))
+        ? await tx.find(AttachmentFile, { id: { $in: msg.attachmentIds }, owner: auth.userId, message: null, complete: true })
+        : [];
+      if (attached.length !== msg.attachmentIds.length) throw new NotFoundError('Attachment');
+      for (const a of attached) a.message = userMsg;
+    }
+    if (!c.title) c.title = titleFromMessage(msg.content);
+    const reply = await this.openReply(tx, auth, c, now + 1, msg.parameters);
+    await this.audit.record(tx, {
+      action: 'chat.message.create',
+      outcome: AuditOutcome.SUCCESS,
+      ...this.audit.forRequest(auth, meta),
+      resourceType: 'message',
+      resourceId: userMsg.id,
+      metadata: { conversationId: c.id, assistantMessageId: reply.assistant.id },
+    });
+    return { user: userMsg, attached, reply };
   }
 
   /** Stops a streaming reply (on whichever instance runs it), keeping its text, and returns it CANCELLED. */

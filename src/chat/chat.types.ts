@@ -1,9 +1,15 @@
-import { MaxLength } from 'class-validator';
+import { Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Connection, Edge } from '../graphql/pagination';
 import { Conversation } from './conversation.entity';
-import { MessageRole, MessageStatus } from './message-enums';
+import { FinishReason, MessageRole, MessageStatus, type ErrorCode } from './message-enums';
+import { ModelParametersInput } from './model-parameters';
 
+/** sendMessage's clientMessageId: short and plain, so it is cheap to index and safe to log. */
+export const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_\-:.]{1,64}$/;
+export const CLIENT_MESSAGE_ID_MAX = 64;
+
+/** `totalTokens` and `estimated` are resolved in usage.resolver.ts (stream events carry only the counts). */
 @ObjectType({ description: 'Tokens a reply used.' })
 export class TokenUsage {
   @Field(() => Int, { description: 'Tokens of the history sent to the model.' })
@@ -11,6 +17,8 @@ export class TokenUsage {
 
   @Field(() => Int, { description: 'Tokens of the reply.' })
   completionTokens!: number;
+
+  estimated?: boolean;
 }
 
 @ObjectType({ description: 'A file attached to a message.' })
@@ -54,6 +62,19 @@ export class MessageView {
   @Field(() => String, { nullable: true, description: 'Why a reply FAILED (short, safe text).' })
   error!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A stable code for a reply that did not complete: UPSTREAM_TIMEOUT, UPSTREAM_ERROR, UPSTREAM_RATE_LIMITED, UPSTREAM_REFUSED, QUOTA_EXCEEDED or INTERNAL_ERROR (FAILED), CANCELLED, INTERRUPTED.',
+  })
+  errorCode!: ErrorCode | null;
+
+  @Field(() => FinishReason, { nullable: true, description: 'Why a reply ended (null while STREAMING and on user messages).' })
+  finishReason!: FinishReason | null;
+
+  @Field(() => ID, { nullable: true, description: "The sender's own id for a user message (sendMessage's `clientMessageId`), when one was given." })
+  clientMessageId!: string | null;
+
   @Field(() => [Attachment], { description: 'Files attached to the message.' })
   attachments!: Attachment[];
 
@@ -73,13 +94,25 @@ export class ConversationEdge extends Edge(Conversation, 'The conversation.') {}
 @ObjectType({ description: 'A page of conversations, newest first (by update unless asked otherwise).' })
 export class ConversationConnection extends Connection(ConversationEdge, 'The conversations.') {}
 
-@ObjectType({ description: 'What sendMessage stored: the user message and the assistant reply it started.' })
+@ObjectType({
+  description:
+    'What sendMessage, regenerateReply or editMessage stored: the user message, the assistant reply it started, their edges and the updated conversation (enough for a normalized cache, with no refetch).',
+})
 export class SendMessagePayload {
-  @Field(() => MessageView, { description: 'The message just sent.' })
+  @Field(() => MessageView, { description: 'The message just sent (regenerateReply: the prompt; editMessage: the edited message).' })
   userMessage!: MessageView;
 
   @Field(() => MessageView, { description: 'The reply, STREAMING; subscribe to messageStream for its text.' })
   assistantMessage!: MessageView;
+
+  @Field(() => MessageEdge, { description: 'The user message with its cursor in `Conversation.messages`.' })
+  userMessageEdge!: MessageEdge;
+
+  @Field(() => MessageEdge, { description: 'The reply with its cursor in `Conversation.messages`.' })
+  assistantMessageEdge!: MessageEdge;
+
+  @Field(() => Conversation, { description: 'The conversation as it now is (its new `updatedAt`, and its title once the first message gave it one).' })
+  conversation!: Conversation;
 }
 
 @ObjectType({ description: 'A piece of a streamed reply. Concatenating `delta`s in order gives the content.' })
@@ -132,4 +165,16 @@ export class SendMessageInput {
 
   @Field(() => [ID], { nullable: true, description: 'Uploaded attachments to include.' })
   attachmentIds?: string[] | null;
+
+  @Field(() => ModelParametersInput, { nullable: true, description: 'Temperature, output limit and topP for the reply; out of range is BAD_USER_INPUT.' })
+  parameters?: ModelParametersInput | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The client's own id for this message (1 to 64 of A-Z a-z 0-9 _ - : .), unique per user: a retry with it returns the first call's payload and starts nothing; with another conversation or text it is BAD_USER_INPUT.",
+  })
+  @MaxLength(CLIENT_MESSAGE_ID_MAX)
+  @Matches(CLIENT_MESSAGE_ID)
+  clientMessageId?: string | null;
 }

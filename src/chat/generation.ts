@@ -6,7 +6,17 @@ import type { StreamEventData } from './stream-topic';
 import { MessageStatus } from './message-enums';
 import { interruptStaleReplies, readMessageStatus, saveFinishedReply, savePartialReplies, settleOrphanedReply, touchHeartbeats } from './message-store';
 import { mergeDeltas } from './stream';
-import { ProviderError, estimateTokens, type ChatTurn, type LlmProvider, type TokenUsageData } from './providers/provider';
+import {
+  ProviderError,
+  estimatePromptTokens,
+  estimateTokens,
+  type ChatTurn,
+  type LlmProvider,
+  type ProviderFinish,
+  type TokenUsageData,
+} from './providers/provider';
+import { OUTCOME_OF_STOP, outcomeOf, type StopReason } from './reply-outcome';
+import { ChatEventType, ChatEvents } from './chat-events';
 
 /** Persist partial content at most this often (all replies of the process in one statement), or once this many characters of one reply are unsaved. */
 const PERSIST_EVERY_MS = 250;
@@ -19,19 +29,22 @@ const STOP_WAIT_MS = 5000;
 /** How often `stop` re-reads the message's status while it waits. */
 const STOP_POLL_MS = 250;
 
-type StopReason = 'cancel' | 'delete' | 'quota' | 'shutdown' | 'timeout';
-
 export interface GenerationJob {
   messageId: string;
   userId: string;
+  /** Its conversation, for the MESSAGE_FINISHED chat event. */
+  conversationId: string;
   model: string;
   turns: ChatTurn[];
   /** The UTC day (YYYY-MM-DD) of the ledger row this reply reserved tokens in. */
   usageDay: string;
   /** Tokens reserved in the ledger at start; settled against the real usage at the end. */
   reservedTokens: number;
-  /** Sent upstream as `max_tokens`: what the quota leaves after the prompt, capped by AI_MAX_OUTPUT_TOKENS. */
+  /** Sent upstream as `max_tokens`: what the quota leaves after the prompt, capped by AI_MAX_OUTPUT_TOKENS and the caller's maxOutputTokens. */
   maxTokens: number;
+  /** The caller's sampling settings (checked), sent upstream when set. */
+  temperature?: number;
+  topP?: number;
   /** With a daily quota: the reply stops (`quota exceeded`) once prompt and output pass this. */
   quotaBudget?: number;
 }
@@ -41,14 +54,6 @@ interface Running {
   reason?: StopReason;
   done: Promise<void>;
 }
-
-const FINAL_FOR: Record<StopReason, { status: MessageStatus; error: string | null }> = {
-  cancel: { status: MessageStatus.CANCELLED, error: null },
-  delete: { status: MessageStatus.CANCELLED, error: null },
-  quota: { status: MessageStatus.FAILED, error: 'quota exceeded' },
-  shutdown: { status: MessageStatus.INTERRUPTED, error: null },
-  timeout: { status: MessageStatus.FAILED, error: 'upstream timed out' },
-};
 
 /**
  * Runs assistant replies in the background: streams from the provider, publishes every delta
@@ -65,6 +70,7 @@ export class GenerationRunner {
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private readonly unsubscribeCancel: () => Promise<void>;
+  private readonly events: ChatEvents;
 
   constructor(
     private readonly config: Config,
@@ -74,6 +80,7 @@ export class GenerationRunner {
     private readonly provider: LlmProvider,
     readonly instanceId: string,
   ) {
+    this.events = new ChatEvents(pubsub);
     // A cancel may arrive from any instance; only the one running the generation acts on it.
     const cancels = this.pubsub.subscribe('generation:cancel', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
@@ -130,7 +137,9 @@ export class GenerationRunner {
   async stop(messageId: string, reason: 'cancel' | 'delete'): Promise<void> {
     const ended = this.waitForEnd(messageId);
     if (!this.stopLocal(messageId, reason)) this.pubsub.publish('generation:cancel', { messageId, reason });
-    if (!(await ended)) await settleOrphanedReply(this.em.fork(), messageId, FINAL_FOR[reason].status);
+    if (await ended) return;
+    const settled = await settleOrphanedReply(this.em.fork(), messageId, OUTCOME_OF_STOP[reason]);
+    if (settled) this.events.publish(settled.ownerId, ChatEventType.MESSAGE_FINISHED, { conversationId: settled.conversationId, messageId });
   }
 
   /** Resolves true once the message is final (its last event, or the database says so); false after STOP_WAIT_MS. */
@@ -185,21 +194,23 @@ export class GenerationRunner {
     this.pubsub.publish('message:stream', event.messageId, event);
   }
 
-  private async run(job: GenerationJob, entry: Running): Promise<void> {
+  /**
+   * Streams the provider's reply into `reply` (publishing and batching saves as it goes), under
+   * the first-token and idle timeouts; returns the provider's finish reason, or throws its failure.
+   */
+  private async consume(job: GenerationJob, entry: Running, reply: { content: string; usage: TokenUsageData | null }): Promise<ProviderFinish | undefined> {
     const { messageId } = job;
-    let content = '';
     let persisted = 0;
-    let usage: TokenUsageData | null = null;
-    let failure: string | null = null;
-
-    // First-token and idle timeouts, whatever the provider.
+    let finish: ProviderFinish | undefined;
     let timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.firstTokenTimeoutMs);
-    const promptEstimate = estimateTokens(job.turns.map((t) => t.content).join('\n'));
+    const promptEstimate = estimatePromptTokens(job.turns);
+    const request = { model: job.model, turns: job.turns, maxTokens: job.maxTokens, temperature: job.temperature, topP: job.topP };
     try {
-      for await (const chunk of this.provider.stream({ model: job.model, turns: job.turns, maxTokens: job.maxTokens }, entry.abort.signal)) {
+      for await (const chunk of this.provider.stream(request, entry.abort.signal)) {
         if (entry.abort.signal.aborted) break;
-        if (chunk.type === 'usage') {
-          usage = chunk.usage;
+        if (chunk.type === 'usage' || chunk.type === 'finish') {
+          if (chunk.type === 'usage') reply.usage = chunk.usage;
+          else finish = chunk.reason;
           continue;
         }
         clearTimeout(timer);
@@ -207,46 +218,54 @@ export class GenerationRunner {
         // PostgreSQL text cannot hold U+0000: a model that emits it must not make the reply unsavable.
         const text = chunk.text.replace(NUL, '');
         if (text.length === 0) continue;
-        const offset = content.length;
-        content += text;
+        const offset = reply.content.length;
+        reply.content += text;
         this.publish({ messageId, offset, delta: text, done: false, status: MessageStatus.STREAMING });
-        if (job.quotaBudget !== undefined && promptEstimate + estimateTokens(content) > job.quotaBudget) {
+        if (job.quotaBudget !== undefined && promptEstimate + estimateTokens(reply.content) > job.quotaBudget) {
           this.stopLocal(messageId, 'quota');
           break;
         }
-        this.unsaved.set(messageId, content);
-        if (content.length - persisted >= PERSIST_EVERY_CHARS) {
-          persisted = content.length;
+        this.unsaved.set(messageId, reply.content);
+        if (reply.content.length - persisted >= PERSIST_EVERY_CHARS) {
+          persisted = reply.content.length;
           void this.flushUnsaved();
         } else {
           this.flushTimer ??= setTimeout(() => void this.flushUnsaved(), PERSIST_EVERY_MS);
         }
       }
-    } catch (err) {
-      if (!entry.reason) {
-        failure = err instanceof ProviderError ? err.safeMessage : 'generation failed';
-        if (!(err instanceof ProviderError)) this.logger.error('generation failed', { messageId, err });
-      }
     } finally {
       clearTimeout(timer);
     }
+    return finish;
+  }
 
+  private async run(job: GenerationJob, entry: Running): Promise<void> {
+    const { messageId } = job;
+    const reply: { content: string; usage: TokenUsageData | null } = { content: '', usage: null };
+    let finish: ProviderFinish | undefined;
+    let failure: unknown;
+    try {
+      finish = await this.consume(job, entry, reply);
+    } catch (err) {
+      failure = err;
+      if (!entry.reason && !(err instanceof ProviderError)) this.logger.error('generation failed', { messageId, err });
+    }
+    const { content } = reply;
     this.unsaved.delete(messageId);
     await this.flushing; // a batch already under way must not land after the final write
-    const final = entry.reason
-      ? FINAL_FOR[entry.reason]
-      : failure
-        ? { status: MessageStatus.FAILED, error: failure }
-        : { status: MessageStatus.COMPLETE, error: null };
-    usage ??= { promptTokens: promptEstimate, completionTokens: estimateTokens(content) };
+    const final = entry.reason ? OUTCOME_OF_STOP[entry.reason] : outcomeOf(failure, finish);
+    const usage = reply.usage
+      ? { ...reply.usage, estimated: reply.usage.estimated ?? false }
+      : { promptTokens: estimatePromptTokens(job.turns), completionTokens: estimateTokens(content), estimated: true };
     try {
-      await saveFinishedReply(this.em.fork(), messageId, { content, status: final.status, usage, error: final.error });
+      await saveFinishedReply(this.em.fork(), messageId, { content, usage, ...final });
     } catch (err) {
       this.logger.error('saving a finished reply failed', { messageId, err });
     }
     await this.settleTokens(job, usage);
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
-    this.logger.info('generation finished', { messageId, status: final.status, chars: content.length, userId: job.userId });
+    this.events.publish(job.userId, ChatEventType.MESSAGE_FINISHED, { conversationId: job.conversationId, messageId });
+    this.logger.info('generation finished', { messageId, status: final.status, errorCode: final.errorCode, chars: content.length, userId: job.userId });
   }
 
   /** Turns the reply's reservation in the daily ledger into what it really used (never below zero). */
@@ -255,12 +274,11 @@ export class GenerationRunner {
       await this.em
         .fork()
         .getConnection()
-        .execute('update token_usage set reserved = greatest(reserved - ?, 0), used = used + ? where user_id = ? and day = ?::date', [
-          job.reservedTokens,
-          usage.promptTokens + usage.completionTokens,
-          job.userId,
-          job.usageDay,
-        ]);
+        .execute(
+          `update token_usage set reserved = greatest(reserved - ?, 0), used = used + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?
+           where user_id = ? and day = ?::date`,
+          [job.reservedTokens, usage.promptTokens + usage.completionTokens, usage.promptTokens, usage.completionTokens, job.userId, job.usageDay],
+        );
     } catch (err) {
       this.logger.error('settling token usage failed', { messageId: job.messageId, err });
     }
@@ -307,6 +325,7 @@ export class GenerationRunner {
       for (const row of rows) {
         this.logger.warn('generation interrupted (its process stopped reporting)', { messageId: row.id });
         this.publish({ messageId: row.id, offset: row.content.length, delta: '', done: true, status: MessageStatus.INTERRUPTED });
+        this.events.publish(row.ownerId, ChatEventType.MESSAGE_FINISHED, { conversationId: row.conversationId, messageId: row.id });
       }
     } catch (err) {
       this.logger.warn('generation sweep failed', { err });

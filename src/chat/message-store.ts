@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TokenUsageData } from './providers/provider';
 import { Message } from './message.entity';
 import { MessageStatus } from './message-enums';
+import type { ReplyOutcome } from './reply-outcome';
 
 /** What the database holds of a message, for streaming it. */
 export interface StoredMessage {
@@ -9,27 +10,39 @@ export interface StoredMessage {
   status: MessageStatus;
   promptTokens: number | null;
   completionTokens: number | null;
+  usageEstimated: boolean | null;
   error: string | null;
 }
 
-/** How a reply ends: its final text, status, token usage and error. */
-export interface FinishedReply {
+/** How a reply ends: its final text, token usage and outcome (status, error, code, finish reason). */
+export interface FinishedReply extends ReplyOutcome {
   content: string;
-  status: MessageStatus;
   usage: TokenUsageData;
-  error: string | null;
 }
 
 /** The stored content, status, usage and error of a message; undefined when it does not exist (any more). */
 export async function readStoredMessage(em: EntityManager, messageId: string): Promise<StoredMessage | undefined> {
-  const rows = await em
-    .getConnection()
-    .execute<{ content: string; status: MessageStatus; prompt_tokens: number | null; completion_tokens: number | null; error: string | null }[]>(
-      'select content, status, prompt_tokens, completion_tokens, error from message where id = ?',
-      [messageId],
-    );
+  const rows = await em.getConnection().execute<
+    {
+      content: string;
+      status: MessageStatus;
+      prompt_tokens: number | null;
+      completion_tokens: number | null;
+      usage_estimated: boolean | null;
+      error: string | null;
+    }[]
+  >('select content, status, prompt_tokens, completion_tokens, usage_estimated, error from message where id = ?', [messageId]);
   const r = rows[0];
-  return r && { content: r.content, status: r.status, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, error: r.error };
+  return (
+    r && {
+      content: r.content,
+      status: r.status,
+      promptTokens: r.prompt_tokens,
+      completionTokens: r.completion_tokens,
+      usageEstimated: r.usage_estimated,
+      error: r.error,
+    }
+  );
 }
 
 /** A message's status; undefined when it does not exist (any more). */
@@ -43,6 +56,11 @@ export async function streamingMessageIds(em: EntityManager, scope: { conversati
   const conversation = 'conversationId' in scope ? scope.conversationId : { owner: scope.ownerId };
   const live = await em.find(Message, { conversation, status: MessageStatus.STREAMING });
   return live.map((m) => m.id);
+}
+
+/** Takes the per-user lock inside `tx`'s transaction: one reply starts at a time per user, on every instance. */
+export async function lockSender(tx: EntityManager, userId: string): Promise<void> {
+  await tx.getConnection().execute('select id from "user" where id = ? for update', [userId], 'all', tx.getTransactionContext());
 }
 
 /** How many of the user's replies are streaming, inside `tx`'s transaction (the caller holds the per-user lock). */
@@ -60,19 +78,43 @@ export async function countStreaming(tx: EntityManager, userId: string): Promise
 
 /** Writes a reply's final state (guarded: only while it is still STREAMING). */
 export async function saveFinishedReply(em: EntityManager, messageId: string, reply: FinishedReply): Promise<void> {
-  await em
-    .getConnection()
-    .execute(
-      `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, error = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
-      [reply.content, reply.status, reply.usage.promptTokens, reply.usage.completionTokens, reply.error, messageId],
-    );
+  await em.getConnection().execute(
+    `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, usage_estimated = ?, error = ?, error_code = ?, finish_reason = ?,
+       instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
+    [
+      reply.content,
+      reply.status,
+      reply.usage.promptTokens,
+      reply.usage.completionTokens,
+      reply.usage.estimated ?? false,
+      reply.error,
+      reply.errorCode,
+      reply.finishReason,
+      messageId,
+    ],
+  );
 }
 
-/** Ends a reply nobody is running any more with `status`, keeping its text (guarded: only while it is still STREAMING). */
-export async function settleOrphanedReply(em: EntityManager, messageId: string, status: MessageStatus): Promise<void> {
-  await em
-    .getConnection()
-    .execute(`update message set status = ?, instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`, [status, messageId]);
+/** Whose reply a settlement ended, for the MESSAGE_FINISHED chat event. */
+export interface SettledReply {
+  id: string;
+  content: string;
+  conversationId: string;
+  ownerId: string;
+}
+
+/**
+ * Ends a reply nobody is running any more with `outcome`, keeping its text (guarded: only while it
+ * is still STREAMING); returns it when this call ended it.
+ */
+export async function settleOrphanedReply(em: EntityManager, messageId: string, outcome: ReplyOutcome): Promise<SettledReply | undefined> {
+  const rows = await em.getConnection().execute<SettledReply[]>(
+    `update message m set status = ?, error = ?, error_code = ?, finish_reason = ?, instance_id = null, heartbeat_at = null from conversation c
+     where m.id = ? and m.status = 'STREAMING' and c.id = m.conversation_id
+     returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
+    [outcome.status, outcome.error, outcome.errorCode, outcome.finishReason, messageId],
+  );
+  return rows[0];
 }
 
 /** One statement for every [id, content] given, refreshing their heartbeat (guarded: never touches a finished message). */
@@ -92,12 +134,13 @@ export async function touchHeartbeats(em: EntityManager, messageIds: string[]): 
     .execute(`update message set heartbeat_at = now() where id in (${messageIds.map(() => '?').join(',')}) and status = 'STREAMING'`, messageIds);
 }
 
-/** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns their ids and content. */
-export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<{ id: string; content: string }[]> {
-  return em.getConnection().execute<{ id: string; content: string }[]>(
-    `update message set status = 'INTERRUPTED', instance_id = null, heartbeat_at = null
-     where status = 'STREAMING' and (heartbeat_at is null or heartbeat_at < now() - make_interval(secs => ?))
-     returning id, content`,
+/** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns them. */
+export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<SettledReply[]> {
+  return em.getConnection().execute<SettledReply[]>(
+    `update message m set status = 'INTERRUPTED', error_code = 'INTERRUPTED', finish_reason = 'INTERRUPTED', instance_id = null, heartbeat_at = null
+     from conversation c
+     where m.status = 'STREAMING' and (m.heartbeat_at is null or m.heartbeat_at < now() - make_interval(secs => ?)) and c.id = m.conversation_id
+     returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
     [staleSeconds],
   );
 }

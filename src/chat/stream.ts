@@ -32,7 +32,10 @@ function readStored(em: EntityManager, messageId: string): Promise<StoredMessage
 }
 
 function finalEvent(messageId: string, offset: number, s: StoredMessage): StreamEventData {
-  const usage = s.promptTokens !== null && s.completionTokens !== null ? { promptTokens: s.promptTokens, completionTokens: s.completionTokens } : null;
+  const usage =
+    s.promptTokens !== null && s.completionTokens !== null
+      ? { promptTokens: s.promptTokens, completionTokens: s.completionTokens, estimated: s.usageEstimated ?? false }
+      : null;
   return { messageId, offset, delta: '', done: true, status: s.status, usage, error: s.error };
 }
 
@@ -88,7 +91,8 @@ export async function* messageEvents(em: EntityManager, pubsub: PubSub, messageI
         const delta = stored.content.slice(covered, end);
         const offset = covered;
         covered = end;
-        yield { messageId, offset, delta, done: false, status: MessageStatus.STREAMING } as StreamEventData;
+        // A finished message's replay reports its final status on every event, not STREAMING.
+        yield { messageId, offset, delta, done: false, status: stored.status } as StreamEventData;
       }
     };
     yield* emitStoredUpTo(stored.content.length);

@@ -21,4 +21,12 @@ export class TokenUsage {
 
   @Property({ type: 'integer', default: 0 })
   used: number = 0;
+
+  /** The prompt share of `used` (myUsage reports the split). */
+  @Property({ type: 'integer', default: 0 })
+  promptTokens: number = 0;
+
+  /** The completion share of `used`. */
+  @Property({ type: 'integer', default: 0 })
+  completionTokens: number = 0;
 }

@@ -40,7 +40,9 @@ type Outcome = { ok: true; id: string; filename: string; mimeType: string; size:
 function sendRateLimited(res: Response, retryAfterSeconds: number, message: string): void {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
   res.set('Retry-After', String(seconds));
-  res.status(429).json({ errors: [{ message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds, requestId: scopeOf(res)?.requestId } }] });
+  res
+    .status(429)
+    .json({ errors: [{ message, extensions: { code: 'RATE_LIMITED', reason: 'RATE', retryAfterSeconds: seconds, requestId: scopeOf(res)?.requestId } }] });
 }
 
 /** Uploads per user per hour: in Redis when configured (shared by every instance), else in memory. */
@@ -143,8 +145,8 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
   const limiter = uploadLimiter(config, deps.redis);
   const inFlight = new Map<string, number>();
   return async (req: Request, res: Response) => {
-    const { auth, problem } = await deps.authenticator.authenticate(req.headers.authorization);
-    if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
+    const { auth, problem, reason } = await deps.authenticator.authenticate(req.headers.authorization);
+    if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required', reason ? { reason } : {});
     if (!req.is('multipart/form-data')) return sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be multipart/form-data with a `file` field');
     const running = inFlight.get(auth.userId) ?? 0;
     const refuse = (seconds: number, message: string, limit: string) => {
@@ -214,8 +216,8 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
  */
 export function downloadRoute(deps: UploadDeps): RequestHandler {
   return async (req: Request, res: Response) => {
-    const { auth, problem } = await deps.authenticator.authenticate(req.headers.authorization);
-    if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
+    const { auth, problem, reason } = await deps.authenticator.authenticate(req.headers.authorization);
+    if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required', reason ? { reason } : {});
     const id = String(req.params.id);
     const conn = deps.em.fork().getConnection();
     const [file] = UUID.test(id)

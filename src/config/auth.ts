@@ -41,7 +41,7 @@ export function readAuth(r: ConfigReader): Pick<Config, 'secretKey' | 'secretKey
       accessTokenTtlSeconds: r.duration('ACCESS_TOKEN_TTL', 900, 1, 86_400),
       refreshTokenTtlSeconds: r.duration('REFRESH_TOKEN_TTL', 14 * 86_400, 60, 365 * 86_400),
       sessionMaxAgeSeconds: r.duration('SESSION_MAX_AGE', 30 * 86_400, 60, 365 * 86_400),
-      refreshReuseGraceSeconds: r.int('REFRESH_REUSE_GRACE_SECONDS', 0, 0, 60),
+      refreshReuseGraceSeconds: r.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 60),
       argon2: {
         // OWASP's floor for argon2id is the minimum: settings may only go up.
         memoryKiB: r.int('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),

@@ -36,6 +36,7 @@ export function readServer(r: ConfigReader): Pick<Config, ServerSettings> {
     ws: {
       maxConnectionsPerIp: r.int('WS_MAX_CONNECTIONS_PER_IP', 50, 1, 100_000),
       maxSubscriptionsPerConnection: r.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 25, 1, 10_000),
+      expiredGraceSeconds: r.int('WS_EXPIRED_GRACE_SECONDS', 300, 1, 86_400),
     },
   };
 }
@@ -89,6 +90,7 @@ export function readAi(r: ConfigReader, appEnv: AppEnv): Config['ai'] {
     idleTimeoutMs: r.int('AI_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
     maxContextChars: r.int('AI_MAX_CONTEXT_CHARS', 48_000, 100, 10_000_000),
     maxOutputTokens: r.int('AI_MAX_OUTPUT_TOKENS', 4096, 1, 1_000_000),
+    visionModels: r.list('AI_VISION_MODELS'),
   };
 }
 

@@ -58,6 +58,8 @@ export interface Config {
     maxContextChars: number;
     /** Upper bound on `max_tokens` sent upstream (the remaining daily quota may lower it). */
     maxOutputTokens: number;
+    /** Models that receive image attachments as image parts; others are told a file was attached. */
+    visionModels: string[];
   };
   audit: {
     /** Events older than this are purged (never under 365), behind a checkpoint. */
@@ -106,7 +108,12 @@ export interface Config {
   /** Per-operation limits as [limit, seconds], before RATE_LIMIT_SCALE. */
   rateLimits: Record<RateLimitName, RateLimitSetting>;
   redisUrl?: string;
-  ws: { maxConnectionsPerIp: number; maxSubscriptionsPerConnection: number };
+  ws: {
+    maxConnectionsPerIp: number;
+    maxSubscriptionsPerConnection: number;
+    /** How long operations running when a socket's token expired may go on (an endless subscription would never end). */
+    expiredGraceSeconds: number;
+  };
   captchaOptions: {
     ttlSeconds: number;
     secret?: string;

@@ -2,7 +2,8 @@ import type http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { HTTPGraphQLHead } from '@apollo/server';
+import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import { requestScope } from '../logging/request-context';
 import type { Context } from './context';
@@ -49,13 +50,27 @@ function operationPlugin(
         },
         async willSendResponse({ response, contextValue }) {
           onResultSent(contextValue);
-          if (!budget || response.body.kind !== 'single') return;
+          if (response.body.kind !== 'single') return;
+          rateLimitedStatus(response.http, response.body.singleResult.errors);
+          if (!budget) return;
           cost ??= await budget.peek(callerOf(contextValue));
           response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost };
         },
       };
     },
   };
+}
+
+/**
+ * A response whose every error is RATE_LIMITED is a 429 with `Retry-After` (the longest
+ * `retryAfterSeconds`), so HTTP clients and proxies back off without reading the body; a
+ * response that also carries other errors keeps its status.
+ */
+export function rateLimitedStatus(http: HTTPGraphQLHead, errors: readonly GraphQLFormattedError[] | undefined): void {
+  if (!errors?.length || !errors.every((e) => e.extensions?.code === 'RATE_LIMITED')) return;
+  const seconds = Math.max(1, ...errors.map((e) => Number(e.extensions?.retryAfterSeconds) || 1));
+  http.status = 429;
+  http.headers.set('retry-after', String(seconds));
 }
 
 /** Apollo's own messages go to the structured log; by default it would print to the console. */

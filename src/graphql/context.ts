@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
-import { UnauthenticatedError } from './errors';
+import { UnauthenticatedError, type AuthReason } from './errors';
 import type { Role } from './role';
 
 /** Who is calling, from a verified access token whose session is still active. */
@@ -24,7 +24,12 @@ export interface RequestMeta {
 export interface Authentication {
   auth?: AuthInfo;
   problem?: string;
+  /** Why a presented token was refused, for `extensions.reason`. */
+  reason?: AuthReason;
 }
+
+/** Why a session ended, as its sockets' close reason: an admin lock, or any other revocation. */
+export type RevocationKind = 'session_revoked' | 'account_locked';
 
 /**
  * How every transport authenticates (the auth feature implements it): HTTP and uploads per
@@ -33,10 +38,10 @@ export interface Authentication {
 export interface RequestAuthenticator {
   /** Checks a bearer `Authorization` value: a valid token of a live session, or the problem; never throws for a bad token. */
   authenticate(authorization: string | undefined): Promise<Authentication>;
-  /** True while an accepted caller still holds: token unexpired, session live for that user and role. */
-  stillValid(auth: AuthInfo): Promise<boolean>;
-  /** Calls `listener` with each revoked session id, here or on another instance; returns the unsubscribe. */
-  onRevoked(listener: (sessionId: string) => void): () => void;
+  /** True while an accepted caller's session is live for that user and role (the token's expiry is the transport's to judge). */
+  sessionLive(auth: AuthInfo): Promise<boolean>;
+  /** Calls `listener` with each revoked session id and why, here or on another instance; returns the unsubscribe. */
+  onRevoked(listener: (sessionId: string, why: RevocationKind) => void): () => void;
 }
 
 /**
@@ -61,6 +66,8 @@ export interface Context {
   auth: AuthInfo | null;
   /** Why a presented token was not accepted (for the UNAUTHENTICATED message). */
   authProblem?: string;
+  /** The same as a stable `extensions.reason`. */
+  authReason?: AuthReason;
   cookies: Record<string, string>;
   /** Adds a Set-Cookie header (HTTP only). */
   setCookie?: (value: string) => void;
@@ -84,6 +91,7 @@ export interface ContextRequest {
   transport: 'http' | 'ws';
   auth?: AuthInfo | null;
   authProblem?: string;
+  authReason?: AuthReason;
   cookies?: Record<string, string>;
   setCookie?: (value: string) => void;
 }
@@ -101,6 +109,7 @@ export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
     services: deps.services,
     auth: req.auth ?? null,
     authProblem: req.authProblem,
+    authReason: req.authReason,
     cookies: req.cookies ?? {},
     setCookie: req.setCookie,
     readsRecorded: new Map(),
@@ -109,7 +118,7 @@ export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
 
 /** The caller, or UNAUTHENTICATED saying why not. */
 export function requireAuth(ctx: Context): AuthInfo {
-  if (!ctx.auth) throw new UnauthenticatedError(ctx.authProblem ?? 'Authentication required');
+  if (!ctx.auth) throw new UnauthenticatedError(ctx.authProblem ?? 'Authentication required', ctx.authReason);
   return ctx.auth;
 }
 

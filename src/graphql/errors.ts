@@ -20,6 +20,19 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * `extensions.reason` of RATE_LIMITED (API.md): which limit refused, so a client knows whether
+ * to back off (RATE, COST_BUDGET), wait for a reply to finish (CONCURRENT_STREAMS) or stop for
+ * the day (DAILY_QUOTA).
+ */
+export type RateLimitReason = 'RATE' | 'COST_BUDGET' | 'CONCURRENT_STREAMS' | 'DAILY_QUOTA';
+
+/**
+ * `extensions.reason` of UNAUTHENTICATED for a presented token: TOKEN_EXPIRED (refresh and
+ * retry), TOKEN_INVALID or SESSION_REVOKED (sign in again).
+ */
+export type AuthReason = 'TOKEN_EXPIRED' | 'TOKEN_INVALID' | 'SESSION_REVOKED';
+
 /** The message an unexpected error is replaced with in prod. */
 export const INTERNAL_MESSAGE = 'Internal server error';
 
@@ -38,8 +51,8 @@ export class BadUserInputError extends AppError {
 }
 
 export class UnauthenticatedError extends AppError {
-  constructor(message = 'Authentication required') {
-    super('UNAUTHENTICATED', message);
+  constructor(message = 'Authentication required', reason?: AuthReason) {
+    super('UNAUTHENTICATED', message, reason ? { reason } : {});
   }
 }
 
@@ -56,8 +69,8 @@ export class NotFoundError extends AppError {
 }
 
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number, message = 'Too many requests; try again later') {
-    super('RATE_LIMITED', message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  constructor(retryAfterSeconds: number, message = 'Too many requests; try again later', reason: RateLimitReason = 'RATE') {
+    super('RATE_LIMITED', message, { reason, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
   }
 }
 

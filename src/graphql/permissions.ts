@@ -4,7 +4,7 @@ import { Role } from './role';
 import type { Context } from './context';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 
-const unauthenticated = (ctx: Context) => new UnauthenticatedError(ctx.authProblem ?? 'Authentication required');
+const unauthenticated = (ctx: Context) => new UnauthenticatedError(ctx.authProblem ?? 'Authentication required', ctx.authReason);
 
 /** A signed-in caller (a valid access token of an active session). */
 export const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => (ctx.auth ? true : unauthenticated(ctx)));
@@ -39,6 +39,7 @@ export const RULES = {
     mySessions: isAuthenticated,
     conversations: isAuthenticated,
     conversation: isAuthenticated,
+    myUsage: isAuthenticated,
     auditEvents: isAdminOrAuditor,
     verifyAuditChain: isAdminOrAuditor,
     securitySummary: isAdminOrAuditor,
@@ -57,6 +58,8 @@ export const RULES = {
     deleteConversation: isAuthenticated,
     sendMessage: isAuthenticated,
     cancelGeneration: isAuthenticated,
+    regenerateReply: isAuthenticated,
+    editMessage: isAuthenticated,
     exportMyData: isAuthenticated,
     deleteMyAccount: isAuthenticated,
     setUserRole: isAdmin,
@@ -66,6 +69,7 @@ export const RULES = {
   },
   Subscription: {
     messageStream: isAuthenticated,
+    chatEvents: isAuthenticated,
     auditEventAdded: isAdminOrAuditor,
   },
   User: { '*': allow, email: isSelfOrAdmin, usage: isAdmin },
@@ -80,6 +84,7 @@ export const RULES = {
   MessageConnection: allow,
   MessageEdge: allow,
   MessageStreamEvent: allow,
+  ChatEvent: allow,
   PageInfo: allow,
   SendMessagePayload: allow,
   TokenUsage: allow,

@@ -16,6 +16,8 @@ export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
   'Mutation.register': 'register',
   'Mutation.refreshSession': 'refresh',
   'Mutation.sendMessage': 'sendMessage',
+  'Mutation.regenerateReply': 'sendMessage',
+  'Mutation.editMessage': 'sendMessage',
   'Mutation.exportMyData': 'export',
   'Mutation.changePassword': 'passwordCheck',
   'Mutation.deleteMyAccount': 'passwordCheck',
@@ -67,10 +69,16 @@ function applyConfiguredLimits(schema: GraphQLSchema, config: Config): GraphQLSc
   });
 }
 
+/** Fields that count against another field's counter: every way of starting a reply shares sendMessage's. */
+const SHARED_COUNTER: Record<string, string> = {
+  'Mutation.regenerateReply': 'Mutation.sendMessage',
+  'Mutation.editMessage': 'Mutation.sendMessage',
+};
+
 /** The limiter key of a field for this caller: per user, or per client IP when anonymous or PER_IP. */
 function limiterKey(ctx: Context, coordinate: string): string {
   const who = ctx.auth && !PER_IP.has(coordinate) ? `user:${ctx.auth.userId}` : `ip:${ctx.ip ?? 'unknown'}`;
-  return `${coordinate}:${who}`;
+  return `${SHARED_COUNTER[coordinate] ?? coordinate}:${who}`;
 }
 
 /** Who a limit counts against, and the request for the records. */
@@ -176,7 +184,7 @@ function report(limiter: RateLimiterAbstract, requested: number, res: RateLimite
   return { requested, limit: limiter.points, remaining: Math.max(0, limiter.points - res.consumedPoints), resetSeconds: Math.ceil(res.msBeforeNext / 1000) };
 }
 
-/** RATE_LIMITED for an exhausted budget; over HTTP a 429 with Retry-After (Apollo reads `extensions.http`). */
+/** RATE_LIMITED for an exhausted budget (over HTTP a 429 with Retry-After: apollo.ts's rateLimitedStatus). */
 function costBudgetError(cost: CostReport, msBeforeNext: number): AppError {
   const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new AppError(
@@ -186,7 +194,6 @@ function costBudgetError(cost: CostReport, msBeforeNext: number): AppError {
       reason: 'COST_BUDGET',
       retryAfterSeconds,
       cost,
-      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
     },
   );
 }
@@ -215,7 +222,7 @@ export function rateLimiting(deps: { config: Config; logger: Logger; tallyRefusa
         limiterKey(ctx, field),
         res.msBeforeNext,
       );
-      throw new RateLimitedError(retryAfterSeconds);
+      throw new RateLimitedError(retryAfterSeconds, undefined, 'RATE');
     },
   });
   return {

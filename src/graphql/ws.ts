@@ -10,7 +10,7 @@ import type { Metrics } from '../observability/metrics';
 import { buildContext, type Context, type ContextDeps, type RequestAuthenticator } from './context';
 import type { FormatError } from './format-error';
 import type { CostBudget } from './rate-limit';
-import { SocketRegistry, WS_FORBIDDEN, type SocketExtra } from './socket-registry';
+import { CLOSE_REASON_OF, SocketRegistry, WS_FORBIDDEN, type CloseReason, type SocketExtra } from './socket-registry';
 import { OperationPreparer, UpgradeGate, refuseUpgrade } from './ws-guards';
 
 export { WS_FORBIDDEN } from './socket-registry';
@@ -99,6 +99,7 @@ function subscribeHook(deps: WebSocketDeps, registry: SocketRegistry) {
         extra.costs.set(id, await deps.budget.draw(who, cost));
       } catch (err) {
         extra.active.delete(id);
+        registry.settle(extra);
         if (err instanceof GraphQLError) return [err];
         throw err;
       }
@@ -118,9 +119,10 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
     context: async (ctx, id, _payload, args) => {
       const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
       let auth = ctx.extra.auth ?? null;
-      // Re-checked per operation: the token may have expired or its session been revoked elsewhere.
-      if (auth && !(await authenticator.stillValid(auth))) {
-        ctx.extra.socket.close(WS_FORBIDDEN, 'Forbidden');
+      // Re-checked per operation: the session may have been revoked elsewhere (the token's
+      // expiry was checked when the operation was admitted).
+      if (auth && !(await authenticator.sessionLive(auth))) {
+        ctx.extra.socket.close(WS_FORBIDDEN, 'session_revoked' satisfies CloseReason);
         auth = null;
       }
       logger.info('ws subscribe', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id), operationName, userId: auth?.userId });
@@ -130,18 +132,22 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
         userAgent: ctx.extra.request.headers['user-agent'],
         transport: 'ws',
         auth,
-        authProblem: ctx.extra.auth && !auth ? 'Session has ended' : undefined,
+        ...(ctx.extra.auth && !auth ? { authProblem: 'Session has been revoked', authReason: 'SESSION_REVOKED' as const } : {}),
       });
     },
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization;
       if (header !== undefined && header !== null) {
-        const { auth, problem } =
-          typeof header === 'string' ? await authenticator.authenticate(header) : { auth: undefined, problem: 'authorization must be a string' };
+        const { auth, problem, reason } =
+          typeof header === 'string'
+            ? await authenticator.authenticate(header)
+            : { problem: 'authorization must be a string', reason: 'TOKEN_INVALID' as const };
         if (!auth) {
           metrics.wsConnections.inc({ outcome: 'refused' });
           logger.warn('ws refused', { connectionId: ctx.extra.connectionId, ip: ctx.extra.ip, problem });
-          return false; // graphql-ws closes with 4403 Forbidden
+          // 4403 with a stable reason; graphql-ws's own close (4403 Forbidden) after it is a no-op.
+          ctx.extra.socket.close(WS_FORBIDDEN, CLOSE_REASON_OF[reason ?? 'TOKEN_INVALID']);
+          return false;
         }
         registry.signIn(ctx.extra, auth);
       }
@@ -166,6 +172,7 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
     onComplete: (ctx, id) => {
       ctx.extra.active.delete(id);
       ctx.extra.costs.delete(id);
+      registry.settle(ctx.extra);
       logger.info('ws complete', { connectionId: ctx.extra.connectionId, requestId: opId(ctx.extra, id) });
     },
   });

@@ -4,12 +4,12 @@ import type { Logger } from '../logging/logger';
 import { scopeOf } from '../logging/request-log';
 import { INTERNAL_MESSAGE, type ErrorCode } from '../graphql/errors';
 
-/** Sends a GraphQL-shaped error body, so clients parse one format whatever failed. */
-export function sendGraphQLError(res: Response, status: number, code: ErrorCode, message: string): void {
+/** Sends a GraphQL-shaped error body, so clients parse one format whatever failed; `extensions` adds e.g. a `reason`. */
+export function sendGraphQLError(res: Response, status: number, code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): void {
   res
     .status(status)
     .type('application/json')
-    .json({ errors: [{ message, extensions: { code, requestId: scopeOf(res)?.requestId } }] });
+    .json({ errors: [{ message, extensions: { ...extensions, code, requestId: scopeOf(res)?.requestId } }] });
 }
 
 interface HttpError extends Error {

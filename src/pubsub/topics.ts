@@ -31,8 +31,8 @@ export interface AuditEventData {
 export interface Topics {
   /** Ask whichever instance runs a generation to stop it. */
   'generation:cancel': [payload: { messageId: string; reason: 'cancel' | 'delete' }];
-  /** A session was revoked: every instance drops it from its cache and closes its sockets. */
-  'session:revoked': [payload: { sessionId: string; origin: string }];
+  /** A session was revoked: every instance drops it from its cache and closes its sockets (`why` is the close reason). */
+  'session:revoked': [payload: { sessionId: string; origin: string; why?: 'session_revoked' | 'account_locked' }];
   /** Every audit event, once written (the live tail for admins and auditors). */
   'audit:events': [event: AuditEventData];
 }

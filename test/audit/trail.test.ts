@@ -1,6 +1,7 @@
 import { bearer, login, registerUser } from '../helpers/auth';
 import { authedWs, createConversation } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
+import { AuditOutcome } from '../../src/audit/audit-event.entity';
 import { purgeAuditPrefix } from '../../src/audit/audit-retention';
 
 const ADMIN = { email: 'root@example.com', password: 'an admin passphrase nobody guesses' };
@@ -8,7 +9,8 @@ const EVENTS = `query E($filter: AuditFilter, $first: Int, $after: String) { aud
   edges { node { seq action actorId resourceType resourceId outcome ip at } cursor } pageInfo { hasNextPage endCursor } } }`;
 
 describe('the audit trail over GraphQL', () => {
-  const t = useTestServer({ env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password } });
+  // The reuse grace window off (it defaults to 10 s since issue 11), so the reuse below counts.
+  const t = useTestServer({ env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, REFRESH_REUSE_GRACE_SECONDS: '0' } });
   let admin: string;
   const events = async (filter: Record<string, unknown>, first = 50, after?: string) => {
     const r = await gql(t.graphqlUrl, EVENTS, { filter, first, after }, bearer(admin));
@@ -82,12 +84,15 @@ describe('the audit trail over GraphQL', () => {
   it('delivers the live tail to an auditor: a login made by someone else', async () => {
     const ws = authedWs(t.wsUrl, admin);
     const u = await registerUser(t.graphqlUrl);
+    let live!: () => void;
+    const subscribed = new Promise<void>((resolve) => (live = resolve));
     const seen = new Promise<any>((resolve, reject) => {
       ws.subscribe(
         { query: 'subscription { auditEventAdded { seq action actorId outcome hash prevHash } }' },
         {
           next: (r: any) => {
             if (r.errors) reject(r.errors);
+            else if (r.data.auditEventAdded.action === 'test.probe') live();
             else if (r.data.auditEventAdded.action === 'auth.login' && r.data.auditEventAdded.actorId === u.userId) resolve(r.data.auditEventAdded);
           },
           error: reject,
@@ -95,7 +100,10 @@ describe('the audit trail over GraphQL', () => {
         },
       );
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The tail is live once a probe event reaches it; only then does the other person log in.
+    while (!(await Promise.race([subscribed.then(() => true), new Promise((r) => setTimeout(() => r(false), 100))]))) {
+      await t.server.services.audit.append({ action: 'test.probe', outcome: AuditOutcome.SUCCESS });
+    }
     await login(t.graphqlUrl, u.email, u.password);
     const e = await seen;
     expect(e).toMatchObject({ action: 'auth.login', outcome: 'SUCCESS', actorId: u.userId });

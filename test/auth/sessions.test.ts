@@ -3,7 +3,8 @@ import { gql, sql, startTestServer, useTestServer } from '../helpers/server';
 import { bearer, login, me, refresh, registerUser } from '../helpers/auth';
 
 describe('sessions and refresh tokens', () => {
-  const t = useTestServer();
+  // The reuse grace window off (it defaults to 10 s since issue 11): any reuse is theft here.
+  const t = useTestServer({ env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
   const q = (query: string, params: unknown[] = []) => sql(t, query, params);
 
   it('rotates: a refresh gives new tokens, both work, and the refresh token is stored only as a hash', async () => {

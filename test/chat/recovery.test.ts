@@ -46,7 +46,7 @@ describe('crash recovery', () => {
     const status = async () => {
       const r = await gql(
         url2,
-        'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { id status content } } } } }',
+        'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { id status content finishReason errorCode } } } } }',
         { id: conv },
         bearer(u.accessToken),
       );
@@ -59,6 +59,7 @@ describe('crash recovery', () => {
       m = await status();
     }
     expect(m.status).toBe('INTERRUPTED');
+    expect(m).toMatchObject({ finishReason: 'INTERRUPTED', errorCode: 'INTERRUPTED' });
     expect(`Echo: ${text}`.startsWith(m.content)).toBe(true);
     // A subscriber joining now gets what was saved and the final event.
     const c2 = authedWs(url2.replace('http', 'ws'), u.accessToken);
@@ -94,9 +95,10 @@ describe('crash recovery', () => {
     await Promise.resolve(client.dispose()).catch(() => undefined);
     const pgClient = new pg.Client({ connectionString: db.url });
     await pgClient.connect();
-    const { rows } = await pgClient.query('select status, content from message where id = $1', [assistantMessage.id]);
+    const { rows } = await pgClient.query('select status, content, finish_reason, error_code from message where id = $1', [assistantMessage.id]);
     await pgClient.end();
     expect(rows[0].status).toBe('INTERRUPTED');
+    expect(rows[0]).toMatchObject({ finish_reason: 'INTERRUPTED', error_code: 'INTERRUPTED' });
     expect(rows[0].content.length).toBeGreaterThan(0);
     await db.drop();
   });

@@ -61,14 +61,15 @@ describe('WebSocket hardening', () => {
     const open = await Promise.all([0, 1, 2].map(() => upgradeStatus(t.wsUrl)));
     expect(open.map((o) => o.status)).toEqual([101, 101, 101]);
     expect((await upgradeStatus(t.wsUrl)).status).toBe(429);
-    const closed = new Promise((r) => open[0].socket.once('close', r));
+    // The server frees the slot in its close handler, before it logs `ws close`.
+    const serverClosed = (n: number) => t.logs.waitFor(() => t.logs.lines.filter((l) => l.message === 'ws close').length >= n);
+    const before = t.logs.lines.filter((l) => l.message === 'ws close').length;
     open[0].socket.close();
-    await closed;
-    await new Promise((r) => setTimeout(r, 50));
+    await serverClosed(before + 1);
     const again = await upgradeStatus(t.wsUrl);
     expect(again.status).toBe(101);
     for (const o of [open[1], open[2], again]) o.socket.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await serverClosed(before + 4);
   });
 
   it('caps operations running at once on one connection', async () => {

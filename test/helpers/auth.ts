@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { AUDIENCE, ISSUER, deriveKey } from '../../src/auth/tokens';
 import { gql } from './server';
 
 // altcha-lib's CommonJS build (its types are ESM-only).
@@ -64,4 +66,20 @@ export async function refresh(graphqlUrl: string, refreshToken?: string, headers
 
 export async function me(graphqlUrl: string, accessToken: string) {
   return gql(graphqlUrl, '{ me { id email role } }', undefined, bearer(accessToken));
+}
+
+/**
+ * The same access token as `accessToken` (user, role, session) but expired a minute ago, signed
+ * with the server's own key: what a client holds when it forgot to refresh.
+ */
+export function expiredTwin(secretKey: string, accessToken: string): string {
+  const claims = jwt.decode(accessToken) as { sub: string; role: string; sid: string; jti: string };
+  const now = Math.floor(Date.now() / 1000);
+  return jwt.sign({ role: claims.role, sid: claims.sid, iat: now - 120, exp: now - 60 }, deriveKey(secretKey, 'jwt'), {
+    algorithm: 'HS256',
+    subject: claims.sub,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwtid: claims.jti,
+  });
 }

@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local stand-in for an OpenAI-compatible Chat Completions endpoint, speaking its real SSE
  * wire format: `data: {chunk}` lines split across TCP writes, a usage chunk, `data: [DONE]`.
- * The requested model picks the behaviour.
+ * The requested model picks the behaviour. Every request is recorded (`requests`: body and
+ * headers), so tests assert exactly what reached the model.
  */
 export async function startFakeOpenAI(): Promise<{ url: string; requests: any[]; close(): Promise<void> }> {
   const requests: any[] = [];
-  const chunk = (id: number, content: string | null, usage?: object) =>
-    `data: ${JSON.stringify({ id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created: 1, model: 'm', choices: content === null ? [] : [{ index: 0, delta: { content }, finish_reason: null }], ...(usage ? { usage } : {}) })}\n\n`;
+  const chunk = (id: number, content: string | null, usage?: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created: 1, model: 'm', choices: content === null ? [] : [{ index: 0, delta: finish ? {} : { content }, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -20,6 +21,10 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
       if (model === 'unauthorized') {
         res.writeHead(401, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ error: { message: 'Incorrect API key provided: sk-secret-upstream', type: 'invalid_request_error' } }));
+      }
+      if (model === 'limited') {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+        return res.end(JSON.stringify({ error: { message: 'Rate limit reached for sk-secret-upstream', type: 'requests' } }));
       }
       if (model === 'broken') {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -46,7 +51,9 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
         }
         if (model === 'stalls' && i === 2) return; // goes quiet mid-stream: idle timeout
       }
-      res.write(chunk(99, null, { prompt_tokens: 11, completion_tokens: 8, total_tokens: 19 }));
+      // 'length' ends as a model cut by max_tokens does; 'nousage' reports no usage (as some servers do).
+      res.write(chunk(98, '', undefined, model === 'length' ? 'length' : 'stop'));
+      if (model !== 'nousage') res.write(chunk(99, null, { prompt_tokens: 11, completion_tokens: 8, total_tokens: 19 }));
       res.write('data: [DONE]\n\n');
       res.end();
     };

@@ -1,7 +1,8 @@
 import type { ResolverClass } from '../../src/schema';
 import { allow } from 'graphql-shield';
-import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Directive, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../src/graphql/context';
+import { NotFoundError } from '../../src/graphql/errors';
 
 /** Counts how often the fixture mutation really ran, so a refusal can be told from a silent run. */
 export const fixtureCalls = { mutate: 0, slowStarted: 0 };
@@ -46,6 +47,25 @@ export class DbErrorFixtureResolver {
   }
 }
 
+/**
+ * Test-only: nullable fields, one under a real `@rateLimit` of one call an hour per caller and one
+ * that is always NOT_FOUND, so a response can mix a rate limit with another error (every
+ * rate-limited field of the schema is non-null, and a failing one nulls the whole response).
+ */
+@Resolver()
+export class LimitFixtureResolver {
+  @Directive('@rateLimit(limit: 1, duration: 3600)')
+  @Query(() => String, { nullable: true, description: 'Test fixture: one call an hour per caller.' })
+  fixtureLimited(): string {
+    return 'ok';
+  }
+
+  @Query(() => String, { nullable: true, description: 'Test fixture: always NOT_FOUND.' })
+  fixtureMissing(): string {
+    throw new NotFoundError('Fixture');
+  }
+}
+
 /** Permission rules that open the given fixtures (everything else stays deny-by-default). */
 export function fixtureRules(resolvers: ResolverClass[]) {
   const query: Record<string, typeof allow> = {};
@@ -56,5 +76,6 @@ export function fixtureRules(resolvers: ResolverClass[]) {
   }
   if (resolvers.includes(SlowFixtureResolver)) query.fixtureSlow = allow;
   if (resolvers.includes(DbErrorFixtureResolver)) query.fixtureDbError = allow;
+  if (resolvers.includes(LimitFixtureResolver)) query.fixtureLimited = query.fixtureMissing = allow;
   return { Query: query, ...(Object.keys(mutation).length ? { Mutation: mutation } : {}) };
 }

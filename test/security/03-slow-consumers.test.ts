@@ -119,11 +119,9 @@ describe('03 slow consumers', () => {
     expect(stored).toEqual({ content: `Echo: ${long}`, status: 'COMPLETE' });
 
     slow.resume();
-    const counts: number[] = [];
     for (const id of ids) {
       const end = await slow.ended(id);
       const events = slow.nexts.get(id)!.map((r) => r.data.messageStream as StreamEvent);
-      counts.push(events.length);
       let text = assemble(events.filter((e) => !e.done));
       if (end.type === 'error') {
         expect(end.payload[0].extensions?.code).toBe('SLOW_CONSUMER');
@@ -140,10 +138,6 @@ describe('03 slow consumers', () => {
       }
       expect(text).toBe(`Echo: ${long}`);
     }
-    // A figure for the report: queued deltas merge, so a slow reader gets fewer, larger events.
-    console.log(
-      `paused messageStream readers: ${Math.min(...counts)}–${Math.max(...counts)} events for 400 live deltas (prompt reader joining later: ${sameEvents.length})`,
-    );
     slow.ws.close();
   }, 120_000);
 
@@ -181,7 +175,10 @@ describe('03 slow consumers', () => {
     // A prompt reader on another socket, to see that events still flow to it.
     const prompt = await RawClient.open(t.wsUrl, admin);
     prompt.subscribe('p', AUDIT, {});
-    await new Promise((r) => setTimeout(r, 200)); // the subscriptions are set up server-side (no event to await before the flood)
+    // Every subscription is live once it has received a probe event; only then does the reader stop reading.
+    await t.server.services.audit.append({ action: 'test.probe', outcome: AuditOutcome.SUCCESS });
+    const probed = (c: RawClient, id: string) => (c.nexts.get(id) ?? []).some((r) => r.data.auditEventAdded.action === 'test.probe');
+    for (const [c, id] of [...ids.map((id) => [slow, id] as const), [prompt, 'p'] as const]) while (!probed(c, id)) await new Promise((r) => setTimeout(r, 20));
     slow.pause();
 
     // The flood: 1,600 events through the server's own audit service (group-committed, published
@@ -216,7 +213,6 @@ describe('03 slow consumers', () => {
     while (!slow.nexts.get('again')!.some((r) => r.data.auditEventAdded.seq === max)) await new Promise((r) => setTimeout(r, 20));
     const replayed = slow.nexts.get('again')!.map((r) => r.data.auditEventAdded.seq as number);
     expect(replayed.slice(0, max - last)).toEqual(Array.from({ length: max - last }, (_, i) => last + 1 + i));
-    console.log(`paused auditEventAdded reader: ${seqs.length} events before SLOW_CONSUMER, ${max - last} replayed with afterSeq`);
 
     slow.ws.close();
     prompt.ws.close();

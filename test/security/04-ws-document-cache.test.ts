@@ -120,9 +120,6 @@ describe('item 4: the WebSocket document cache is bounded', () => {
     expect(results.flatMap((r) => r.refused)).toEqual([]);
     expect(results.reduce((n, r) => n + r.ok, 0)).toBe(DOCUMENTS);
     const growthMb = (after - before) / 1024 / 1024;
-    console.log(
-      `item 4 bench: RSS ${(before / 1024 / 1024).toFixed(0)} MB -> ${(after / 1024 / 1024).toFixed(0)} MB (+${growthMb.toFixed(0)} MB) for ${DOCUMENTS} documents`,
-    );
     expect(growthMb).toBeLessThan(64);
   }, 300_000); // validating 1,000 distinct documents takes a while on a busy machine
 

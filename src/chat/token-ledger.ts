@@ -1,0 +1,39 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config';
+import { RateLimitedError } from '../graphql/errors';
+import type { GenerationJob } from './generation';
+
+/** One reply's share of the daily ledger (see GenerationJob). */
+export type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
+
+/**
+ * Reserves today's tokens for one reply in the ledger (inside the sender's transaction, under
+ * the per-user lock, so concurrent replies each see what the others reserved): the prompt
+ * plus `maxTokens`, which is what is left of the quota after the prompt, capped by
+ * AI_MAX_OUTPUT_TOKENS and by the caller's `requested` maxOutputTokens. The runner settles the reservation with the real usage at the end.
+ */
+export async function reserveTokens(tx: EntityManager, config: Config, userId: string, promptTokens: number, requested?: number | null): Promise<TokenGrant> {
+  const conn = tx.getConnection();
+  const ctx: unknown = tx.getTransactionContext();
+  const [row] = await conn.execute<{ day: string; reserved: number; used: number }[]>(
+    `insert into token_usage (user_id, day, reserved, used) values (?, (now() at time zone 'utc')::date, 0, 0)
+     on conflict (user_id, day) do update set reserved = token_usage.reserved returning day::text as day, reserved, used`,
+    [userId],
+    'all',
+    ctx,
+  );
+  const quota = config.chat.dailyTokenQuota;
+  const remaining = quota === undefined ? Infinity : quota - row.used - row.reserved;
+  if (remaining <= 0) {
+    const midnight = new Date();
+    midnight.setUTCHours(24, 0, 0, 0);
+    // Reservations of replies under way come back when they finish; used tokens only at midnight UTC.
+    if (quota !== undefined && row.used < quota)
+      throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish', 'DAILY_QUOTA');
+    throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded', 'DAILY_QUOTA');
+  }
+  const maxTokens = Math.min(config.ai.maxOutputTokens, requested ?? Infinity, Math.max(1, remaining - promptTokens));
+  const reservedTokens = promptTokens + maxTokens;
+  await conn.execute('update token_usage set reserved = reserved + ? where user_id = ? and day = ?::date', [reservedTokens, userId, row.day], 'all', ctx);
+  return { usageDay: row.day, reservedTokens, maxTokens, quotaBudget: quota === undefined ? undefined : reservedTokens };
+}
