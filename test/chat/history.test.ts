@@ -236,6 +236,29 @@ describe('history and conversations for chat clients', () => {
     expect(JSON.stringify(await sql(t, 'select metadata from audit_event'))).not.toContain('renamed-secret');
   });
 
+  it("tells the owner's other devices about an update with a CONVERSATION_UPDATED chat event", async () => {
+    const u = await registerUser(t.graphqlUrl);
+    const id = await createConversation(t.graphqlUrl, u.accessToken, { title: 'Old name' });
+    const device = authedWs(t.wsUrl, u.accessToken);
+    try {
+      const updated = new Promise<any>((resolve, reject) => {
+        device.subscribe<any>(
+          { query: 'subscription { chatEvents { type conversationId conversation { id title archived } } }' },
+          { next: (r) => r.data?.chatEvents.type === 'CONVERSATION_UPDATED' && resolve(r.data.chatEvents), error: reject, complete: () => undefined },
+        );
+      });
+      // graphql-ws does not acknowledge a subscription: rename until the event arrives.
+      let arrived = false;
+      void updated.then(() => (arrived = true));
+      for (let n = 1; !arrived; n++) await q(u, UPDATE, { id, input: { title: `New name ${n}` } });
+      const event = await updated;
+      expect(event).toMatchObject({ type: 'CONVERSATION_UPDATED', conversationId: id, conversation: { id, archived: false } });
+      expect(event.conversation.title).toMatch(/^New name \d+$/);
+    } finally {
+      await device.dispose();
+    }
+  });
+
   it('titles a conversation from its first message at a word boundary, never mid-word, and later queries carry it', async () => {
     const u = await registerUser(t.graphqlUrl);
     const words = await createConversation(t.graphqlUrl, u.accessToken);
