@@ -1,3 +1,4 @@
+import { ApiKey } from './auth/api-key.entity';
 import { AuditEvent } from './audit/audit-event.entity';
 import { CaptchaUse } from './auth/captcha/captcha-use.entity';
 import { LoginThrottle } from './auth/login-throttle.entity';
@@ -15,6 +16,7 @@ export const ENTITIES = [
   AppMeta,
   User,
   Session,
+  ApiKey,
   RefreshToken,
   LoginThrottle,
   CaptchaUse,

@@ -6,6 +6,7 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import type Redis from 'ioredis';
 import { AdminResolver, UserAdminResolver } from './admin/admin.resolver';
+import { ApiKeyResolver } from './auth/api-key.resolver';
 import { AuthResolver } from './auth/auth.resolver';
 import { ChatEventsResolver } from './chat/chat-events.resolver';
 import { ChatResolver, ConversationResolver, MessageStreamEventResolver } from './chat/chat.resolver';
@@ -25,6 +26,7 @@ export type ResolverClass = abstract new (...args: never[]) => object;
 /** Every resolver class of the public API. */
 export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   AdminResolver,
+  ApiKeyResolver,
   AuthResolver,
   ChatEventsResolver,
   ChatResolver,

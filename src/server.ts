@@ -13,7 +13,8 @@ import { buildContext, type Context, type ContextDeps, type RequestAuthenticator
 import { createFormatError, type FormatError } from './graphql/format-error';
 import { buildAppSchema, buildExecutableSchema, type ResolverClass } from './schema';
 import { attachWebSocket } from './graphql/ws';
-import { CostBudget } from './graphql/rate-limit';
+import { CostBudget, OperationLimit, type RefusalTally } from './graphql/rate-limit';
+import { openAiCompatRoutes } from './chat/openai-compat';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
 import { limitDocument, limitDocumentSize, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
 import { loadManifest } from './graphql/trusted-documents';
@@ -62,7 +63,7 @@ export interface ServerDeps {
 function httpContext(contextDeps: ContextDeps, authenticator: RequestAuthenticator) {
   return async ({ req, res }: { req: Request; res: Response }): Promise<Context> => {
     const scope = scopeOf(res);
-    const { auth, problem, reason } = await authenticator.authenticate(req.headers.authorization);
+    const { auth, problem, reason } = await authenticator.authenticate(req.headers.authorization, { ip: req.ip, requestId: scope?.requestId });
     if (scope && auth) scope.userId = auth.userId;
     return buildContext(contextDeps, {
       requestId: scope?.requestId ?? '',
@@ -118,6 +119,8 @@ function baseApp(deps: {
   authenticator: RequestAuthenticator;
   redis?: ReturnType<typeof createRedis>;
   isShuttingDown: () => boolean;
+  tallyRefusal: RefusalTally;
+  budget?: CostBudget;
 }): Express {
   const { config, logger, metrics, services, authenticator } = deps;
   const em = deps.db.orm.em;
@@ -133,6 +136,9 @@ function baseApp(deps: {
   app.get('/attachments/:id', corsPolicy(config), downloadRoute({ config, logger, em, audit: services.audit, authenticator }));
   app.options('/audit/export.ndjson', corsPolicy(config));
   app.get('/audit/export.ndjson', corsPolicy(config), auditExportRoute({ em, audit: services.audit, authenticator }));
+  const sendLimit = new OperationLimit({ config, logger, tallyRefusal: deps.tallyRefusal, redis: deps.redis }, 'sendMessage', 'Mutation.sendMessage');
+  const { chat, runner, pubsub } = services;
+  app.use(openAiCompatRoutes({ config, logger, authenticator, chat, runner, pubsub, em, sendLimit, budget: deps.budget }));
   return app;
 }
 
@@ -173,17 +179,23 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const { rootEm, redis, services, stopJobs, redisClients } = await startBackend(deps, metrics);
   const bare = deps.withoutDefenseLayerForBenchmark === true;
   const tallyRefusal = auditRefusals(services.audit);
-  const authenticator = createRequestAuthenticator(services.auth, services.revocations, rootEm);
+  const authenticator = createRequestAuthenticator(services.auth, services.revocations, rootEm, services.apiKeys);
   const schema = bare
     ? await buildAppSchema(deps.extraResolvers)
     : await buildExecutableSchema({ config, logger, tallyRefusal, redis, extraResolvers: deps.extraResolvers, extraRules: deps.extraRules });
   const budget = bare ? undefined : new CostBudget({ config, logger, tallyRefusal, redis });
   const manifest = config.limits.persistedQueriesOnly ? loadManifest(config.limits.persistedQueriesFile) : undefined;
-  const contextDeps: ContextDeps = { config, logger, em: rootEm, services };
+  const contextDeps: ContextDeps = {
+    config,
+    logger,
+    em: rootEm,
+    services,
+    onApiKeyRefused: (ctx, operation) => ctx.auth && services.apiKeys.refusedScope(ctx.auth, operation, ctx),
+  };
   await services.auth.bootstrapAdmin(rootEm.fork());
   let shuttingDown = false;
 
-  const app = baseApp({ config, logger, db, metrics, services, authenticator, redis, isShuttingDown: () => shuttingDown });
+  const app = baseApp({ config, logger, db, metrics, services, authenticator, redis, isShuttingDown: () => shuttingDown, tallyRefusal, budget });
   const httpServer = http.createServer(app);
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 15_000;

@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { AdminService } from './admin/admin.service';
 import { chainKeys } from './audit/audit-chain';
 import { AuditService } from './audit/audit.service';
+import { ApiKeyService } from './auth/api-keys';
 import { AuthService } from './auth/auth.service';
 import { createCaptchaVerifier, type CaptchaVerifier } from './auth/captcha/captcha';
 import { LoginGuard } from './auth/login-guard';
@@ -33,6 +34,7 @@ export interface Services {
   instanceId: string;
   audit: AuditService;
   auth: AuthService;
+  apiKeys: ApiKeyService;
   captcha: CaptchaVerifier;
   tokens: TokenService;
   passwords: PasswordHasher;
@@ -73,11 +75,12 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const sessions = new SessionStore(config, tokens, audit, revocations);
   const captcha = createCaptchaVerifier(config, logger, (ip) => guard.recentFailures(ip));
   const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, sessions);
+  const apiKeys = new ApiKeyService(audit, revocations);
   const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
   const chatEvents = new ChatEvents(pubsub);
   const chat = new ChatService(config, audit, runner, chatEvents);
   const replies = new ReplyService(chat, audit, runner, chatEvents);
   const admin = new AdminService(audit, sessions);
   const privacy = new PrivacyService(audit, auth, sessions, runner);
-  return { instanceId, audit, auth, captcha, tokens, passwords, revocations, sessions, chat, chatEvents, replies, runner, pubsub, admin, privacy };
+  return { instanceId, audit, auth, apiKeys, captcha, tokens, passwords, revocations, sessions, chat, chatEvents, replies, runner, pubsub, admin, privacy };
 }

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Request, RequestHandler, Response } from 'express';
-import type { RequestAuthenticator } from '../graphql/context';
+import { isApiKeyCaller, type RequestAuthenticator } from '../graphql/context';
 import { BadUserInputError } from '../graphql/errors';
 import { withKeyset } from '../graphql/pagination';
 import { Role } from '../graphql/role';
@@ -105,13 +105,15 @@ async function streamEvents(em: EntityManager, res: Response, where: Record<stri
  * bearer token, the events after `afterSeq` (0 when absent) as of the request, oldest first,
  * one JSON object per line with the AuditEvent fields, streamed from the database in batches.
  * Recorded once as `audit.export` before the first line is sent. 401 without a valid token,
- * 403 for other roles, 400 for bad parameters, 429 while too many exports run.
+ * 403 for other roles and for API keys, 400 for bad parameters, 429 while too many exports run.
  */
 export function auditExportRoute(deps: { em: EntityManager; audit: AuditService; authenticator: RequestAuthenticator }): RequestHandler {
   let running = 0;
   return async (req: Request, res: Response) => {
     const { auth, problem } = await deps.authenticator.authenticate(req.headers.authorization);
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
+    // API keys are for chat, usage and models only, whatever their owner's role.
+    if (isApiKeyCaller(auth)) return sendGraphQLError(res, 403, 'FORBIDDEN', 'API keys may only be used for chat, usage and model operations');
     if (auth.role !== Role.ADMIN && auth.role !== Role.AUDITOR) return sendGraphQLError(res, 403, 'FORBIDDEN', 'Not allowed');
     let params: ReturnType<typeof exportParams>;
     let where: Record<string, unknown>;

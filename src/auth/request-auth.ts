@@ -1,13 +1,30 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RequestAuthenticator } from '../graphql/context';
+import { isApiKeyCaller, type RequestAuthenticator } from '../graphql/context';
+import { API_KEY_PREFIX, type ApiKeyService } from './api-keys';
 import type { AuthService } from './auth.service';
 import type { SessionRevocations } from './revocations';
 
-/** The one authentication HTTP, WebSocket and uploads share: bearer tokens checked against live sessions. */
-export function createRequestAuthenticator(auth: AuthService, revocations: SessionRevocations, em: EntityManager): RequestAuthenticator {
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+/** The `pk_…` secret of an `Authorization: Bearer pk_…` value, or undefined for anything else (a JWT, a malformed header). */
+export function apiKeySecret(authorization: string | undefined): string | undefined {
+  const token = authorization ? BEARER.exec(authorization.trim())?.[1] : undefined;
+  return token?.startsWith(API_KEY_PREFIX) ? token : undefined;
+}
+
+/** The one authentication HTTP, WebSocket and uploads share: bearer tokens checked against live sessions, or API keys. */
+export function createRequestAuthenticator(
+  auth: AuthService,
+  revocations: SessionRevocations,
+  em: EntityManager,
+  apiKeys: ApiKeyService,
+): RequestAuthenticator {
   return {
-    authenticate: (authorization) => auth.authenticate(em.fork(), authorization),
-    sessionLive: (caller) => revocations.isActive(em.fork(), caller.sessionId, caller),
+    authenticate: (authorization, req) => {
+      const secret = apiKeySecret(authorization);
+      return secret ? apiKeys.authenticate(em.fork(), secret, req) : auth.authenticate(em.fork(), authorization);
+    },
+    sessionLive: async (caller) => (isApiKeyCaller(caller) ? apiKeys.stillValid(em.fork(), caller) : revocations.isActive(em.fork(), caller.sessionId, caller)),
     onRevoked(listener) {
       revocations.on('revoked', listener);
       return () => revocations.off('revoked', listener);

@@ -12,10 +12,21 @@ interface Owner {
 
 /** How long a session seen active is trusted without asking the database again. */
 const ACTIVE_TTL_MS = 5_000;
+
+/** What a revocable credential is: a login's session, or an API key (announced and cached alike, by id). */
+export type CredentialKind = 'session' | 'apiKey';
+
+/** The owner of a live credential, as the database says now; no row when it is revoked, expired, or its owner locked (keys). */
+const OWNER_OF: Record<CredentialKind, string> = {
+  session:
+    'select s.user_id, u.role from session s join "user" u on u.id = s.user_id where s.id = ? and s.revoked_at is null and s.absolute_expires_at > now()',
+  apiKey:
+    'select k.user_id, u.role from api_key k join "user" u on u.id = k.user_id where k.id = ? and (k.expires_at is null or k.expires_at > now()) and (u.locked_until is null or u.locked_until <= now())',
+};
 const MAX_ENTRIES = 50_000;
 
 /**
- * Whether a session may still be used, through a small cache: a session revoked by this process
+ * Whether a session (or an API key) may still be used, through a small cache: a session revoked by this process
  * is refused at once (the cache entry is replaced, and 'revoked' is emitted so open sockets
  * close), and so is one revoked by another instance, told through pub/sub ('session:revoked';
  * Redis when configured). Without that notice the database is asked again after ACTIVE_TTL_MS.
@@ -57,15 +68,11 @@ export class SessionRevocations extends EventEmitter {
    * that user whose role is still that one: a token naming another user's session, or a role the
    * user no longer has, is refused.
    */
-  async isActive(em: EntityManager, sessionId: string, claimed?: Owner): Promise<boolean> {
+  async isActive(em: EntityManager, sessionId: string, claimed?: Owner, kind: CredentialKind = 'session'): Promise<boolean> {
     let hit = this.cache.get(sessionId);
-    if (!hit || (hit.active && hit.until <= Date.now())) {
-      const rows = await em
-        .getConnection()
-        .execute<{ user_id: string; role: Role }[]>(
-          'select s.user_id, u.role from session s join "user" u on u.id = s.user_id where s.id = ? and s.revoked_at is null and s.absolute_expires_at > now()',
-          [sessionId],
-        );
+    // Refusals expire too: an API key refused while its owner was locked works again after an unlock.
+    if (!hit || hit.until <= Date.now()) {
+      const rows = await em.getConnection().execute<{ user_id: string; role: Role }[]>(OWNER_OF[kind], [sessionId]);
       this.remember(sessionId, rows.length === 1, rows[0] ? { userId: rows[0].user_id, role: rows[0].role } : undefined);
       hit = this.cache.get(sessionId)!;
     }

@@ -37,6 +37,8 @@ export interface SessionRevoker {
   revoke(userId: string, reason: string, filter?: SessionFilter, closeAs?: RevocationKind): Promise<string[]>;
   /** Sessions that end with this transaction some other way (their user is deleted). */
   ending(sessionIds: string[]): void;
+  /** The user's API keys stop working with this transaction (owner locked or deleted): their sockets close once it commits. */
+  endApiKeys(userId: string): Promise<void>;
 }
 
 /**
@@ -171,6 +173,12 @@ export class SessionStore {
           return ids;
         },
         ending: (sessionIds) => void ended.push(...sessionIds),
+        endApiKeys: async (userId) => {
+          const keys = await tx
+            .getConnection()
+            .execute<{ id: string }[]>('select id from api_key where user_id = ?', [userId], 'all', tx.getTransactionContext());
+          ended.push(...keys.map((k) => k.id));
+        },
       }),
     );
     this.revocations.revoked(ended);

@@ -49,6 +49,12 @@ export interface OpenedReply {
   parameters: ModelParameters;
 }
 
+/** An OpenAI-compatible request's reply: its own messages are the prompt (not the stored history), for its model. */
+export interface PromptOverride {
+  prompt: ChatTurn[];
+  model: string;
+}
+
 /** Conversations, messages and replies; every lookup is scoped to the caller (others' ids are NOT_FOUND). */
 export class ChatService {
   constructor(
@@ -178,7 +184,14 @@ export class ChatService {
    * STREAMING reply at `at` (the conversation's new `updatedAt`), reads the history the model
    * gets and reserves the reply's tokens. The caller commits, then `launch`es it.
    */
-  async openReply(tx: EntityManager, auth: AuthInfo, c: Conversation, at: number, parameters: ModelParameters = {}): Promise<OpenedReply> {
+  async openReply(
+    tx: EntityManager,
+    auth: AuthInfo,
+    c: Conversation,
+    at: number,
+    parameters: ModelParameters = {},
+    override?: PromptOverride,
+  ): Promise<OpenedReply> {
     if ((await countStreaming(tx, auth.userId)) >= this.config.chat.maxConcurrentStreams) {
       throw new RateLimitedError(
         1,
@@ -191,7 +204,7 @@ export class ChatService {
       role: MessageRole.ASSISTANT,
       content: '',
       status: MessageStatus.STREAMING,
-      model: c.model,
+      model: override?.model ?? c.model,
       createdAt: new Date(at),
       instanceId: this.runner.instanceId,
       heartbeatAt: new Date(at),
@@ -199,7 +212,7 @@ export class ChatService {
     });
     c.updatedAt = new Date(at);
     await tx.flush();
-    const turns = await this.history(tx, c);
+    const turns = override?.prompt ?? (await this.history(tx, c));
     const grant = await reserveTokens(tx, this.config, auth.userId, estimatePromptTokens(turns), parameters.maxOutputTokens);
     return { assistant, turns, grant, parameters };
   }
@@ -212,7 +225,7 @@ export class ChatService {
       messageId: reply.assistant.id,
       userId: auth.userId,
       conversationId: c.id,
-      model: c.model,
+      model: reply.assistant.model ?? c.model,
       turns: reply.turns,
       ...reply.grant,
       temperature: reply.parameters.temperature ?? undefined,
@@ -225,7 +238,7 @@ export class ChatService {
    * audited) and starts generating it. With a `clientMessageId` the caller used before, returns
    * that send's payload and starts nothing (a safe retry).
    */
-  async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta): Promise<SendMessagePayload> {
+  async sendMessage(em: EntityManager, auth: AuthInfo, input: SendMessageInput, meta: RequestMeta, override?: PromptOverride): Promise<SendMessagePayload> {
     const content = checkContent(input.content);
     const clientMessageId = checkClientMessageId(input.clientMessageId);
     const c = await this.ownedConversation(em, auth, input.conversationId);
@@ -244,7 +257,7 @@ export class ChatService {
       sent = await em.transactional(async (tx) => {
         await lockSender(tx, auth.userId); // one sender at a time per user
         const earlier = clientMessageId ? await earlierSend(tx, auth.userId, clientMessageId, expected) : undefined;
-        return earlier ? { earlier } : this.storeSend(tx, auth, c, { content, clientMessageId, attachmentIds, parameters }, meta);
+        return earlier ? { earlier } : this.storeSend(tx, auth, c, { content, clientMessageId, attachmentIds, parameters, override }, meta);
       });
     } catch (err) {
       // The unique (sender, clientMessageId) index caught a retry that raced past the lock (another writer).
@@ -264,7 +277,7 @@ export class ChatService {
     tx: EntityManager,
     auth: AuthInfo,
     c: Conversation,
-    msg: { content: string; clientMessageId: string | null; attachmentIds: string[]; parameters: ModelParameters },
+    msg: { content: string; clientMessageId: string | null; attachmentIds: string[]; parameters: ModelParameters; override?: PromptOverride },
     meta: RequestMeta,
   ): Promise<StoredSend> {
     const now = Date.now();
@@ -287,7 +300,7 @@ export class ChatService {
       for (const a of attached) a.message = userMsg;
     }
     if (!c.title) c.title = titleFromMessage(msg.content);
-    const reply = await this.openReply(tx, auth, c, now + 1, msg.parameters);
+    const reply = await this.openReply(tx, auth, c, now + 1, msg.parameters, msg.override);
     await this.audit.record(tx, {
       action: 'chat.message.create',
       outcome: AuditOutcome.SUCCESS,

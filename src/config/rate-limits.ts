@@ -12,6 +12,7 @@ export const RATE_LIMIT_DEFAULTS = {
   wsSubscribe: { env: 'RATE_LIMIT_WS_SUBSCRIBE', limit: 60, duration: 60 },
   upload: { env: 'RATE_LIMIT_UPLOAD', limit: 60, duration: 3600 },
   passwordCheck: { env: 'RATE_LIMIT_PASSWORD_CHECK', limit: 5, duration: 900 },
+  apiKey: { env: 'RATE_LIMIT_API_KEY', limit: 10, duration: 3600 },
   /** Not an operation's limit: the cost budget every operation draws from (anonymous: a tenth, per IP). */
   cost: { env: 'RATE_LIMIT_COST', limit: 20_000, duration: 60 },
 } as const;

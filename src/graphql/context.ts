@@ -4,13 +4,23 @@ import type { Logger } from '../logging/logger';
 import { UnauthenticatedError, type AuthReason } from './errors';
 import type { Role } from './role';
 
-/** Who is calling, from a verified access token whose session is still active. */
+/** Who is calling, from a verified access token whose session is still active, or from a live API key. */
 export interface AuthInfo {
   userId: string;
   role: Role;
+  /** The session; for an API key, the key's id (revocations and sockets are tracked by it alike). */
   sessionId: string;
-  /** When the access token expires. */
+  /** When the access token (or the API key) expires. */
   expiresAt: Date;
+  /** How the caller signed in: an interactive session (the default) or an API key, which may do chat, usage and models only. */
+  via?: 'session' | 'apiKey';
+  /** The API key used, when `via` is 'apiKey'. */
+  apiKeyId?: string;
+}
+
+/** True when the caller came with an API key rather than an interactive session. */
+export function isApiKeyCaller(auth: AuthInfo | null | undefined): boolean {
+  return auth?.via === 'apiKey';
 }
 
 /** Where a request came from, for sessions and audit records. */
@@ -36,11 +46,14 @@ export type RevocationKind = 'session_revoked' | 'account_locked';
  * request, a WebSocket once on connect and again before each operation.
  */
 export interface RequestAuthenticator {
-  /** Checks a bearer `Authorization` value: a valid token of a live session, or the problem; never throws for a bad token. */
-  authenticate(authorization: string | undefined): Promise<Authentication>;
-  /** True while an accepted caller's session is live for that user and role (the token's expiry is the transport's to judge). */
+  /**
+   * Checks a bearer `Authorization` value: a valid token of a live session or a live API key, or
+   * the problem; never throws for a bad token. `req` says where it came from (refusals are audited).
+   */
+  authenticate(authorization: string | undefined, req?: { ip?: string; requestId?: string }): Promise<Authentication>;
+  /** True while an accepted caller's session (or API key) is live for that user and role (the token's expiry is the transport's to judge). */
   sessionLive(auth: AuthInfo): Promise<boolean>;
-  /** Calls `listener` with each revoked session id and why, here or on another instance; returns the unsubscribe. */
+  /** Calls `listener` with each revoked session (or API key) id and why, here or on another instance; returns the unsubscribe. */
   onRevoked(listener: (sessionId: string, why: RevocationKind) => void): () => void;
 }
 
@@ -73,6 +86,8 @@ export interface Context {
   setCookie?: (value: string) => void;
   /** What this operation read, by `type:id`: written as one `data.read` event when its result is sent. */
   readsRecorded: Map<string, { type: string; id: string | null }>;
+  /** Records that the caller's API key was refused `operation` (outside its scope): audited by the auth feature. */
+  apiKeyRefused: (operation: string) => void;
 }
 
 /** The process-wide parts a context is built from. */
@@ -81,6 +96,8 @@ export interface ContextDeps {
   logger: Logger;
   em: EntityManager;
   services: ContextServices;
+  /** Audits an API key refused an operation (server.ts wires it to the auth feature); unset: not recorded. */
+  onApiKeyRefused?: (ctx: Context, operation: string) => void;
 }
 
 /** Per-request facts the transport supplies. */
@@ -98,7 +115,7 @@ export interface ContextRequest {
 
 /** Builds the per-operation context: its own `em` fork and a logger tagged with the request id. */
 export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
-  return {
+  const ctx: Context = {
     requestId: req.requestId,
     ip: req.ip,
     userAgent: req.userAgent,
@@ -113,7 +130,11 @@ export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
     cookies: req.cookies ?? {},
     setCookie: req.setCookie,
     readsRecorded: new Map(),
+    apiKeyRefused: () => undefined,
   };
+  const hook = deps.onApiKeyRefused;
+  if (hook) ctx.apiKeyRefused = (operation) => hook(ctx, operation);
+  return ctx;
 }
 
 /** The caller, or UNAUTHENTICATED saying why not. */

@@ -1,18 +1,34 @@
 import { allow, deny, rule, shield } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
 import { Role } from './role';
-import type { Context } from './context';
+import { isApiKeyCaller, type Context } from './context';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 
 const unauthenticated = (ctx: Context) => new UnauthenticatedError(ctx.authProblem ?? 'Authentication required', ctx.authReason);
 
-/** A signed-in caller (a valid access token of an active session). */
+/** An API key asking for what only an interactive session may do: FORBIDDEN, and the refusal audited. */
+function refuseApiKey(ctx: Context, info: { parentType: { name: string }; fieldName: string }): ForbiddenError {
+  ctx.apiKeyRefused(`${info.parentType.name}.${info.fieldName}`);
+  return new ForbiddenError('API keys may only be used for chat, usage and model operations');
+}
+
+/**
+ * A signed-in caller: an access token of an active session, or an API key. Only chat, usage and
+ * model operations use it; everything else names isSessionUser or hasRole, which refuse keys.
+ */
 export const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => (ctx.auth ? true : unauthenticated(ctx)));
 
-/** A signed-in caller with one of `roles`; others signed in get FORBIDDEN. */
+/** A caller signed in interactively (a login's session), never an API key: sessions, keys, passwords, export, account deletion. */
+export const isSessionUser = rule({ cache: 'contextual' })((_parent, _args, ctx: Context, info) => {
+  if (!ctx.auth) return unauthenticated(ctx);
+  return isApiKeyCaller(ctx.auth) ? refuseApiKey(ctx, info) : true;
+});
+
+/** A caller signed in interactively with one of `roles`; others signed in get FORBIDDEN, and so does every API key. */
 export const hasRole = (...roles: Role[]) =>
-  rule(`hasRole(${roles.join(',')})`, { cache: 'contextual' })((_parent, _args, ctx: Context) => {
+  rule(`hasRole(${roles.join(',')})`, { cache: 'contextual' })((_parent, _args, ctx: Context, info) => {
     if (!ctx.auth) return unauthenticated(ctx);
+    if (isApiKeyCaller(ctx.auth)) return refuseApiKey(ctx, info);
     return roles.includes(ctx.auth.role) ? true : new ForbiddenError();
   });
 
@@ -36,10 +52,11 @@ export const RULES = {
     captchaChallenge: allow,
     models: allow,
     me: isAuthenticated,
-    mySessions: isAuthenticated,
+    mySessions: isSessionUser,
     conversations: isAuthenticated,
     conversation: isAuthenticated,
     myUsage: isAuthenticated,
+    myApiKeys: isSessionUser,
     auditEvents: isAdminOrAuditor,
     verifyAuditChain: isAdminOrAuditor,
     securitySummary: isAdminOrAuditor,
@@ -49,10 +66,10 @@ export const RULES = {
     register: allow,
     login: allow,
     refreshSession: allow,
-    logout: isAuthenticated,
-    logoutAll: isAuthenticated,
-    revokeSession: isAuthenticated,
-    changePassword: isAuthenticated,
+    logout: isSessionUser,
+    logoutAll: isSessionUser,
+    revokeSession: isSessionUser,
+    changePassword: isSessionUser,
     createConversation: isAuthenticated,
     updateConversation: isAuthenticated,
     deleteConversation: isAuthenticated,
@@ -60,8 +77,10 @@ export const RULES = {
     cancelGeneration: isAuthenticated,
     regenerateReply: isAuthenticated,
     editMessage: isAuthenticated,
-    exportMyData: isAuthenticated,
-    deleteMyAccount: isAuthenticated,
+    exportMyData: isSessionUser,
+    deleteMyAccount: isSessionUser,
+    createApiKey: isSessionUser,
+    revokeApiKey: isSessionUser,
     setUserRole: isAdmin,
     lockUser: isAdmin,
     unlockUser: isAdmin,
@@ -98,6 +117,8 @@ export const RULES = {
   IpCount: allow,
   SecuritySummary: allow,
   UsageSummary: allow,
+  ApiKey: allow,
+  ApiKeyPayload: allow,
 } satisfies IRules;
 
 /** graphql-shield with deny as the fallback; resolvers' own errors keep their codes. `extra`: test fixtures only. */

@@ -21,6 +21,7 @@ export const RATE_LIMITED_FIELDS: Record<string, RateLimitName> = {
   'Mutation.exportMyData': 'export',
   'Mutation.changePassword': 'passwordCheck',
   'Mutation.deleteMyAccount': 'passwordCheck',
+  'Mutation.createApiKey': 'apiKey',
   'Query.auditEvents': 'admin',
   'Query.verifyAuditChain': 'admin',
   'Query.users': 'admin',
@@ -120,6 +121,37 @@ export function recordRateLimited(
       userId: who.userId,
       requestId: who.requestId,
     });
+}
+
+/**
+ * One configured per-user operation limit enforced outside GraphQL (the OpenAI-compatible door
+ * counts against `sendMessage`'s). Same points, key and Redis prefix as the directive's limiter,
+ * so with REDIS_URL both doors draw from one counter; in memory each keeps its own.
+ */
+export class OperationLimit {
+  private readonly limiter: RateLimiterAbstract;
+
+  constructor(
+    private readonly deps: { config: Config; logger: Logger; tallyRefusal: RefusalTally; redis?: Redis },
+    name: RateLimitName,
+    private readonly coordinate: string,
+  ) {
+    const setting = deps.config.rateLimits[name];
+    const opts = { points: Math.max(1, Math.floor(setting.limit * deps.config.rateLimitScale)), duration: setting.duration, keyPrefix: 'rateLimit' };
+    this.limiter = deps.redis ? new RedisLimiterWithFallback({ ...opts, storeClient: deps.redis }) : new RateLimiterMemory(opts);
+  }
+
+  /** Counts one use by a signed-in caller; past the limit records the refusal and throws RATE_LIMITED (reason RATE). */
+  async take(who: LimitedCaller & { userId: string }): Promise<void> {
+    const key = `${this.coordinate}:user:${who.userId}`;
+    try {
+      await this.limiter.consume(key, 1);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      recordRateLimited(this.deps, who, this.coordinate, key, err.msBeforeNext);
+      throw new RateLimitedError(Math.ceil(err.msBeforeNext / 1000));
+    }
+  }
 }
 
 /** A caller's cost budget as every response reports it in `extensions.cost` (after GitHub's `rateLimit`). */

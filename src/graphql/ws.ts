@@ -140,7 +140,7 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
       if (header !== undefined && header !== null) {
         const { auth, problem, reason } =
           typeof header === 'string'
-            ? await authenticator.authenticate(header)
+            ? await authenticator.authenticate(header, { ip: ctx.extra.ip })
             : { problem: 'authorization must be a string', reason: 'TOKEN_INVALID' as const };
         if (!auth) {
           metrics.wsConnections.inc({ outcome: 'refused' });

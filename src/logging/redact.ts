@@ -7,6 +7,8 @@ const SECRET_KEY_PATTERN =
 
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+/** A Parley API key secret (`pk_` and base64url), wherever it was pasted. */
+const API_KEY = /\bpk_[A-Za-z0-9_-]{16,}/g;
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]+:)[^@/\s]+@/gi;
 
 const MAX_DEPTH = 10;
@@ -53,9 +55,9 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY_PATTERN.test(key.toLowerCase().replace(/[-_\s]/g, ''));
 }
 
-/** Masks bearer credentials, JWTs and passwords inside URLs that sit in free text. */
+/** Masks bearer credentials, JWTs, API keys and passwords inside URLs that sit in free text. */
 export function redactString(value: string): string {
-  return value.replace(BEARER, `$1 ${REDACTED}`).replace(JWT, REDACTED).replace(URL_CREDENTIALS, `$1${REDACTED}@`);
+  return value.replace(BEARER, `$1 ${REDACTED}`).replace(JWT, REDACTED).replace(API_KEY, REDACTED).replace(URL_CREDENTIALS, `$1${REDACTED}@`);
 }
 
 /** Returns a deep copy of `value` with every secret removed, however deeply nested; never mutates. */

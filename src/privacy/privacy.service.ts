@@ -102,6 +102,7 @@ export class PrivacyService {
     const sessionIds = (await em.find(Session, { user: auth.userId })).map((s) => s.id);
     await this.sessions.transaction(em, async (tx, sessions) => {
       sessions.ending(sessionIds);
+      await sessions.endApiKeys(auth.userId); // deleted with the user below; their sockets close on commit
       await this.auth.guard.resetAccount(tx, accountKey(user.email));
       await tx.nativeDelete(User, { id: auth.userId }); // sessions, refresh tokens, conversations, messages cascade
       await this.audit.record(tx, {

@@ -144,6 +144,12 @@ describe('reading and exporting the audit trail', () => {
     expect(refused.res.status).toBe(403);
     expect(JSON.parse(refused.text).errors[0].extensions.code).toBe('FORBIDDEN');
 
+    // An admin's API key is not an admin session.
+    const key = await gql(t.graphqlUrl, 'mutation { createApiKey(name: "siem") { secret } }', undefined, bearer(admin));
+    const viaKey = await exportLines('', key.body.data.createApiKey.secret);
+    expect(viaKey.res.status).toBe(403);
+    expect(JSON.parse(viaKey.text).errors[0].extensions.code).toBe('FORBIDDEN');
+
     for (const bad of [
       '?afterSeq=-1',
       '?afterSeq=abc',

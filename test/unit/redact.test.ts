@@ -31,6 +31,7 @@ describe('secret key names', () => {
 describe('redacting free text', () => {
   it('masks bearer and basic credentials, JWTs and passwords in URLs', () => {
     expect(redactString(`Authorization: Bearer ${JWT}`)).toBe(`Authorization: Bearer ${REDACTED}`);
+    expect(redactString('key pk_Zm9vYmFyYmF6cXV4cXV1eDEyMzQ1Njc4OTA pasted')).toBe(`key ${REDACTED} pasted`);
     expect(redactString('basic dXNlcjpwYXNz')).toBe(`basic ${REDACTED}`);
     expect(redactString(`token=${JWT};`)).toBe(`token=${REDACTED};`);
     expect(redactString('postgres://parley:hunter2@db:5432/parley')).toBe(`postgres://parley:${REDACTED}@db:5432/parley`);
