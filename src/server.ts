@@ -26,6 +26,7 @@ import { Metrics } from './observability/metrics';
 import { closeRedis, createRedis } from './redis';
 import { createTopics } from './pubsub/topics';
 import { downloadRoute, uploadsRoute } from './chat/uploads';
+import { auditExportRoute } from './audit/audit-export';
 import { auditRefusals, flushOperationReads } from './audit/operation-audit';
 import { createRequestAuthenticator } from './auth/request-auth';
 import { countSecurityEvents, startRetentionJobs } from './jobs';
@@ -133,6 +134,8 @@ function baseApp(deps: {
   app.post('/attachments', corsPolicy(config), uploadsRoute({ config, logger, em, audit: services.audit, authenticator, redis: deps.redis }));
   app.options('/attachments/:id', corsPolicy(config));
   app.get('/attachments/:id', corsPolicy(config), downloadRoute({ config, logger, em, audit: services.audit, authenticator }));
+  app.options('/audit/export.ndjson', corsPolicy(config));
+  app.get('/audit/export.ndjson', corsPolicy(config), auditExportRoute({ em, audit: services.audit, authenticator }));
   const sendLimit = new OperationLimit({ config, logger, tallyRefusal: deps.tallyRefusal, redis: deps.redis }, 'sendMessage', 'Mutation.sendMessage');
   const { chat, runner, pubsub } = services;
   app.use(openAiCompatRoutes({ config, logger, authenticator, chat, runner, pubsub, em, sendLimit, budget: deps.budget }));

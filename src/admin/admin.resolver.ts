@@ -1,7 +1,7 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { auditEventTail, listAuditEvents } from '../audit/audit-query';
 import { recordRead } from '../audit/operation-audit';
-import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, AuditHeadInput, SecuritySummary } from '../audit/audit.types';
+import { AuditChainReport, AuditEventConnection, AuditEventView, AuditFilter, AuditHeadInput, SecuritySummary, SortOrder } from '../audit/audit.types';
 import { Role } from '../graphql/role';
 import { User } from '../auth/user.entity';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
@@ -14,14 +14,16 @@ import { UsageSummary } from '../chat/usage.types';
 @Resolver()
 export class AdminResolver {
   @Directive(rateLimitOf('admin'))
-  @Query(() => AuditEventConnection, { description: 'The audit trail, newest first, filtered by every field given. ADMIN and AUDITOR.' })
+  @Query(() => AuditEventConnection, { description: 'The audit trail, newest first unless `order: ASC`, filtered by every field given. ADMIN and AUDITOR.' })
   async auditEvents(
     @Arg('filter', () => AuditFilter, { nullable: true, description: 'What to narrow to.' }) filter: AuditFilter | null,
     @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: 'Cursor of the last event of the previous page.' }) after: string | null,
+    @Arg('order', () => SortOrder, { nullable: true, defaultValue: SortOrder.DESC, description: 'DESC: newest first; ASC: oldest first.' })
+    order: SortOrder | null,
     @Ctx() ctx: Context,
   ): Promise<AuditEventConnection> {
-    const page = await listAuditEvents(ctx.em, filter, first, after);
+    const page = await listAuditEvents(ctx.em, filter, first, after, order === SortOrder.ASC ? 'asc' : 'desc');
     recordRead(ctx, 'audit_event');
     return page;
   }

@@ -10,7 +10,7 @@ import { User } from '../auth/user.entity';
 import { usageSummary } from '../chat/usage';
 import type { UsageSummary } from '../chat/usage.types';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../graphql/errors';
-import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
+import { beyondTimeId, keysetPage, timeIdCursor, withKeyset } from '../graphql/pagination';
 import type { UserConnection, UserFilter } from './admin.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,11 +38,12 @@ export class AdminService {
     return keysetPage({
       first,
       after,
+      order: 'desc',
       cursor: timeIdCursor,
       keyOf: (u: User) => u,
       toNode: (u) => u,
-      fetch: (beyond, limit) =>
-        em.find(User, beyond ? { ...where, $and: [beyondTimeId(beyond, 'desc')] } : where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+      beyond: (key, direction) => beyondTimeId(key, direction),
+      fetch: (keyset, limit, direction) => em.find(User, withKeyset(where, keyset), { orderBy: [{ createdAt: direction }, { id: direction }], limit }),
     });
   }
 

@@ -20,3 +20,6 @@ export function toAuditData(e: AuditEvent): AuditEventData {
     prevHash: e.prevHash,
   };
 }
+
+/** The action of the one aggregated event that records what an operation read. */
+export const DATA_READ = 'data.read';

@@ -1,9 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../graphql/errors';
-import { beyondSeq, keysetPage, seqCursor } from '../graphql/pagination';
+import { beyondSeq, keysetPage, seqCursor, withKeyset, type Direction } from '../graphql/pagination';
 import type { AuditEventData, PubSub } from '../pubsub/topics';
 import { AuditEvent } from './audit-event.entity';
-import { toAuditData } from './audit-data';
+import { DATA_READ, toAuditData } from './audit-data';
 import type { AuditEventConnection, AuditEventView, AuditFilter } from './audit.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -14,32 +14,55 @@ export function toAuditView(e: AuditEvent): AuditEventView {
   return { ...toAuditData(e), at: e.at, actorRole: e.actorRole ?? null, outcome: e.outcome };
 }
 
-/** Audit events matching every given filter field, newest first, paged by seq. */
+/** The longest `actionPrefix` accepted (actions are short dotted names). */
+const MAX_ACTION_PREFIX = 100;
+
+/** `text` as a LIKE pattern matching it literally at the start (its `\`, `%` and `_` escaped). */
+function prefixPattern(text: string): string {
+  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The MikroORM `where` of an audit filter: every field given narrows it; a malformed one is BAD_USER_INPUT. */
+export function auditWhere(filter: AuditFilter | null | undefined): Record<string, unknown> {
+  const f = filter ?? {};
+  const and: Record<string, unknown>[] = [];
+  if (f.actorId) {
+    if (!UUID.test(f.actorId)) throw new BadUserInputError('actorId must be a user id', { field: 'actorId' });
+    and.push({ actorId: f.actorId });
+  }
+  if (f.action) and.push({ action: f.action });
+  if (f.actionPrefix) {
+    if (f.actionPrefix.length > MAX_ACTION_PREFIX)
+      throw new BadUserInputError(`actionPrefix is at most ${MAX_ACTION_PREFIX} characters`, { field: 'actionPrefix' });
+    and.push({ action: { $like: prefixPattern(f.actionPrefix) } });
+  }
+  if (f.excludeReads) and.push({ action: { $ne: DATA_READ } });
+  if (f.resourceType) and.push({ resourceType: f.resourceType });
+  if (f.resourceId) and.push({ resourceId: f.resourceId });
+  if (f.outcome) and.push({ outcome: f.outcome });
+  if (f.ip) and.push({ ip: f.ip });
+  if (f.from || f.to) and.push({ at: { ...(f.from ? { $gte: f.from } : {}), ...(f.to ? { $lt: f.to } : {}) } });
+  return and.length ? { $and: and } : {};
+}
+
+/** Audit events matching every given filter field, newest first (`desc`) or oldest first (`asc`), paged by seq. */
 export async function listAuditEvents(
   em: EntityManager,
   filter: AuditFilter | null | undefined,
   first?: number | null,
   after?: string | null,
+  order: Direction = 'desc',
 ): Promise<AuditEventConnection> {
-  const where: Record<string, unknown> = {};
-  const f = filter ?? {};
-  if (f.actorId) {
-    if (!UUID.test(f.actorId)) throw new BadUserInputError('actorId must be a user id', { field: 'actorId' });
-    where.actorId = f.actorId;
-  }
-  if (f.action) where.action = f.action;
-  if (f.resourceType) where.resourceType = f.resourceType;
-  if (f.resourceId) where.resourceId = f.resourceId;
-  if (f.outcome) where.outcome = f.outcome;
-  if (f.ip) where.ip = f.ip;
-  if (f.from || f.to) where.at = { ...(f.from ? { $gte: f.from } : {}), ...(f.to ? { $lt: f.to } : {}) };
+  const where = auditWhere(filter);
   return keysetPage({
     first,
     after,
+    order,
     cursor: seqCursor,
     keyOf: (e: AuditEvent) => String(e.seq),
     toNode: toAuditView,
-    fetch: (beyond, limit) => em.find(AuditEvent, { ...where, ...(beyond && beyondSeq(beyond, 'desc')) }, { orderBy: { seq: 'desc' }, limit }),
+    beyond: beyondSeq,
+    fetch: (keyset, limit, direction) => em.find(AuditEvent, withKeyset(where, keyset), { orderBy: { seq: direction }, limit }),
   });
 }
 

@@ -7,7 +7,7 @@ import type { Role } from '../graphql/role';
 import { AuditEvent, AuditOutcome } from './audit-event.entity';
 import { GENESIS_HASH, keyedHash, signHead, type ChainHead, type ChainKey } from './audit-chain';
 import { verifyChain, type ChainReport } from './audit-verify';
-import { toAuditData } from './audit-data';
+import { DATA_READ, toAuditData } from './audit-data';
 
 export { GENESIS_HASH } from './audit-chain';
 export type { ChainReport } from './audit-verify';
@@ -157,7 +157,7 @@ export class AuditService {
    */
   recordRead(input: Omit<AuditInput, 'action' | 'outcome'>): void {
     if (!this.readsRecordedForBenchmark) return;
-    const p = this.enqueue({ ...input, action: 'data.read', outcome: AuditOutcome.SUCCESS }).catch(() => undefined);
+    const p = this.enqueue({ ...input, action: DATA_READ, outcome: AuditOutcome.SUCCESS }).catch(() => undefined);
     this.pendingReads.add(p);
     void p.finally(() => this.pendingReads.delete(p));
   }

@@ -1,10 +1,23 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { MaxLength } from 'class-validator';
 import { GraphQLJSON } from 'graphql-scalars';
 import { Role } from '../graphql/role';
 import { Connection, Edge } from '../graphql/pagination';
 import { AuditOutcome } from './audit-event.entity';
 
 registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How an audited action ended.' });
+
+/** Which end of a list comes first. */
+export enum SortOrder {
+  ASC = 'ASC',
+  DESC = 'DESC',
+}
+
+registerEnumType(SortOrder, {
+  name: 'SortOrder',
+  description: 'Which end of a list comes first.',
+  valuesConfig: { ASC: { description: 'Oldest (lowest) first.' }, DESC: { description: 'Newest (highest) first.' } },
+});
 
 @ObjectType('AuditEvent', { description: 'One record of the tamper-evident audit trail.' })
 export class AuditEventView {
@@ -54,7 +67,7 @@ export class AuditEventView {
 @ObjectType({ description: 'An audit event in a page.' })
 export class AuditEventEdge extends Edge(AuditEventView, 'The event.') {}
 
-@ObjectType({ description: 'A page of audit events, newest first.' })
+@ObjectType({ description: 'A page of audit events, newest first unless `order: ASC`.' })
 export class AuditEventConnection extends Connection(AuditEventEdge, 'The events.') {}
 
 @ObjectType({ description: 'The result of recomputing the audit hash chain.' })
@@ -91,6 +104,13 @@ export class AuditFilter {
 
   @Field(() => String, { nullable: true, description: 'Only this action.' })
   action?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Only actions starting with this text (`auth.` matches `auth.login`; at most 100 characters).' })
+  @MaxLength(100)
+  actionPrefix?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'True leaves out the `data.read` events (what was read, by whom).' })
+  excludeReads?: boolean | null;
 
   @Field(() => String, { nullable: true, description: 'Only this resource type.' })
   resourceType?: string | null;

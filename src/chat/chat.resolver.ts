@@ -14,6 +14,8 @@ import {
   SendMessagePayload,
 } from './chat.types';
 import { Conversation } from './conversation.entity';
+import { LastMessageLoader, listConversations, listMessages } from './chat-lists';
+import { ConversationFilter, ConversationOrder, UpdateConversationInput } from './conversation.types';
 import { findMessageView } from './message-view';
 import { messageEvents } from './stream';
 import { MessageRole } from './message-enums';
@@ -22,15 +24,29 @@ import { ModelParametersInput } from './model-parameters';
 /** Placeholder title until one is given or taken from the first message. */
 const UNTITLED = 'New conversation';
 
+/** One lastMessage batch loader per operation (dropped with its context). */
+const loaders = new WeakMap<Context, LastMessageLoader>();
+
+function lastMessageLoader(ctx: Context): LastMessageLoader {
+  let loader = loaders.get(ctx);
+  if (!loader) loaders.set(ctx, (loader = new LastMessageLoader(ctx.em)));
+  return loader;
+}
+
 @Resolver()
 export class ChatResolver {
-  @Query(() => ConversationConnection, { description: "The caller's conversations, newest first." })
+  @Query(() => ConversationConnection, { description: "The caller's conversations, most recently updated first unless `orderBy` says otherwise." })
   conversations(
     @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor of the last item of the previous page.' }) after: string | null,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor of the last item of the previous page (issued under the same `orderBy`).' })
+    after: string | null,
+    @Arg('orderBy', () => ConversationOrder, { nullable: true, defaultValue: ConversationOrder.UPDATED_AT, description: 'Sort order, newest first.' })
+    orderBy: ConversationOrder | null,
+    @Arg('filter', () => ConversationFilter, { nullable: true, description: 'What to narrow to; archived ones are listed too unless it says otherwise.' })
+    filter: ConversationFilter | null,
     @Ctx() ctx: Context,
   ): Promise<ConversationConnection> {
-    return ctx.services.chat.listConversations(ctx.em, requireAuth(ctx), first, after);
+    return listConversations(ctx.em, requireAuth(ctx), { first, after, orderBy, filter });
   }
 
   @Query(() => Conversation, { nullable: true, description: "One of the caller's conversations; any other id is NOT_FOUND." })
@@ -46,6 +62,15 @@ export class ChatResolver {
     @Ctx() ctx: Context,
   ): Promise<Conversation> {
     return ctx.services.chat.createConversation(ctx.em, requireAuth(ctx), input, requestMeta(ctx));
+  }
+
+  @Mutation(() => Conversation, { description: "Changes one of the caller's conversations (only the fields given); any other id is NOT_FOUND." })
+  updateConversation(
+    @Arg('id', () => ID, { description: 'Conversation id.' }) id: string,
+    @Arg('input', () => UpdateConversationInput, { description: 'Title, model, system prompt and archived, all optional.' }) input: UpdateConversationInput,
+    @Ctx() ctx: Context,
+  ): Promise<Conversation> {
+    return ctx.services.chat.updateConversation(ctx.em, requireAuth(ctx), id, input, requestMeta(ctx));
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a conversation and its messages, stopping replies still streaming.' })
@@ -130,19 +155,29 @@ export class MessageStreamEventResolver {
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
-  @FieldResolver(() => String, { description: 'Title; from the first message (60 characters at most) when none was given.' })
+  @FieldResolver(() => String, { description: 'Title; from the first message (cut at a word boundary, 60 characters at most) when none was given.' })
   title(@Root() c: Conversation): string {
     return c.title ?? UNTITLED;
   }
 
-  @FieldResolver(() => MessageConnection, { description: 'Messages, oldest first.' })
+  @FieldResolver(() => MessageConnection, { description: 'Messages, oldest first; `last` (with `before`) pages back from the newest.' })
   messages(
     @Root() c: Conversation,
-    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size from the oldest (or after `after`), 1 to 100 (default 20).' }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: 'Cursor of the last message of the previous page.' }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: 'Page size from the newest (or before `before`), 1 to 100; not with `first`.' })
+    last: number | null,
+    @Arg('before', () => String, { nullable: true, description: 'Cursor of the first message of the page after this one (`startCursor`).' })
+    before: string | null,
     @Ctx() ctx: Context,
   ): Promise<MessageConnection> {
     recordRead(ctx, 'conversation.messages', c.id);
-    return ctx.services.chat.listMessages(ctx.em, c, first, after);
+    return listMessages(ctx.em, c, { first, after, last, before });
+  }
+
+  @FieldResolver(() => MessageView, { nullable: true, description: 'The newest message; null when there is none.' })
+  lastMessage(@Root() c: Conversation, @Ctx() ctx: Context): Promise<MessageView | null> {
+    recordRead(ctx, 'conversation.messages', c.id);
+    return lastMessageLoader(ctx).load(c.id);
   }
 }

@@ -5,8 +5,9 @@ import type { AuditService } from '../audit/audit.service';
 import type { AuthInfo, RequestMeta } from '../graphql/context';
 import { User } from '../auth/user.entity';
 import { BadUserInputError, NotFoundError, RateLimitedError } from '../graphql/errors';
-import { beyondTimeId, keysetPage, timeIdCursor } from '../graphql/pagination';
-import type { ConversationConnection, CreateConversationInput, MessageConnection, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
+import type { CreateConversationInput, MessageView, SendMessageInput, SendMessagePayload } from './chat.types';
+import { conversationChanges, titleFromMessage } from './conversation-update';
+import type { UpdateConversationInput } from './conversation.types';
 import { toView } from './message-view';
 import { Conversation } from './conversation.entity';
 import type { GenerationRunner } from './generation';
@@ -22,7 +23,6 @@ import { attachmentsForModel, preparePdfText } from './attachments-to-model';
 import { reserveTokens, type TokenGrant } from './token-ledger';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TITLE_FROM_MESSAGE = 60;
 const MAX_CONTENT = 32_000;
 
 /** A message's text as stored: trimmed, 1 to MAX_CONTENT characters, else BAD_USER_INPUT. */
@@ -100,44 +100,35 @@ export class ChatService {
     return created;
   }
 
-  async listConversations(em: EntityManager, auth: AuthInfo, first?: number | null, after?: string | null): Promise<ConversationConnection> {
-    return keysetPage({
-      first,
-      after,
-      cursor: timeIdCursor,
-      keyOf: (c: Conversation) => c,
-      toNode: (c) => c,
-      fetch: (beyond, limit) =>
-        em.find(Conversation, { owner: auth.userId, ...(beyond && beyondTimeId(beyond, 'desc')) }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit }),
+  /**
+   * Changes the caller's conversation (title, model, system prompt, archived; only the fields
+   * given) and audits the names of the fields that changed, never their text.
+   */
+  async updateConversation(em: EntityManager, auth: AuthInfo, id: string, input: UpdateConversationInput, meta: RequestMeta): Promise<Conversation> {
+    const { c, changed } = await em.transactional(async (tx) => {
+      const c = await this.ownedConversation(tx, auth, id);
+      const changed = conversationChanges(c, input, this.config.ai.models);
+      if (changed.length === 0) return { c, changed };
+      c.updatedAt = new Date();
+      await tx.flush();
+      await this.audit.record(tx, {
+        action: 'chat.conversation.update',
+        outcome: AuditOutcome.SUCCESS,
+        ...this.audit.forRequest(auth, meta),
+        resourceType: 'conversation',
+        resourceId: c.id,
+        metadata: { fields: changed },
+      });
+      return { c, changed };
     });
+    if (changed.length === 0) return c;
+    this.conversationUpdated(auth.userId, c);
+    return c;
   }
 
-  async listMessages(em: EntityManager, conversation: Conversation, first?: number | null, after?: string | null): Promise<MessageConnection> {
-    const page = await keysetPage({
-      first,
-      after,
-      cursor: timeIdCursor,
-      keyOf: (m: Message) => m,
-      toNode: (m) => m,
-      fetch: (beyond, limit) =>
-        em.find(
-          Message,
-          { conversation: conversation.id, ...(beyond && beyondTimeId(beyond, 'asc')) },
-          { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], limit },
-        ),
-    });
-    const ids = page.edges.map((e) => e.node.id);
-    const files = ids.length ? await em.find(AttachmentFile, { message: { $in: ids } }, { orderBy: { createdAt: 'asc' } }) : [];
-    return {
-      ...page,
-      edges: page.edges.map((e) => ({
-        ...e,
-        node: toView(
-          e.node,
-          files.filter((f) => f.message?.id === e.node.id),
-        ),
-      })),
-    };
+  /** Called once a change to a conversation is committed (updateConversation): tells the owner's devices (`chatEvents`). */
+  conversationUpdated(userId: string, conversation: Conversation): void {
+    this.events.publish(userId, ChatEventType.CONVERSATION_UPDATED, { conversationId: conversation.id });
   }
 
   /** Stops the conversation's live replies, then deletes it with its messages (audited). */
@@ -308,7 +299,7 @@ export class ChatService {
       if (attached.length !== msg.attachmentIds.length) throw new NotFoundError('Attachment');
       for (const a of attached) a.message = userMsg;
     }
-    if (!c.title) c.title = msg.content.replace(/\s+/g, ' ').slice(0, TITLE_FROM_MESSAGE).trim();
+    if (!c.title) c.title = titleFromMessage(msg.content);
     const reply = await this.openReply(tx, auth, c, now + 1, msg.parameters, msg.override);
     await this.audit.record(tx, {
       action: 'chat.message.create',

@@ -91,7 +91,7 @@ export class MessageConnection extends Connection(MessageEdge, 'The messages.') 
 @ObjectType({ description: 'A conversation in a page.' })
 export class ConversationEdge extends Edge(Conversation, 'The conversation.') {}
 
-@ObjectType({ description: 'A page of conversations, newest first.' })
+@ObjectType({ description: 'A page of conversations, newest first (by update unless asked otherwise).' })
 export class ConversationConnection extends Connection(ConversationEdge, 'The conversations.') {}
 
 @ObjectType({

@@ -6,8 +6,9 @@ import { User } from '../auth/user.entity';
 @ObjectType({ description: 'A chat between its owner and a model. Only its owner sees it.' })
 @Entity({ tableName: 'conversation' })
 @Index({ properties: ['owner', 'createdAt', 'id'] })
+@Index({ properties: ['owner', 'updatedAt', 'id'] })
 export class Conversation {
-  [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt' | 'systemPrompt' | 'title';
+  [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt' | 'systemPrompt' | 'title' | 'archived';
 
   @Field(() => ID, { description: 'Stable random identifier.' })
   @PrimaryKey({ type: 'uuid' })
@@ -28,11 +29,15 @@ export class Conversation {
   @Property({ type: 'text', nullable: true })
   systemPrompt?: string | null;
 
+  @Field({ description: 'Set aside by its owner: still listed unless `conversations(filter: { archived: false })`.' })
+  @Property({ type: 'boolean', default: false })
+  archived: boolean = false;
+
   @Field({ description: 'When the conversation was created.' })
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 
-  @Field({ description: 'When a message was last added.' })
+  @Field({ description: 'When a message was last added or the conversation last changed.' })
   @Property({ type: 'timestamptz' })
   updatedAt: Date = new Date();
 }

@@ -30,8 +30,10 @@ export const MAX_DOCUMENT_BYTES = 20 * 1024;
 export const MAX_TOKENS = 2000;
 /** Most directive usages in one document. */
 export const MAX_DIRECTIVES = 10;
-/** Page size a paginated field is costed at when `first` is not given. */
+/** Page size a paginated field is costed at when `first`/`last` is not given. */
 export const DEFAULT_PAGE_SIZE = 20;
+/** The most items one page may ask for (`first` or `last`). */
+export const MAX_PAGE_SIZE = 100;
 /** Most times one response name may be selected in one selection set (fragments merged in, as graphql-js merges them). */
 export const MAX_FIELD_REPEATS = 20;
 /** Most repeated selections of object fields in a whole document (each repeat multiplies graphql-js's overlap checks). */
@@ -222,17 +224,39 @@ function included(node: FieldNode, variables: Record<string, unknown>): boolean 
   }
 }
 
-/** The page size a paginated field asks for: its `first` (literal or variable), else DEFAULT_PAGE_SIZE. */
+/** The value of a field's argument `name` (literal or variable), undefined when absent or null. */
+function argValue(node: FieldNode, name: string, variables: Record<string, unknown>): unknown {
+  const arg = node.arguments?.find((a) => a.name.value === name)?.value;
+  if (arg?.kind === Kind.INT) return Number(arg.value);
+  return arg?.kind === Kind.VARIABLE ? (variables[arg.name.value] ?? undefined) : undefined;
+}
+
+/** BAD_USER_INPUT, as the resolvers would answer it, but before any cost is computed or drawn. */
+function pageArgError(message: string, field: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } } });
+}
+
+/**
+ * The page size a paginated field asks for: its `first` or `last`, else DEFAULT_PAGE_SIZE.
+ * Both given, or a size over MAX_PAGE_SIZE or under 0, is BAD_USER_INPUT here, so such a
+ * request is refused as bad input rather than as too costly, on HTTP and WebSocket alike.
+ */
 function pageSize(node: FieldNode, variables: Record<string, unknown>): number {
-  const arg = node.arguments?.find((a) => a.name.value === 'first')?.value;
-  const value = arg?.kind === Kind.INT ? Number(arg.value) : arg?.kind === Kind.VARIABLE ? variables[arg.name.value] : undefined;
-  return typeof value === 'number' && value > 0 ? value : DEFAULT_PAGE_SIZE;
+  const first = argValue(node, 'first', variables);
+  const last = argValue(node, 'last', variables);
+  if (first !== undefined && last !== undefined) throw pageArgError('Give first or last, not both', 'last');
+  const field = last !== undefined ? 'last' : 'first';
+  const value = last ?? first;
+  if (typeof value !== 'number') return DEFAULT_PAGE_SIZE; // absent, or a bad variable execution will report
+  if (value > MAX_PAGE_SIZE || value < 0) throw pageArgError(`${field} must be between 1 and ${MAX_PAGE_SIZE}`, field);
+  return value > 0 ? value : DEFAULT_PAGE_SIZE;
 }
 
 /**
  * The cost of an operation, counting objects: a scalar or enum field is free, an object field
  * costs 1 plus its selection, and a paginated field (one taking `first`) costs 1 plus `first`
- * (DEFAULT_PAGE_SIZE when absent) times its selection. Each fragment is costed once (memo),
+ * or `last` (DEFAULT_PAGE_SIZE when absent) times its selection; page sizes out of range are
+ * BAD_USER_INPUT (see pageSize). Each fragment is costed once (memo),
  * so the computation is linear in the document whatever its fragment fan-out.
  */
 export function queryCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> = {}, operationName?: string | null): number {
@@ -253,7 +277,7 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
         const type = field && getNamedType(field.type);
         if (!field || !sel.selectionSet || !isCompositeType(type) || !included(sel, variables)) continue;
         const children = cost(sel.selectionSet, type);
-        total += 1 + (field.args.some((a) => a.name === 'first') ? pageSize(sel, variables) : 1) * children;
+        total += 1 + (field.args.some((a) => a.name === 'first' || a.name === 'last') ? pageSize(sel, variables) : 1) * children;
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         total += cost(sel.selectionSet, sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent);
       } else {

@@ -71,6 +71,7 @@ export const RULES = {
     revokeSession: isSessionUser,
     changePassword: isSessionUser,
     createConversation: isAuthenticated,
+    updateConversation: isAuthenticated,
     deleteConversation: isAuthenticated,
     sendMessage: isAuthenticated,
     cancelGeneration: isAuthenticated,

@@ -12,6 +12,9 @@ const CREATE = tag`mutation Create { createConversation(input: {}) { id title } 
 const SEND = tag`mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { userMessage { id content } assistantMessage { id status } } }`;
 const CANCEL = tag`mutation Cancel($id: ID!) { cancelGeneration(messageId: $id) { id status content } }`;
 const STREAM = tag`subscription Stream($id: ID!, $from: Int) { messageStream(messageId: $id, fromOffset: $from) { messageId offset delta done status } }`;
+const HISTORY = tag`query History($id: ID!, $last: Int, $before: String) {
+  conversation(id: $id) { id messages(last: $last, before: $before) { edges { cursor node { id role content } } pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } }
+}`;
 const CONVERSATION = tag`query Conversation($id: ID!) { conversation(id: $id) { id title messages { edges { node { id role content status } } } } }`;
 
 /** An Apollo Client wired the way a React app wires it: HTTP for queries and mutations, graphql-ws for subscriptions. */
@@ -99,6 +102,53 @@ describe('an Apollo Client app', () => {
     expect(resumed[resumed.length - 1].done).toBe(true);
     await reloaded.wsClient.dispose();
   });
+
+  it('shows the newest messages first and pages history backwards with relayStylePagination and fetchMore({ before })', async () => {
+    const account = await registerUser(t.graphqlUrl);
+    // How a chat screen's cache is set up: one list per conversation, pages merged by cursor.
+    const cache = new InMemoryCache({ typePolicies: { Conversation: { fields: { messages: relayStylePagination() } } } });
+    const app = apollo(t.graphqlUrl, t.wsUrl, () => account.accessToken, { cache });
+    const conversationId = ((await app.client.mutate({ mutation: CREATE })).data as any).createConversation.id;
+    const sent: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const content = `message ${i}`;
+      const reply = (await app.client.mutate({ mutation: SEND, variables: { input: { conversationId, content } } })).data as any;
+      await collect(app.client, { id: reply.sendMessage.assistantMessage.id });
+      sent.push(content, `Echo: ${content}`);
+    }
+
+    const history = app.client.watchQuery({ query: HISTORY, variables: { id: conversationId, last: 5 } });
+    const firstPage = await new Promise<any>((resolve, reject) => {
+      const sub = history.subscribe({
+        next: (r) => {
+          if (r.error) reject(r.error);
+          else if (r.data && !r.loading) resolve(r.data);
+        },
+        error: reject,
+      });
+      afterDone.push(() => sub.unsubscribe());
+    });
+    expect(firstPage.conversation.messages.edges.map((e: any) => e.node.content)).toEqual(sent.slice(7));
+    expect(firstPage.conversation.messages.pageInfo.hasPreviousPage).toBe(true);
+
+    // Scrolling up: each fetchMore asks for the page before the oldest one shown; the cache
+    // (what the screen renders) merges it in front.
+    const shown = () => app.client.readQuery<any>({ query: HISTORY, variables: { id: conversationId, last: 5 } }).conversation.messages;
+    let fetches = 0;
+    for (let info = firstPage.conversation.messages.pageInfo; info.hasPreviousPage && fetches < 10; fetches++) {
+      await history.fetchMore({ variables: { before: info.startCursor } });
+      info = shown().pageInfo;
+    }
+    expect(fetches).toBe(2); // 5 + 5 + 2
+    const merged = shown();
+    expect(merged.edges.map((e: any) => e.node.content)).toEqual(sent);
+    expect(new Set(merged.edges.map((e: any) => e.node.id)).size).toBe(12);
+    expect(merged.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: false });
+    await app.wsClient.dispose();
+  });
+
+  const afterDone: (() => void)[] = [];
+  afterEach(() => afterDone.splice(0).forEach((done) => done()));
 });
 
 const MESSAGE = 'id role content status clientMessageId';

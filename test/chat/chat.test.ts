@@ -47,7 +47,8 @@ describe('conversations and messages', () => {
     await streamReply(client, assistantMessage.id);
     await client.dispose();
     const after = await gql(t.graphqlUrl, 'query Q($id: ID!) { conversation(id: $id) { title } }', { id: conv }, bearer(u.accessToken));
-    expect(after.body.data.conversation.title).toBe(secret.slice(0, 60).trim());
+    // Issue 11: cut at a word boundary (it was mid-word at 60 characters).
+    expect(after.body.data.conversation.title).toBe('a very long first message that will be cut at sixty');
     const audits = await sql(t, `select action, resource_id, metadata from audit_event where actor_id = ? and action like 'chat.%' order by seq`, [u.userId]);
     expect(audits.map((a) => a.action)).toEqual(['chat.conversation.create', 'chat.message.create']);
     expect(JSON.stringify(audits)).not.toContain('secret-');

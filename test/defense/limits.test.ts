@@ -61,7 +61,7 @@ describe.each(['http', 'ws'])('query limits over %s', (transport) => {
 
 describe('query cost', () => {
   const schema = buildSchema(`
-    type Tag { name: String }
+    type Tag { name: String item: Item }
     type Item { id: ID name: String owner: Item tags(first: Int): [Tag] }
     type Query { items(first: Int): [Item] item: Item }
   `);
@@ -80,13 +80,14 @@ describe('query cost', () => {
   });
 
   it('allows the limit and refuses one past it with QUERY_TOO_COMPLEX and the cost', () => {
-    // 1 + first * 1: first = 999 is exactly 1000.
-    expect(cost('{ items(first: 999) { owner { id } } }')).toBe(1000);
+    // Issue 11: a page over 100 is BAD_USER_INPUT before any cost, so the limit is reached by nesting:
+    // 1 + 27 * (1 + (1 + 35 * 1)) is exactly 1000; one more inner item costs 27 more.
+    expect(cost('{ items(first: 27) { owner { id } tags(first: 35) { item { id } } } }')).toBe(1000);
     try {
-      cost('{ items(first: 1000) { owner { id } } }');
+      cost('{ items(first: 27) { owner { id } tags(first: 36) { item { id } } } }');
       throw new Error('not refused');
     } catch (err) {
-      expect((err as { extensions: Record<string, unknown> }).extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 1001, maxCost: 1000 });
+      expect((err as { extensions: Record<string, unknown> }).extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 1027, maxCost: 1000 });
     }
   });
 });

@@ -11,7 +11,7 @@ const schema = buildSchema(`
   type MessageEdge { cursor: String! node: Message! }
   type PageInfo { hasNextPage: Boolean! endCursor: String }
   type MessageConnection { edges: [MessageEdge!]! pageInfo: PageInfo! }
-  type Conversation implements Node { id: ID! title: String! messages(first: Int, after: String): MessageConnection! }
+  type Conversation implements Node { id: ID! title: String! messages(first: Int, after: String, last: Int, before: String): MessageConnection! }
   type Query { me: Conversation conversation(id: ID!): Conversation node(id: ID!): Node version: String! }
   type Mutation { rename(id: ID!, title: String!): Conversation }
 `);
@@ -36,10 +36,33 @@ describe('query cost', () => {
     expect(cost('{ me { messages(first: 3) { edges { cursor } } } }')).toBe(1 + 1 + 3 * 1);
   });
 
-  it('costs a paginated field without `first` (or with a non-positive one) at the default page size', () => {
+  it('costs a paginated field without `first` (or with 0) at the default page size', () => {
     expect(cost('{ me { messages { edges { cursor } } } }')).toBe(2 + DEFAULT_PAGE_SIZE);
     expect(cost('{ me { messages(first: 0) { edges { cursor } } } }')).toBe(2 + DEFAULT_PAGE_SIZE);
-    expect(cost('query Q($n: Int) { me { messages(first: $n) { edges { cursor } } } }', { n: -5 })).toBe(2 + DEFAULT_PAGE_SIZE);
+  });
+
+  // Issue 11: `last` pages like `first`; sizes out of range are bad input, refused before any cost.
+  it('multiplies by `last` like `first`, and refuses both, over 100 or under 0 with BAD_USER_INPUT', () => {
+    expect(cost('{ me { messages(last: 30) { edges { cursor } } } }')).toBe(2 + 30);
+    expect(cost('query Q($n: Int) { me { messages(last: $n, before: "x") { edges { cursor } } } }', { n: 7 })).toBe(2 + 7);
+    const refused = (query: string, variables?: Record<string, unknown>) => {
+      try {
+        cost(query, variables);
+      } catch (err) {
+        return (err as GraphQLError).extensions;
+      }
+      throw new Error('not refused');
+    };
+    expect(refused('{ me { messages(first: 2, last: 2) { edges { cursor } } } }')).toMatchObject({ code: 'BAD_USER_INPUT', field: 'last' });
+    expect(refused('{ me { messages(last: 101) { edges { cursor } } } }')).toMatchObject({ code: 'BAD_USER_INPUT', field: 'last' });
+    expect(refused('query Q($n: Int) { me { messages(first: $n) { edges { cursor } } } }', { n: 101 })).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'first',
+    });
+    expect(refused('query Q($n: Int) { me { messages(first: $n) { edges { cursor } } } }', { n: -5 })).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'first',
+    });
   });
 
   it('leaves out fields that @skip or @include drop', () => {

@@ -4,10 +4,12 @@ import {
   cursorTime,
   keysetPage,
   MAX_PAGE_SIZE,
+  orderedTimeIdCursor,
   pageOf,
   pageSize,
   seqCursor,
   timeIdCursor,
+  type Direction,
   type TimeIdKey,
 } from '../../src/graphql/pagination';
 
@@ -86,38 +88,91 @@ describe('keyset pages', () => {
   type Row = TimeIdKey & { name: string };
   const rows: Row[] = ['a', 'b', 'c', 'd', 'e'].map((name, i) => ({ name, id: ID.replace(/.$/, String(i)), createdAt: new Date(Date.UTC(2026, 0, 1 + i)) }));
   const shape = { cursor: timeIdCursor, keyOf: (row: Row) => row, toNode: (row: Row) => row.name };
+  // Issue 11: the kit reads both ways, so fetch takes a keyset condition and a direction; an
+  // in-memory reader evaluates the conditions beyondTimeId builds (createdAt is unique here).
+  type Cond = { $and?: Cond[]; $or?: { createdAt: Record<string, Date> }[] };
+  const matches = (row: Row, cond: Cond | undefined): boolean => {
+    if (!cond) return true;
+    if (cond.$and) return cond.$and.every((c) => matches(row, c));
+    const [{ createdAt: bound }] = cond.$or!;
+    return bound.$gt ? row.createdAt > bound.$gt : row.createdAt < bound.$lt;
+  };
+  const fetch = jest.fn(async (keyset: Cond | undefined, limit: number, direction: Direction) => {
+    const found = rows.filter((r) => matches(r, keyset));
+    return (direction === 'asc' ? found : found.reverse()).slice(0, limit);
+  });
+  const query = { ...shape, order: 'asc' as const, beyond: beyondTimeId, fetch };
 
-  it('make edges of the first `size` rows and use the extra row only for hasNextPage', () => {
-    const page = pageOf(rows.slice(0, 3), 2, shape);
+  it('make edges of the rows given, with both cursors and the neighbours given', () => {
+    const page = pageOf(rows.slice(0, 2), { hasNextPage: true, hasPreviousPage: false }, shape);
     expect(page.edges.map((e) => e.node)).toEqual(['a', 'b']);
     expect(page.edges.map((e) => timeIdCursor.decode(e.cursor))).toEqual([
       { createdAt: rows[0].createdAt, id: rows[0].id },
       { createdAt: rows[1].createdAt, id: rows[1].id },
     ]);
-    expect(page.pageInfo).toEqual({ hasNextPage: true, endCursor: page.edges[1].cursor });
-    expect(pageOf(rows.slice(0, 2), 2, shape).pageInfo.hasNextPage).toBe(false);
-    expect(pageOf([], 2, shape)).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
+    expect(page.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: page.edges[0].cursor, endCursor: page.edges[1].cursor });
+    expect(pageOf([], { hasNextPage: false, hasPreviousPage: false }, shape)).toEqual({
+      edges: [],
+      pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+    });
   });
 
   it('read first + 1 rows past the decoded cursor, and check `first` before `after`', async () => {
-    const fetch = jest.fn(async (beyond: TimeIdKey | undefined, limit: number) =>
-      rows.filter((r) => !beyond || r.createdAt > beyond.createdAt).slice(0, limit),
-    );
-    const first = await keysetPage({ ...shape, first: 2, after: null, fetch });
-    expect(fetch).toHaveBeenLastCalledWith(undefined, 3);
-    const second = await keysetPage({ ...shape, first: 2, after: first.pageInfo.endCursor, fetch });
+    const first = await keysetPage({ ...query, first: 2, after: null });
+    expect(fetch).toHaveBeenLastCalledWith(undefined, 3, 'asc');
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    const second = await keysetPage({ ...query, first: 2, after: first.pageInfo.endCursor });
     expect(second.edges.map((e) => e.node)).toEqual(['c', 'd']);
-    const last = await keysetPage({ ...shape, first: 2, after: second.pageInfo.endCursor, fetch });
+    expect(second.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });
+    const last = await keysetPage({ ...query, first: 2, after: second.pageInfo.endCursor });
     expect(last).toEqual({
       edges: [{ node: 'e', cursor: timeIdCursor.encode(rows[4]) }],
-      pageInfo: { hasNextPage: false, endCursor: timeIdCursor.encode(rows[4]) },
+      pageInfo: { hasNextPage: false, hasPreviousPage: true, startCursor: timeIdCursor.encode(rows[4]), endCursor: timeIdCursor.encode(rows[4]) },
     });
 
     fetch.mockClear();
-    await expect(keysetPage({ ...shape, first: 0, after: 'garbage', fetch })).rejects.toThrow(
+    await expect(keysetPage({ ...query, first: 0, after: 'garbage' })).rejects.toThrow(
       expect.objectContaining({ extensions: expect.objectContaining({ field: 'first' }) }),
     );
-    await expect(keysetPage({ ...shape, first: 2, after: 'garbage', fetch })).rejects.toThrow(badCursor);
+    await expect(keysetPage({ ...query, first: 2, after: 'garbage' })).rejects.toThrow(badCursor);
     expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('page back from the end with last/before, edges still in the natural order', async () => {
+    const newest = await keysetPage({ ...query, first: null, after: null, last: 2 });
+    expect(newest.edges.map((e) => e.node)).toEqual(['d', 'e']);
+    expect(newest.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false });
+    const older = await keysetPage({ ...query, first: null, after: null, last: 2, before: newest.pageInfo.startCursor });
+    expect(older.edges.map((e) => e.node)).toEqual(['b', 'c']);
+    expect(older.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: true });
+    const oldest = await keysetPage({ ...query, first: null, after: null, last: 2, before: older.pageInfo.startCursor });
+    expect(oldest.edges.map((e) => e.node)).toEqual(['a']);
+    expect(oldest.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: true });
+    // Both cursors bound the window.
+    const between = await keysetPage({ ...query, first: 5, after: timeIdCursor.encode(rows[0]), before: timeIdCursor.encode(rows[3]) });
+    expect(between.edges.map((e) => e.node)).toEqual(['b', 'c']);
+  });
+
+  it('refuse first with last, and a bad `before` cursor names `before`', async () => {
+    await expect(keysetPage({ ...query, first: 2, after: null, last: 2 })).rejects.toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'last' }) }),
+    );
+    await expect(keysetPage({ ...query, first: null, after: null, last: 101 })).rejects.toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'last' }) }),
+    );
+    await expect(keysetPage({ ...query, first: null, after: null, last: 2, before: 'garbage' })).rejects.toThrow(
+      expect.objectContaining({ message: 'Invalid cursor', extensions: expect.objectContaining({ field: 'before' }) }),
+    );
+  });
+});
+
+describe('ordered cursors', () => {
+  it('round-trip under their own order and are refused under another', () => {
+    const key = { createdAt: new Date('2026-03-04T05:06:07.089Z'), id: ID };
+    const updated = orderedTimeIdCursor('u');
+    expect(updated.decode(updated.encode(key))).toEqual(key);
+    expect(() => orderedTimeIdCursor('c').decode(updated.encode(key))).toThrow(badCursor);
+    expect(() => updated.decode(timeIdCursor.encode(key))).toThrow(badCursor);
+    expect(() => timeIdCursor.decode(updated.encode(key))).toThrow(badCursor);
   });
 });

@@ -7,6 +7,7 @@ import { Migration20261201113700 } from './Migration20261201113700';
 import { Migration20261201114400 } from './Migration20261201114400';
 import { Migration20261201120600 } from './Migration20261201120600';
 import { Migration20261201140000 } from './Migration20261201140000';
+import { Migration20261201140100 } from './Migration20261201140100';
 import { Migration20261201140500 } from './Migration20261201140500';
 import { Migration20261201141000 } from './Migration20261201141000';
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   { name: 'Migration20261201114400', class: Migration20261201114400 },
   { name: 'Migration20261201120600', class: Migration20261201120600 },
   { name: 'Migration20261201140000', class: Migration20261201140000 },
+  { name: 'Migration20261201140100', class: Migration20261201140100 },
   { name: 'Migration20261201140500', class: Migration20261201140500 },
   { name: 'Migration20261201141000', class: Migration20261201141000 },
 ];

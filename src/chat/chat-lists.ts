@@ -1,0 +1,140 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuthInfo } from '../graphql/context';
+import { beyondTimeId, keysetPage, orderedTimeIdCursor, timeIdCursor, withKeyset, type Direction } from '../graphql/pagination';
+import { AttachmentFile } from './attachment.entity';
+import type { ConversationConnection, MessageConnection, MessageView } from './chat.types';
+import { toView } from './message-view';
+import { Conversation } from './conversation.entity';
+import { ConversationOrder, MAX_TITLE_SEARCH, type ConversationFilter } from './conversation.types';
+import { Message } from './message.entity';
+import { BadUserInputError } from '../graphql/errors';
+
+/** The column each conversation order sorts on (then id), and the cursor codec that carries it. */
+const CONVERSATION_ORDERS = {
+  [ConversationOrder.UPDATED_AT]: { field: 'updatedAt', cursor: orderedTimeIdCursor('u') },
+  [ConversationOrder.CREATED_AT]: { field: 'createdAt', cursor: orderedTimeIdCursor('c') },
+} as const;
+
+/** `text` as a LIKE pattern matching it literally anywhere (its `\`, `%` and `_` escaped). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The `where` of a conversation filter, for the caller's conversations only. */
+function conversationWhere(auth: AuthInfo, filter: ConversationFilter | null | undefined): Record<string, unknown> {
+  const where: Record<string, unknown> = { owner: auth.userId };
+  const text = filter?.titleContains;
+  if (text !== null && text !== undefined && text !== '') {
+    if (text.length > MAX_TITLE_SEARCH) throw new BadUserInputError(`titleContains is at most ${MAX_TITLE_SEARCH} characters`, { field: 'titleContains' });
+    where.title = { $ilike: containsPattern(text) };
+  }
+  if (filter?.archived === true || filter?.archived === false) where.archived = filter.archived;
+  return where;
+}
+
+/**
+ * The caller's conversations, newest first by `order` (UPDATED_AT: the one just used first),
+ * narrowed by `filter`; cursors carry the order, so one issued under another order is refused.
+ */
+export function listConversations(
+  em: EntityManager,
+  auth: AuthInfo,
+  args: { first?: number | null; after?: string | null; orderBy?: ConversationOrder | null; filter?: ConversationFilter | null },
+): Promise<ConversationConnection> {
+  const { field, cursor } = CONVERSATION_ORDERS[args.orderBy ?? ConversationOrder.UPDATED_AT];
+  const where = conversationWhere(auth, args.filter);
+  return keysetPage({
+    first: args.first,
+    after: args.after,
+    order: 'desc',
+    cursor,
+    keyOf: (c: Conversation) => ({ createdAt: field === 'updatedAt' ? c.updatedAt : c.createdAt, id: c.id }),
+    toNode: (c) => c,
+    beyond: (key, direction) => beyondTimeId(key, direction, field),
+    fetch: (keyset, limit, direction) => em.find(Conversation, withKeyset(where, keyset), { orderBy: [{ [field]: direction }, { id: direction }], limit }),
+  });
+}
+
+/** Messages as the API shows them, with their attachments (one query for all of them). */
+async function withAttachments(em: EntityManager, messages: Message[]): Promise<MessageView[]> {
+  const ids = messages.map((m) => m.id);
+  const files = ids.length ? await em.find(AttachmentFile, { message: { $in: ids } }, { orderBy: { createdAt: 'asc' } }) : [];
+  return messages.map((m) =>
+    toView(
+      m,
+      files.filter((f) => f.message?.id === m.id),
+    ),
+  );
+}
+
+/** A page of a conversation's messages, oldest first: `first`/`after` forwards, `last`/`before` back from the newest. */
+export async function listMessages(
+  em: EntityManager,
+  conversation: Conversation,
+  args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null },
+): Promise<MessageConnection> {
+  const orderBy = (direction: Direction) => [{ createdAt: direction }, { id: direction }];
+  const page = await keysetPage({
+    first: args.first,
+    after: args.after,
+    last: args.last,
+    before: args.before,
+    order: 'asc',
+    cursor: timeIdCursor,
+    keyOf: (m: Message) => m,
+    toNode: (m) => m,
+    beyond: (key, direction) => beyondTimeId(key, direction),
+    fetch: (keyset, limit, direction) => em.find(Message, withKeyset({ conversation: conversation.id }, keyset), { orderBy: orderBy(direction), limit }),
+  });
+  const views = await withAttachments(
+    em,
+    page.edges.map((e) => e.node),
+  );
+  return { ...page, edges: page.edges.map((e, i) => ({ ...e, node: views[i] })) };
+}
+
+/**
+ * The newest message of each conversation asked for while one operation resolves, read in one
+ * query: loads made in the same turn of the event loop (a page of conversations) are batched.
+ * One per operation; it holds at most the conversations that operation resolved.
+ */
+export class LastMessageLoader {
+  private readonly loaded = new Map<string, Promise<MessageView | null>>();
+  private pending: { id: string; resolve: (m: MessageView | null) => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(private readonly em: EntityManager) {}
+
+  /** The newest message of conversation `id` (the caller checked ownership), or null when it has none. */
+  load(id: string): Promise<MessageView | null> {
+    let found = this.loaded.get(id);
+    if (!found) {
+      found = new Promise((resolve, reject) => {
+        if (this.pending.length === 0) setImmediate(() => void this.dispatch());
+        this.pending.push({ id, resolve, reject });
+      });
+      this.loaded.set(id, found);
+    }
+    return found;
+  }
+
+  private async dispatch(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      // DISTINCT ON walks the (conversation_id, created_at, id) index once per conversation.
+      const ids = batch.map((b) => b.id);
+      const rows = await this.em
+        .getConnection()
+        .execute<{ id: string }[]>(
+          `select distinct on (conversation_id) id from message where conversation_id in (${ids.map(() => '?').join(', ')}) order by conversation_id, created_at desc, id desc`,
+          ids,
+        );
+      const messages = rows.length ? await this.em.find(Message, { id: { $in: rows.map((r) => r.id) } }) : [];
+      const views = await withAttachments(this.em, messages);
+      const byConversation = new Map(views.map((v) => [v.conversationId, v]));
+      for (const b of batch) b.resolve(byConversation.get(b.id) ?? null);
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+}
