@@ -16,6 +16,7 @@ import { InvalidRequest, parseCompletionRequest, sendOpenAiError, usageOf, type 
 import { messageEvents } from './stream';
 import type { StreamEventData } from './stream-topic';
 import type { SendMessageInput } from './chat.types';
+import { assertReplyRoom } from './token-ledger';
 
 /**
  * What one completion draws from the owner's cost budget: what the equivalent `sendMessage`
@@ -94,6 +95,8 @@ function failedReply(event: StreamEventData): { message: string; type: string; p
 /** Starts the exchange: the owner's conversation (named, or a new one), the last user message stored, the reply generating from the request's prompt. */
 async function startExchange(deps: OpenAiCompatDeps, auth: AuthInfo, body: CompletionRequestBody, meta: RequestMeta) {
   const em = deps.em.fork();
+  // Refused before the new conversation is written: a loop of refused calls must not fill the owner's list and the audit trail.
+  if (!body.conversationId) await assertReplyRoom(em, deps.config, auth.userId);
   const conversation = body.conversationId
     ? await deps.chat.ownedConversation(em, auth, body.conversationId)
     : await deps.chat.createConversation(em, auth, { model: body.model }, meta);
