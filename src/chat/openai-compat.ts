@@ -108,13 +108,34 @@ async function startExchange(deps: OpenAiCompatDeps, auth: AuthInfo, body: Compl
 /** The fields every chunk and completion carries. */
 type Envelope = { id: string; created: number; model: string; conversation_id: string };
 
+/**
+ * Resolves once `res` drained or closed. A client that reads nothing for `stallMs` is cut off
+ * (which cancels its reply): it would otherwise hold this handler, its event subscription and
+ * the socket forever, since nothing else times a response out.
+ */
+function drained(res: Response, stallMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      res.destroy();
+      done();
+    }, stallMs);
+    res.once('drain', done).once('close', done);
+  });
+}
+
 /** Streams the reply as OpenAI's SSE: role first, content deltas, finish_reason, usage when asked, `[DONE]`. */
 async function streamReply(deps: OpenAiCompatDeps, res: Response, env: Envelope, messageId: string, includeUsage: boolean): Promise<void> {
   res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
+  const stallMs = deps.config.chat.streamStallSeconds * 1000;
   const send = async (data: unknown) => {
     // A client that reads slowly holds us here; meanwhile the event queue merges deltas (bounded).
-    if (!res.write(`data: ${JSON.stringify(data)}\n\n`) && !res.destroyed) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    if (!res.write(`data: ${JSON.stringify(data)}\n\n`) && !res.destroyed) await drained(res, stallMs);
   };
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
     ...env,
