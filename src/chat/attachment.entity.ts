@@ -40,7 +40,7 @@ export class AttachmentFile {
   @Property({ type: 'text', nullable: true, lazy: true })
   extractedText?: string | null;
 
-  /** Why a PDF's text could not be extracted (`unreadable`, `timeout`), so it is never retried. */
+  /** Why a PDF's text could not be extracted (`unreadable`, `timeout`, `too_large`), so it is never retried. */
   @Property({ type: 'text', nullable: true })
   extractError?: string | null;
 

@@ -16,6 +16,7 @@ import { InvalidRequest, parseCompletionRequest, sendOpenAiError, usageOf, type 
 import { messageEvents } from './stream';
 import type { StreamEventData } from './stream-topic';
 import type { SendMessageInput } from './chat.types';
+import { assertReplyRoom } from './token-ledger';
 
 /**
  * What one completion draws from the owner's cost budget: what the equivalent `sendMessage`
@@ -94,6 +95,8 @@ function failedReply(event: StreamEventData): { message: string; type: string; p
 /** Starts the exchange: the owner's conversation (named, or a new one), the last user message stored, the reply generating from the request's prompt. */
 async function startExchange(deps: OpenAiCompatDeps, auth: AuthInfo, body: CompletionRequestBody, meta: RequestMeta) {
   const em = deps.em.fork();
+  // Refused before the new conversation is written: a loop of refused calls must not fill the owner's list and the audit trail.
+  if (!body.conversationId) await assertReplyRoom(em, deps.config, auth.userId);
   const conversation = body.conversationId
     ? await deps.chat.ownedConversation(em, auth, body.conversationId)
     : await deps.chat.createConversation(em, auth, { model: body.model }, meta);
@@ -105,13 +108,34 @@ async function startExchange(deps: OpenAiCompatDeps, auth: AuthInfo, body: Compl
 /** The fields every chunk and completion carries. */
 type Envelope = { id: string; created: number; model: string; conversation_id: string };
 
+/**
+ * Resolves once `res` drained or closed. A client that reads nothing for `stallMs` is cut off
+ * (which cancels its reply): it would otherwise hold this handler, its event subscription and
+ * the socket forever, since nothing else times a response out.
+ */
+function drained(res: Response, stallMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      res.destroy();
+      done();
+    }, stallMs);
+    res.once('drain', done).once('close', done);
+  });
+}
+
 /** Streams the reply as OpenAI's SSE: role first, content deltas, finish_reason, usage when asked, `[DONE]`. */
 async function streamReply(deps: OpenAiCompatDeps, res: Response, env: Envelope, messageId: string, includeUsage: boolean): Promise<void> {
   res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
+  const stallMs = deps.config.chat.streamStallSeconds * 1000;
   const send = async (data: unknown) => {
     // A client that reads slowly holds us here; meanwhile the event queue merges deltas (bounded).
-    if (!res.write(`data: ${JSON.stringify(data)}\n\n`) && !res.destroyed) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    if (!res.write(`data: ${JSON.stringify(data)}\n\n`) && !res.destroyed) await drained(res, stallMs);
   };
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
     ...env,

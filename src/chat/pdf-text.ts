@@ -9,11 +9,19 @@ const PDF_MAX_CHARS = 128 * 1024;
 export const PDF_TIMEOUT_MS = 15_000;
 /** Heap of the extraction thread: a PDF built to exhaust memory ends that thread, not the server. */
 const PDF_HEAP_MB = 256;
+/**
+ * Growth of the process's resident memory one extraction may cause. The heap limit does not
+ * bound what pdf.js decodes into ArrayBuffers: a 400 KB PDF whose content stream inflates to
+ * 400 MB took the process to 930 MB. The thread is killed once the process has grown this much
+ * since it started (checked every PDF_MEMORY_CHECK_MS).
+ */
+export const PDF_MAX_GROWTH_MB = 256;
+const PDF_MEMORY_CHECK_MS = 25;
 /** Extractions at once in this process, and how many may wait; more is RATE_LIMITED. */
 const PDF_CONCURRENCY = 2;
 const PDF_MAX_WAITING = 32;
 
-export type PdfText = { ok: true; text: string } | { ok: false; error: 'unreadable' | 'timeout' };
+export type PdfText = { ok: true; text: string } | { ok: false; error: 'unreadable' | 'timeout' | 'too_large' };
 
 /**
  * Runs in a worker thread: pdf.js (through unpdf) with script evaluation, font loading and
@@ -68,10 +76,15 @@ function extractInWorker(bytes: Buffer, timeoutMs: number): Promise<PdfText> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(watch);
       void worker.terminate();
       resolve(result);
     };
     const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), timeoutMs);
+    const ceiling = process.memoryUsage.rss() + PDF_MAX_GROWTH_MB * 1024 * 1024;
+    const watch = setInterval(() => {
+      if (process.memoryUsage.rss() > ceiling) finish({ ok: false, error: 'too_large' });
+    }, PDF_MEMORY_CHECK_MS);
     worker.once('message', (m: PdfText) => finish(m.ok ? { ok: true, text: String(m.text) } : { ok: false, error: 'unreadable' }));
     worker.once('error', () => finish({ ok: false, error: 'unreadable' }));
     worker.once('exit', () => finish({ ok: false, error: 'unreadable' }));
@@ -80,7 +93,8 @@ function extractInWorker(bytes: Buffer, timeoutMs: number): Promise<PdfText> {
 
 /**
  * The text of a PDF (its first PDF_MAX_PAGES pages), read in a separate thread that is killed
- * after `timeoutMs` (at most PDF_TIMEOUT_MS) or past PDF_HEAP_MB of heap; at most PDF_CONCURRENCY
+ * after `timeoutMs` (at most PDF_TIMEOUT_MS), past PDF_HEAP_MB of heap or once the process grew
+ * PDF_MAX_GROWTH_MB (decoded streams live outside the heap); at most PDF_CONCURRENCY
  * at once, and the bytes are loaded only once a slot is free (waiting files hold no memory). A
  * malformed or hostile file gives `{ ok: false }`, never an exception or a stuck server.
  */

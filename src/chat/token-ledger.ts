@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { RateLimitedError } from '../graphql/errors';
 import type { GenerationJob } from './generation';
+import { countStreaming } from './message-store';
 
 /** One reply's share of the daily ledger (see GenerationJob). */
 export type TokenGrant = Pick<GenerationJob, 'usageDay' | 'reservedTokens' | 'maxTokens' | 'quotaBudget'>;
@@ -24,16 +25,36 @@ export async function reserveTokens(tx: EntityManager, config: Config, userId: s
   );
   const quota = config.chat.dailyTokenQuota;
   const remaining = quota === undefined ? Infinity : quota - row.used - row.reserved;
-  if (remaining <= 0) {
-    const midnight = new Date();
-    midnight.setUTCHours(24, 0, 0, 0);
-    // Reservations of replies under way come back when they finish; used tokens only at midnight UTC.
-    if (quota !== undefined && row.used < quota)
-      throw new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish', 'DAILY_QUOTA');
-    throw new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded', 'DAILY_QUOTA');
-  }
+  if (remaining <= 0) throw quotaRefusal(quota, row.used);
   const maxTokens = Math.min(config.ai.maxOutputTokens, requested ?? Infinity, Math.max(1, remaining - promptTokens));
   const reservedTokens = promptTokens + maxTokens;
   await conn.execute('update token_usage set reserved = reserved + ? where user_id = ? and day = ?::date', [reservedTokens, userId, row.day], 'all', ctx);
   return { usageDay: row.day, reservedTokens, maxTokens, quotaBudget: quota === undefined ? undefined : reservedTokens };
+}
+
+/** DAILY_QUOTA: soon when replies under way hold the rest (their reservations come back), else at midnight UTC. */
+function quotaRefusal(quota: number | undefined, used: number): RateLimitedError {
+  if (quota !== undefined && used < quota)
+    return new RateLimitedError(5, 'Daily token quota is reserved by replies under way; try again when they finish', 'DAILY_QUOTA');
+  const midnight = new Date();
+  midnight.setUTCHours(24, 0, 0, 0);
+  return new RateLimitedError((midnight.getTime() - Date.now()) / 1000, 'Daily token quota exceeded', 'DAILY_QUOTA');
+}
+
+/**
+ * Refuses (CONCURRENT_STREAMS, DAILY_QUOTA) a reply that could not start now, reading only: for
+ * a caller about to write something first (the /v1 door's new conversation), so a refused
+ * request leaves no row. The binding check is still the one under the sender's lock.
+ */
+export async function assertReplyRoom(em: EntityManager, config: Config, userId: string): Promise<void> {
+  if ((await countStreaming(em, userId)) >= config.chat.maxConcurrentStreams)
+    throw new RateLimitedError(1, `At most ${config.chat.maxConcurrentStreams} replies may stream at once; wait for one to finish`, 'CONCURRENT_STREAMS');
+  const quota = config.chat.dailyTokenQuota;
+  if (quota === undefined) return;
+  const [row] = await em
+    .getConnection()
+    .execute<{ reserved: number; used: number }[]>(`select reserved, used from token_usage where user_id = ? and day = (now() at time zone 'utc')::date`, [
+      userId,
+    ]);
+  if (row && quota - row.used - row.reserved <= 0) throw quotaRefusal(quota, row.used);
 }

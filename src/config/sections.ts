@@ -101,6 +101,7 @@ export function readChatAndRetention(r: ConfigReader): Pick<Config, 'chat' | 'au
       maxConcurrentStreams: r.int('CHAT_MAX_CONCURRENT_STREAMS', 3, 1, 1_000_000),
       dailyTokenQuota: r.int('USER_DAILY_TOKEN_QUOTA', undefined, 1, 1_000_000_000),
       staleGenerationSeconds: r.int('GENERATION_STALE_SECONDS', 15, 2, 3600),
+      streamStallSeconds: r.int('CHAT_STREAM_STALL_SECONDS', 30, 1, 3600),
     },
     audit: {
       retentionDays: r.int('AUDIT_RETENTION_DAYS', 365, 365, 36_500),

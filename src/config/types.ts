@@ -78,6 +78,8 @@ export interface Config {
     dailyTokenQuota?: number;
     /** A STREAMING message whose generation has not reported for this long is INTERRUPTED. */
     staleGenerationSeconds: number;
+    /** A `/v1` SSE client that takes none of the stream for this long is cut off (its reply cancelled). */
+    streamStallSeconds: number;
   };
   rateLimitScale: number;
   auth: {
