@@ -66,6 +66,8 @@ export function exportParams(query: Request['query']): { afterSeq: number; filte
 
 /** Waits until `res` can take more (or is gone); false when the reader stalled past STALLED_MS or left. */
 async function drained(res: Response): Promise<boolean> {
+  // A reader that left before we started waiting: its 'close' has already fired and will not again.
+  if (res.destroyed || !res.socket || res.socket.destroyed) return false;
   const timer = new AbortController();
   const stalled = new Promise<false>((resolve) => {
     const t = setTimeout(() => resolve(false), STALLED_MS);
