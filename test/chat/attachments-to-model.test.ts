@@ -1,8 +1,8 @@
 import { bearer, registerUser } from '../helpers/auth';
 import { authedWs, createConversation, streamReply } from '../helpers/chat';
-import { startFakeOpenAI } from '../helpers/fake-openai';
+import { useFakeOpenAIServer } from '../helpers/fake-openai';
 import { upload } from '../helpers/uploads';
-import { gql, sql, startTestServer, type TestServer } from '../helpers/server';
+import { gql, sql } from '../helpers/server';
 
 /** A real one-page PDF (PDF 1.4, Helvetica) whose page shows `text`, built the way a PDF writer lays it out. */
 function makePdf(text: string): Buffer {
@@ -30,18 +30,7 @@ function makePdf(text: string): Buffer {
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 describe('attachments reach the model (fake OpenAI server)', () => {
-  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
-  let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    t = await startTestServer({
-      env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key', AI_MODELS: 'plain,vision', AI_VISION_MODELS: 'vision' },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  const { t, fake } = useFakeOpenAIServer({ AI_MODELS: 'plain,vision', AI_VISION_MODELS: 'vision' });
 
   async function attach(token: string, bytes: Buffer, filename: string): Promise<string> {
     const res = await upload(t.url, token, bytes, filename);

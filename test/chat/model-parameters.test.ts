@@ -1,7 +1,7 @@
 import { bearer, registerUser } from '../helpers/auth';
 import { assemble, authedWs, createConversation, streamReply, streamedPast } from '../helpers/chat';
-import { startFakeOpenAI } from '../helpers/fake-openai';
-import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
+import { useFakeOpenAIServer } from '../helpers/fake-openai';
+import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 
 const REPLY_FIELDS = 'id content status finishReason errorCode error usage { promptTokens completionTokens totalTokens estimated }';
 
@@ -45,25 +45,11 @@ const myUsage = (t: TestServer, token: string, since: Date) =>
   );
 
 describe('model parameters, finish reasons and error codes (fake OpenAI server)', () => {
-  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
-  let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    t = await startTestServer({
-      env: {
-        AI_PROVIDER: 'openai',
-        OPENAI_BASE_URL: fake.url,
-        OPENAI_API_KEY: 'sk-test-key',
-        AI_MODELS: 'good,length,nousage,broken,silent,limited',
-        AI_FIRST_TOKEN_TIMEOUT_MS: '700',
-        AI_MAX_OUTPUT_TOKENS: '50',
-        USER_DAILY_TOKEN_QUOTA: '200',
-      },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
+  const { t, fake } = useFakeOpenAIServer({
+    AI_MODELS: 'good,length,nousage,broken,silent,limited',
+    AI_FIRST_TOKEN_TIMEOUT_MS: '2500',
+    AI_MAX_OUTPUT_TOKENS: '50',
+    USER_DAILY_TOKEN_QUOTA: '200',
   });
 
   const lastRequest = () => fake.requests[fake.requests.length - 1].json;

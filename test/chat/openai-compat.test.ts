@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { authedWs, createConversation, streamReply } from '../helpers/chat';
-import { startFakeOpenAI } from '../helpers/fake-openai';
-import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
+import { useFakeOpenAIServer } from '../helpers/fake-openai';
+import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 
 /** An integrator's API key, made from their signed-in session. */
 async function apiKeyFor(t: TestServer, user: Registered): Promise<string> {
@@ -216,19 +216,10 @@ describe('the OpenAI-compatible door counts against the owner’s sendMessage li
 });
 
 describe('the OpenAI-compatible door in front of an OpenAI-compatible provider', () => {
-  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
-  let t: TestServer;
+  const { t } = useFakeOpenAIServer({ AI_MODELS: 'good,unauthorized,dies' });
   let openai: OpenAI;
   beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    t = await startTestServer({
-      env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key', AI_MODELS: 'good,unauthorized,dies' },
-    });
     openai = client(t, await apiKeyFor(t, await registerUser(t.graphqlUrl)));
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
   });
 
   it("reports the upstream's usage, and its failures as safe errors (502, or an error event mid-stream) with no upstream text", async () => {

@@ -1,29 +1,14 @@
 import { registerUser } from '../helpers/auth';
 import { assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
-import { startFakeOpenAI } from '../helpers/fake-openai';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useFakeOpenAIServer } from '../helpers/fake-openai';
 
 describe('the OpenAI-compatible provider against a local SSE server', () => {
-  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
-  let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    t = await startTestServer({
-      env: {
-        AI_PROVIDER: 'openai',
-        OPENAI_BASE_URL: fake.url,
-        OPENAI_API_KEY: 'sk-test-key',
-        AI_MODELS: 'good,unauthorized,broken,dies,silent,stalls',
-        // Long enough that a loaded machine never turns a quick upstream failure into a timeout.
-        AI_FIRST_TOKEN_TIMEOUT_MS: '2500',
-        AI_IDLE_TIMEOUT_MS: '2500',
-        AI_MAX_CONTEXT_CHARS: '120',
-      },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
+  const { t, fake } = useFakeOpenAIServer({
+    AI_MODELS: 'good,unauthorized,broken,dies,silent,stalls',
+    // Long enough that a loaded machine never turns a quick upstream failure into a timeout.
+    AI_FIRST_TOKEN_TIMEOUT_MS: '2500',
+    AI_IDLE_TIMEOUT_MS: '2500',
+    AI_MAX_CONTEXT_CHARS: '120',
   });
 
   async function reply(model: string, content = 'hello model') {

@@ -1,7 +1,7 @@
 import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { MESSAGE_FIELDS, assemble, authedWs, createConversation, streamReply, streamedPast } from '../helpers/chat';
-import { startFakeOpenAI } from '../helpers/fake-openai';
-import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
+import { useFakeOpenAIServer } from '../helpers/fake-openai';
+import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 
 const FIELDS = `${MESSAGE_FIELDS} clientMessageId`;
 const PAYLOAD = `userMessage { ${FIELDS} } assistantMessage { ${FIELDS} }
@@ -309,16 +309,7 @@ describe('regenerate and edit: limits', () => {
 });
 
 describe('regenerate and edit: what the model is sent', () => {
-  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
-  let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    t = await startTestServer({ env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', AI_MODELS: 'good' } });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  const { t, fake } = useFakeOpenAIServer({ AI_MODELS: 'good' });
 
   it('deleted messages leave the history: the new reply sees only what remains', async () => {
     const u = await registerUser(t.graphqlUrl);

@@ -1,5 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startTestServer, type TestServer } from './server';
+
+export type FakeOpenAI = Awaited<ReturnType<typeof startFakeOpenAI>>;
 
 /**
  * A local stand-in for an OpenAI-compatible Chat Completions endpoint, speaking its real SSE
@@ -70,4 +73,30 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * A test server whose AI provider is a fake OpenAI server of its own, both started before the
+ * file's tests and closed after them; `env` adds or overrides settings (AI_MODELS at least).
+ */
+export function useFakeOpenAIServer(env: Record<string, string>): { t: TestServer; fake: FakeOpenAI } {
+  let fake: FakeOpenAI | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    server = await startTestServer({ env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key', ...env } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.close();
+  });
+  const live = <T extends object>(get: () => T | undefined): T =>
+    new Proxy({} as T, {
+      get(_target, prop) {
+        const value = get();
+        if (!value) throw new Error('the fake OpenAI server is not running (use it inside a test)');
+        return value[prop as keyof T];
+      },
+    });
+  return { t: live(() => server), fake: live(() => fake) };
 }

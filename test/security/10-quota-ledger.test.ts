@@ -1,7 +1,7 @@
 import { bearer, registerUser } from '../helpers/auth';
 import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
-import { startFakeOpenAI } from '../helpers/fake-openai';
-import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
+import { useFakeOpenAIServer } from '../helpers/fake-openai';
+import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
 
 /** `n` one-letter words: about n/2 tokens by the 4-characters-a-token estimate. */
 const words = (letter: string, n: number) => Array.from({ length: n }, () => letter).join(' ');
@@ -66,25 +66,7 @@ describe('item 10: the daily token quota is a ledger (echo provider, quota 100)'
 });
 
 describe('item 10: max_tokens goes upstream (fake OpenAI server)', () => {
-  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
-  let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    t = await startTestServer({
-      env: {
-        AI_PROVIDER: 'openai',
-        OPENAI_BASE_URL: fake.url,
-        OPENAI_API_KEY: 'sk-test-key',
-        AI_MODELS: 'good',
-        USER_DAILY_TOKEN_QUOTA: '100',
-        AI_MAX_OUTPUT_TOKENS: '60',
-      },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  const { t, fake } = useFakeOpenAIServer({ AI_MODELS: 'good', USER_DAILY_TOKEN_QUOTA: '100', AI_MAX_OUTPUT_TOKENS: '60' });
 
   it('sends the remaining quota after the prompt as max_tokens, capped by AI_MAX_OUTPUT_TOKENS, and settles the real usage', async () => {
     const u = await registerUser(t.graphqlUrl);

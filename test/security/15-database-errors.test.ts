@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { bearer, registerUser } from '../helpers/auth';
 import { assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
-import { startFakeOpenAI } from '../helpers/fake-openai';
+import { useFakeOpenAIServer } from '../helpers/fake-openai';
 import { DB_ERROR_VALUE, DbErrorFixtureResolver } from '../helpers/fixture.resolver';
-import { gql, sql, startTestServer, useTestServer, type TestServer } from '../helpers/server';
+import { gql, sql, useTestServer } from '../helpers/server';
 
 /**
  * Item 15: database errors carry values. A cursor dated year -271821 reached PostgreSQL, whose
@@ -53,16 +53,7 @@ describe('15 database errors: cursors and logs (APP_ENV=dev, where internals wou
 });
 
 describe('15 database errors: U+0000 in model output', () => {
-  let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
-  let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI();
-    t = await startTestServer({ env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key', AI_MODELS: 'paced,nul' } });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  const { t } = useFakeOpenAIServer({ AI_MODELS: 'paced,nul' });
 
   it('a reply streaming U+0000 and another in the same save batch are both stored whole, the NUL removed', async () => {
     const u = await registerUser(t.graphqlUrl);
