@@ -76,8 +76,8 @@ export function createServices(config: Config, logger: Logger, em: EntityManager
   const captcha = createCaptchaVerifier(config, logger, (ip) => guard.recentFailures(ip));
   const auth = new AuthService(config, logger, audit, tokens, passwords, captcha, guard, sessions);
   const apiKeys = new ApiKeyService(audit, revocations);
-  const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId);
   const chatEvents = new ChatEvents(pubsub);
+  const runner = new GenerationRunner(config, logger, em, pubsub, provider, instanceId, chatEvents);
   const chat = new ChatService(config, audit, runner, chatEvents);
   const replies = new ReplyService(chat, audit, runner, chatEvents);
   const admin = new AdminService(audit, sessions);

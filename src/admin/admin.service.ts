@@ -85,7 +85,7 @@ export class AdminService {
       user.lockedUntil = new Date(Date.now() + minutes * 60_000);
       user.lockReason = why;
       const ids = await sessions.revoke(user.id, 'locked by an admin', {}, 'account_locked');
-      await sessions.endApiKeys(user.id); // refused while locked (checked on use); open key sockets close now
+      await sessions.endApiKeys(user.id, 'account_locked'); // refused while locked (checked on use); open key sockets close now
       await this.audit.record(tx, {
         action: 'admin.user.lock',
         outcome: AuditOutcome.SUCCESS,

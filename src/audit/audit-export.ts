@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Request, RequestHandler, Response } from 'express';
 import { isApiKeyCaller, type RequestAuthenticator } from '../graphql/context';
@@ -64,21 +63,26 @@ export function exportParams(query: Request['query']): { afterSeq: number; filte
   return { afterSeq, filter };
 }
 
-/** Waits until `res` can take more (or is gone); false when the reader stalled past STALLED_MS or left. */
+/**
+ * Waits until `res` can take more; false when the reader left, or stalled past STALLED_MS (then
+ * the connection is destroyed, so neither it nor its buffered lines outlive the export).
+ */
 async function drained(res: Response): Promise<boolean> {
   // A reader that left before we started waiting: its 'close' has already fired and will not again.
   if (res.destroyed || !res.socket || res.socket.destroyed) return false;
-  const timer = new AbortController();
-  const stalled = new Promise<false>((resolve) => {
-    const t = setTimeout(() => resolve(false), STALLED_MS);
-    timer.signal.addEventListener('abort', () => clearTimeout(t));
+  const ok = await new Promise<boolean>((resolve) => {
+    const done = (result: boolean) => {
+      clearTimeout(timer);
+      res.off('drain', onDrain).off('close', onClose);
+      resolve(result);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), STALLED_MS);
+    res.once('drain', onDrain).once('close', onClose);
   });
-  try {
-    const ok = await Promise.race([once(res, 'drain').then(() => true), once(res, 'close').then(() => false), stalled]);
-    return ok && !res.destroyed;
-  } finally {
-    timer.abort();
-  }
+  if (!ok) res.destroy();
+  return ok && !res.destroyed;
 }
 
 /**
@@ -112,7 +116,7 @@ async function streamEvents(em: EntityManager, res: Response, where: Record<stri
 export function auditExportRoute(deps: { em: EntityManager; audit: AuditService; authenticator: RequestAuthenticator }): RequestHandler {
   let running = 0;
   return async (req: Request, res: Response) => {
-    const { auth, problem } = await deps.authenticator.authenticate(req.headers.authorization);
+    const { auth, problem } = await deps.authenticator.authenticate(req.headers.authorization, { ip: req.ip });
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required');
     // API keys are for chat, usage and models only, whatever their owner's role.
     if (isApiKeyCaller(auth)) return sendGraphQLError(res, 403, 'FORBIDDEN', 'API keys may only be used for chat, usage and model operations');

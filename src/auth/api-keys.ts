@@ -149,11 +149,11 @@ export class ApiKeyService {
     const reason = !row ? 'unknown' : row.expired ? 'expired' : row.locked ? 'owner_locked' : null;
     if (reason) {
       this.refused({ reason, ip: req.ip, requestId: req.requestId, keyId: row?.id, userId: row?.user_id, role: row?.role });
-      return { problem: INVALID };
+      return { problem: INVALID, reason: 'TOKEN_INVALID' };
     }
     if (row.stale) void this.touch(em, row.id);
     const expiresAt = new Date(Math.min(row.expires_at === null ? Infinity : new Date(row.expires_at).getTime(), Date.now() + MAX_TIMER_MS));
-    return { auth: { userId: row.user_id, role: row.role, sessionId: row.id, apiKeyId: row.id, via: 'apiKey', expiresAt } };
+    return { auth: { userId: row.user_id, role: row.role, sessionId: row.id, via: 'apiKey', expiresAt } };
   }
 
   /** True while the key still works for that owner and role (cached briefly; revocations are announced). */
@@ -163,7 +163,7 @@ export class ApiKeyService {
 
   /** Audits a key refused for what it asked (an operation outside its scope, a session-only door), tallied per key and operation. */
   refusedScope(auth: AuthInfo, operation: string, req: KeyRequest): void {
-    this.refused({ reason: 'scope', operation, ip: req.ip, requestId: req.requestId, keyId: auth.apiKeyId, userId: auth.userId, role: auth.role });
+    this.refused({ reason: 'scope', operation, ip: req.ip, requestId: req.requestId, keyId: auth.sessionId, userId: auth.userId, role: auth.role });
   }
 
   /** One `auth.api_key.refused` event per (IP or key, reason) and window, carrying the count: a bad-key loop writes one row a minute. */

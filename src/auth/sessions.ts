@@ -38,7 +38,7 @@ export interface SessionRevoker {
   /** Sessions that end with this transaction some other way (their user is deleted). */
   ending(sessionIds: string[]): void;
   /** The user's API keys stop working with this transaction (owner locked or deleted): their sockets close once it commits. */
-  endApiKeys(userId: string): Promise<void>;
+  endApiKeys(userId: string, closeAs?: RevocationKind): Promise<void>;
 }
 
 /**
@@ -173,11 +173,11 @@ export class SessionStore {
           return ids;
         },
         ending: (sessionIds) => void ended.push(...sessionIds),
-        endApiKeys: async (userId) => {
+        endApiKeys: async (userId, closeAs = 'session_revoked') => {
           const keys = await tx
             .getConnection()
             .execute<{ id: string }[]>('select id from api_key where user_id = ?', [userId], 'all', tx.getTransactionContext());
-          ended.push(...keys.map((k) => k.id));
+          (closeAs === 'account_locked' ? locked : ended).push(...keys.map((k) => k.id));
         },
       }),
     );

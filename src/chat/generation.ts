@@ -70,7 +70,6 @@ export class GenerationRunner {
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private readonly unsubscribeCancel: () => Promise<void>;
-  private readonly events: ChatEvents;
 
   constructor(
     private readonly config: Config,
@@ -79,8 +78,8 @@ export class GenerationRunner {
     private readonly pubsub: PubSub,
     private readonly provider: LlmProvider,
     readonly instanceId: string,
+    private readonly events: ChatEvents,
   ) {
-    this.events = new ChatEvents(pubsub);
     // A cancel may arrive from any instance; only the one running the generation acts on it.
     const cancels = this.pubsub.subscribe('generation:cancel', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
@@ -174,11 +173,6 @@ export class GenerationRunner {
     });
   }
 
-  /** Waits for a local generation to finish (after a stop). */
-  async settled(messageId: string): Promise<void> {
-    await this.running.get(messageId)?.done;
-  }
-
   /** Stops every generation here as INTERRUPTED (the process is going away). */
   async stopAll(): Promise<void> {
     clearInterval(this.heartbeatTimer);
@@ -257,12 +251,13 @@ export class GenerationRunner {
     const usage = reply.usage
       ? { ...reply.usage, estimated: reply.usage.estimated ?? false }
       : { promptTokens: estimatePromptTokens(job.turns), completionTokens: estimateTokens(content), estimated: true };
+    // The ledger first: once a reply reads as finished (a replay, a query), its tokens are settled.
+    await this.settleTokens(job, usage);
     try {
       await saveFinishedReply(this.em.fork(), messageId, { content, usage, ...final });
     } catch (err) {
       this.logger.error('saving a finished reply failed', { messageId, err });
     }
-    await this.settleTokens(job, usage);
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
     this.events.publish(job.userId, ChatEventType.MESSAGE_FINISHED, { conversationId: job.conversationId, messageId });
     this.logger.info('generation finished', { messageId, status: final.status, errorCode: final.errorCode, chars: content.length, userId: job.userId });

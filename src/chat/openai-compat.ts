@@ -162,7 +162,8 @@ async function streamReply(deps: OpenAiCompatDeps, res: Response, env: Envelope,
 async function completeReply(deps: OpenAiCompatDeps, res: Response, env: Envelope, messageId: string): Promise<void> {
   let content = '';
   for await (const event of messageEvents(deps.em.fork(), deps.pubsub, messageId, 0)) {
-    content = content.slice(0, event.offset) + event.delta;
+    // Deltas arrive in order; only a replayed overlap needs the cut (appending alone keeps this linear).
+    content = (event.offset < content.length ? content.slice(0, event.offset) : content) + event.delta;
     if (!event.done || res.destroyed) continue;
     const failure = failedReply(event);
     if (failure) return sendOpenAiError(res, 502, failure.message, failure.type, failure.code);

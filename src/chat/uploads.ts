@@ -145,7 +145,7 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
   const limiter = uploadLimiter(config, deps.redis);
   const inFlight = new Map<string, number>();
   return async (req: Request, res: Response) => {
-    const { auth, problem, reason } = await deps.authenticator.authenticate(req.headers.authorization);
+    const { auth, problem, reason } = await deps.authenticator.authenticate(req.headers.authorization, { ip: req.ip });
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required', reason ? { reason } : {});
     if (!req.is('multipart/form-data')) return sendGraphQLError(res, 415, 'BAD_USER_INPUT', 'Content-Type must be multipart/form-data with a `file` field');
     const running = inFlight.get(auth.userId) ?? 0;
@@ -216,7 +216,7 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
  */
 export function downloadRoute(deps: UploadDeps): RequestHandler {
   return async (req: Request, res: Response) => {
-    const { auth, problem, reason } = await deps.authenticator.authenticate(req.headers.authorization);
+    const { auth, problem, reason } = await deps.authenticator.authenticate(req.headers.authorization, { ip: req.ip });
     if (!auth) return sendGraphQLError(res, 401, 'UNAUTHENTICATED', problem ?? 'Authentication required', reason ? { reason } : {});
     const id = String(req.params.id);
     const conn = deps.em.fork().getConnection();

@@ -14,8 +14,6 @@ export interface AuthInfo {
   expiresAt: Date;
   /** How the caller signed in: an interactive session (the default) or an API key, which may do chat, usage and models only. */
   via?: 'session' | 'apiKey';
-  /** The API key used, when `via` is 'apiKey'. */
-  apiKeyId?: string;
 }
 
 /** True when the caller came with an API key rather than an interactive session. */
