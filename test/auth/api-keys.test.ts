@@ -153,13 +153,16 @@ describe('API keys', () => {
     await sql(t, "update api_key set expires_at = now() - interval '1 second' where id = ?", [expiring.id]);
     const expired = await gql(t.graphqlUrl, '{ conversations { edges { cursor } } }', undefined, bearer(expiring.secret));
     expect(expired.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(expired.body.errors[0].extensions.reason).toBe('TOKEN_INVALID');
 
     const key = await newKey(user, 'locked owner');
-    const { closed } = await acknowledgedWs(t.wsUrl, key.secret);
+    const { client: keySocket, closed } = await acknowledgedWs(t.wsUrl, key.secret);
+    const closeReason = new Promise<string>((resolve) => keySocket.on('closed', (e) => resolve((e as { reason: string }).reason)));
     const admin = (await login(t.graphqlUrl, ADMIN.email, ADMIN.password)).body.data.login.accessToken;
     const lock = await gql(t.graphqlUrl, 'mutation L($u: ID!) { lockUser(userId: $u, minutes: 5, reason: "abuse") { id } }', { u: user.userId }, bearer(admin));
     expect(lock.body.errors).toBeUndefined();
     expect(await closed).toBe(4403);
+    expect(await closeReason).toBe('account_locked');
     const locked = await gql(t.graphqlUrl, '{ conversations { edges { cursor } } }', undefined, bearer(key.secret));
     expect(locked.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     await gql(t.graphqlUrl, 'mutation U($u: ID!) { unlockUser(userId: $u) { id } }', { u: user.userId }, bearer(admin));
