@@ -59,11 +59,12 @@ function stopChild(child) {
   });
 }
 
-/** `node dist/src/main.js` in prod mode on a free port; resolves once /readyz answers 200. */
-async function startParley(databaseUrl, secretKey) {
+/** `node dist/src/main.js` in prod mode on a free port (CPU profile into `profileDir` when given); resolves once /readyz answers 200. */
+async function startParley(databaseUrl, secretKey, profileDir) {
   const port = await freePort();
   const out = fs.openSync('/dev/null', 'w');
-  const child = spawn(process.execPath, [MAIN], {
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), MAIN], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...prodEnv(databaseUrl, secretKey), PORT: String(port) },
     stdio: ['ignore', out, 'inherit'],

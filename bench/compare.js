@@ -18,6 +18,12 @@ const { freePort } = require('../dist/src/db/embedded-postgres');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = 16;
+// BENCH_ONLY=me,page,attack,stream,cold runs only those (the table is written after a full run
+// only); BENCH_PROFILE=<dir> has Parley write CPU profiles there (node --cpu-prof; the stream
+// scenario's first round as stream.cpuprofile), to read with bench/profile-summary.js.
+const ALL = ['me', 'page', 'attack', 'stream', 'cold'];
+const ONLY = new Set((process.env.BENCH_ONLY ?? ALL.join(',')).split(','));
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 // The documents both servers answer (test/foundation/bench-peers.test.ts checks they answer alike).
 const { me: ME, messagePage: PAGE } = require('./peers/documents.json');
 
@@ -87,6 +93,7 @@ function stream(databaseUrl) {
   const out = path.join(os.tmpdir(), `parley-bench-stream-${process.pid}.json`);
   return new Promise((resolve, reject) => {
     const env = { ...process.env, DATABASE_URL: databaseUrl, ROUNDS: String(ROUNDS), RESULT_FILE: out };
+    if (PROFILE_DIR) env.PROFILE = path.join(PROFILE_DIR, 'stream.cpuprofile');
     execFile(process.execPath, ['--expose-gc', path.join(__dirname, 'stream.js')], { env, maxBuffer: 1 << 24 }, (err) => {
       if (err) return reject(err);
       const result = JSON.parse(fs.readFileSync(out, 'utf8'));
@@ -115,6 +122,22 @@ async function coldStart() {
   return { medianMs: median(times), rounds: times };
 }
 
+/** (a), (b), (d): Parley and the Apollo peer as child processes on the run's database. */
+async function queries(results, databaseUrl) {
+  const secretKey = randomBytes(32).toString('hex');
+  const parley = await startParley(databaseUrl, secretKey, PROFILE_DIR);
+  const peer = await startPeer('apollo-me.js', { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey });
+  try {
+    const { token, conversationId } = await seedUser(parley.url, databaseUrl);
+    if (ONLY.has('me')) results.me = await versus(parley, peer, { query: ME }, token);
+    if (ONLY.has('page')) results.messagePage = await versus(parley, peer, { query: PAGE, variables: { id: conversationId } }, token);
+    if (ONLY.has('attack')) results.underAttack = await attack(parley, token);
+  } finally {
+    await parley.stop();
+    await peer.stop();
+  }
+}
+
 async function main() {
   const cpus = os.cpus();
   const results = { date: new Date().toISOString(), node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model, rounds: ROUNDS, seconds: SECONDS };
@@ -122,25 +145,15 @@ async function main() {
   fs.chmodSync(dataDir, 0o711);
   const db = await startDatabase(dataDir);
   try {
-    const secretKey = randomBytes(32).toString('hex');
-    const parley = await startParley(db.url, secretKey);
-    const peer = await startPeer('apollo-me.js', { DATABASE_URL: db.url, SECRET_KEY: secretKey });
-    try {
-      const { token, conversationId } = await seedUser(parley.url, db.url);
-      results.me = await versus(parley, peer, { query: ME }, token);
-      results.messagePage = await versus(parley, peer, { query: PAGE, variables: { id: conversationId } }, token);
-      results.underAttack = await attack(parley, token);
-    } finally {
-      await parley.stop();
-      await peer.stop();
-    }
-    results.stream = await stream(db.url);
+    if (ONLY.has('me') || ONLY.has('page') || ONLY.has('attack')) await queries(results, db.url);
+    if (ONLY.has('stream')) results.stream = await stream(db.url);
   } finally {
     await db.stop();
     removeDataDir(dataDir);
   }
-  results.coldStart = await coldStart();
-  writeTable(results);
+  if (ONLY.has('cold')) results.coldStart = await coldStart();
+  if (ALL.every((s) => ONLY.has(s))) writeTable(results);
+  else console.error('BENCH_ONLY: a partial run; bench/BENCHMARKS.md left as it was');
   console.log(JSON.stringify(results, null, 2));
 }
 
