@@ -94,7 +94,8 @@ function stream(databaseUrl) {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, DATABASE_URL: databaseUrl, ROUNDS: String(ROUNDS), RESULT_FILE: out };
     if (PROFILE_DIR) env.PROFILE = path.join(PROFILE_DIR, 'stream.cpuprofile');
-    execFile(process.execPath, ['--expose-gc', path.join(__dirname, 'stream.js')], { env, maxBuffer: 1 << 24 }, (err) => {
+    execFile(process.execPath, ['--expose-gc', path.join(__dirname, 'stream.js')], { env, maxBuffer: 1 << 24 }, (err, _stdout, stderr) => {
+      if (stderr) process.stderr.write(stderr.slice(-4000)); // subscription errors, if any
       if (err) return reject(err);
       const result = JSON.parse(fs.readFileSync(out, 'utf8'));
       fs.rmSync(out, { force: true });

@@ -11,7 +11,7 @@ let current;
 let idle = [];
 
 function subscribeAll({ target, wsUrl, token, ids }) {
-  const state = { events: 0, delays: [], first: 0, last: 0, pending: ids.length, done: null, clients: [] };
+  const state = { events: 0, delays: [], first: 0, last: 0, pending: ids.length, done: null, clients: [], ended: 0, errors: 0 };
   state.finished = new Promise((r) => (state.done = r));
   for (let i = 0; i < ids.length; i += PER_SOCKET) {
     const client = createClient({
@@ -36,9 +36,11 @@ function subscribeAll({ target, wsUrl, token, ids }) {
             state.delays.push(t - Number(stamp));
           }
           state.last = t;
+          if (data.e.done) state.ended += 1;
         },
         error: (e) => {
           console.error('subscription error', JSON.stringify(e).slice(0, 300));
+          state.errors += 1;
           if (--state.pending === 0) state.done();
         },
         complete: () => {
@@ -65,6 +67,9 @@ process.on('message', async (msg) => {
     for (const c of current.clients) await c.dispose();
     process.send({
       events: current.events,
+      // Every stream should end with a done event, its stamps all counted: a shortfall is a lost event, not speed.
+      streamsEnded: current.ended,
+      streamErrors: current.errors,
       seconds: +seconds.toFixed(3),
       eventsPerSecond: Math.round(current.events / seconds),
       delayP50ms: q(0.5),
