@@ -18,7 +18,7 @@ const METRICS_TOKEN = randomBytes(16).toString('hex');
 
 /** The embedded PostgreSQL binaries (as tests use them) with one fresh database for this run. */
 async function startDatabase(dataDir) {
-  const cluster = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'warn' }) });
+  const cluster = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'warn', stream: process.stderr }) });
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
   await admin.query('CREATE DATABASE parley_bench');

@@ -206,7 +206,7 @@ async function main() {
   if (!process.env.DATABASE_URL) {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-stream-'));
     fs.chmodSync(dataDir, 0o711);
-    cluster = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'warn' }) });
+    cluster = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'warn', stream: process.stderr }) });
   }
   let results;
   try {
