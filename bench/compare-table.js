@@ -46,6 +46,7 @@ function section(r) {
     '',
     ...rows(r),
     '',
+    r.stream.error ? '' : `Streams that ended in an error, all rounds: Parley ${r.stream.parley.streamErrors}, relay ${r.stream.bareRelay.streamErrors}.`,
     `Login floods, last round's outcomes: bad captchas ${JSON.stringify(r.underAttack.badCaptcha.floodOutcomes ?? 'by HTTP status only')}; wrong passwords ${JSON.stringify(r.underAttack.wrongPassword.floodOutcomes)}.`,
     END,
   ].join('\n');
