@@ -55,6 +55,19 @@ describe('hot-path caches', () => {
     });
   });
 
+  it('every GraphQL answer says no-store: success, refusal and error alike', async () => {
+    const user = await registerUser(t.graphqlUrl);
+    const ok = await gql(t.graphqlUrl, ME, undefined, bearer(user.accessToken));
+    const refused = await gql(t.graphqlUrl, ME, undefined, bearer('not-a-token'));
+    const invalid = await gql(t.graphqlUrl, '{ me { noSuchField } }', undefined, bearer(user.accessToken));
+    expect([ok.body.data.me.id, refused.body.errors[0].extensions.code, invalid.body.errors[0].extensions.code]).toEqual([
+      user.userId,
+      'UNAUTHENTICATED',
+      'GRAPHQL_VALIDATION_FAILED',
+    ]);
+    expect([ok, refused, invalid].map((r) => r.headers.get('cache-control'))).toEqual(['no-store', 'no-store', 'no-store']);
+  });
+
   it('a logout refuses the warm token on the very next request', async () => {
     const user = await registerUser(t.graphqlUrl);
     await warm(t, user.accessToken);
