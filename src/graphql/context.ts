@@ -73,7 +73,7 @@ export interface Context {
   /** A fork of the ORM's entity manager, private to this operation (made on first use). */
   em: EntityManager;
   /** Runs a named prepared read on the ORM's pool without entities (src/db/prepared.ts): for hot-path reads only. */
-  preparedRead<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
+  preparedRead: <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
   config: Config;
   services: ContextServices;
   /** The caller, when a valid access token of an active session came with the request. */
