@@ -22,9 +22,10 @@ export function createRequestAuthenticator(
   return {
     authenticate: (authorization, req) => {
       const secret = apiKeySecret(authorization);
-      return secret ? apiKeys.authenticate(em.fork(), secret, req) : auth.authenticate(em.fork(), authorization);
+      // The session check is one raw statement on the connection (no entities): no fork needed.
+      return secret ? apiKeys.authenticate(em.fork(), secret, req) : auth.authenticate(em, authorization);
     },
-    sessionLive: async (caller) => (isApiKeyCaller(caller) ? apiKeys.stillValid(em.fork(), caller) : revocations.isActive(em.fork(), caller.sessionId, caller)),
+    sessionLive: async (caller) => (isApiKeyCaller(caller) ? apiKeys.stillValid(em.fork(), caller) : revocations.isActive(em, caller.sessionId, caller)),
     onRevoked(listener) {
       revocations.on('revoked', listener);
       return () => revocations.off('revoked', listener);

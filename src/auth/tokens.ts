@@ -2,6 +2,7 @@ import { createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomU
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config';
 import { Role } from '../graphql/role';
+import { BoundedCache } from '../graphql/bounded-cache';
 
 export const ISSUER = 'parley';
 export const AUDIENCE = 'parley-api';
@@ -30,6 +31,16 @@ export function newRefreshToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/**
+ * Access tokens already verified with the current key, by SHA-256 of the token (the token itself
+ * is never kept): a signature check per request is the largest fixed cost of an authenticated
+ * query. An entry lives until its token expires (so an expired token is refused as before) and at
+ * most 15 minutes; the session behind it is still checked on every request, so a revocation, a
+ * lock or a role change (which revokes the sessions) applies at once despite this cache.
+ */
+const VERIFIED_MAX_ENTRIES = 10_000;
+const VERIFIED_MAX_AGE_MS = 15 * 60_000;
+
 /** How far an instance's clock may be off when comparing a token's `iat` with the rotation time. */
 const ROTATION_SKEW_SECONDS = 60;
 
@@ -44,6 +55,7 @@ export class TokenService {
   private readonly key: KeyObject;
   private readonly previousKey?: KeyObject;
   private readonly successorKey: Buffer;
+  private readonly verified = new BoundedCache<string, AccessClaims>(VERIFIED_MAX_ENTRIES, VERIFIED_MAX_AGE_MS);
 
   constructor(private readonly config: Config) {
     this.key = createSecretKey(deriveKey(config.secretKey, 'jwt'));
@@ -85,7 +97,16 @@ export class TokenService {
    * keys really signed (so a forged token never learns more than 'invalid').
    */
   inspect(token: string): AccessClaims | 'expired' | 'invalid' {
+    const digest = createHash('sha256').update(token).digest('base64');
+    const known = this.verified.get(digest);
+    // jsonwebtoken's own rule: a token is expired from its `exp` second on.
+    if (known && Math.floor(Date.now() / 1000) < known.exp) return known;
     const current = this.check(token, this.key);
+    if (current !== 'wrong key' && current !== 'expired' && current) {
+      const claims: AccessClaims = { sub: current.sub, role: current.role, sid: current.sid, jti: current.jti, exp: current.exp };
+      this.verified.set(digest, claims, claims.exp * 1000);
+      return claims;
+    }
     if (current !== 'wrong key' || !this.previousKey) return current === 'wrong key' || !current ? 'invalid' : current;
     const old = this.check(token, this.previousKey);
     if (old === 'wrong key' || !old) return 'invalid';

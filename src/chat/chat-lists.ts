@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthInfo } from '../graphql/context';
-import { beyondTimeId, keysetPage, orderedTimeIdCursor, timeIdCursor, withKeyset, type Direction } from '../graphql/pagination';
+import { beyondTimeId, keysetPage, orderedTimeIdCursor, withKeyset } from '../graphql/pagination';
 import { AttachmentFile } from './attachment.entity';
-import type { ConversationConnection, MessageConnection, MessageView } from './chat.types';
+import type { ConversationConnection, MessageView } from './chat.types';
 import { toView } from './message-view';
 import { Conversation } from './conversation.entity';
 import { ConversationOrder, MAX_TITLE_SEARCH, type ConversationFilter } from './conversation.types';
@@ -65,32 +65,6 @@ async function withAttachments(em: EntityManager, messages: Message[]): Promise<
       files.filter((f) => f.message?.id === m.id),
     ),
   );
-}
-
-/** A page of a conversation's messages, oldest first: `first`/`after` forwards, `last`/`before` back from the newest. */
-export async function listMessages(
-  em: EntityManager,
-  conversation: Conversation,
-  args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null },
-): Promise<MessageConnection> {
-  const orderBy = (direction: Direction) => [{ createdAt: direction }, { id: direction }];
-  const page = await keysetPage({
-    first: args.first,
-    after: args.after,
-    last: args.last,
-    before: args.before,
-    order: 'asc',
-    cursor: timeIdCursor,
-    keyOf: (m: Message) => m,
-    toNode: (m) => m,
-    beyond: (key, direction) => beyondTimeId(key, direction),
-    fetch: (keyset, limit, direction) => em.find(Message, withKeyset({ conversation: conversation.id }, keyset), { orderBy: orderBy(direction), limit }),
-  });
-  const views = await withAttachments(
-    em,
-    page.edges.map((e) => e.node),
-  );
-  return { ...page, edges: page.edges.map((e, i) => ({ ...e, node: views[i] })) };
 }
 
 /**

@@ -14,7 +14,8 @@ import {
   SendMessagePayload,
 } from './chat.types';
 import { Conversation } from './conversation.entity';
-import { LastMessageLoader, listConversations, listMessages } from './chat-lists';
+import { LastMessageLoader, listConversations } from './chat-lists';
+import { listMessages } from './message-page';
 import { ConversationFilter, ConversationOrder, UpdateConversationInput } from './conversation.types';
 import { findMessageView } from './message-view';
 import { messageEvents } from './stream';
@@ -172,7 +173,7 @@ export class ConversationResolver {
     @Ctx() ctx: Context,
   ): Promise<MessageConnection> {
     recordRead(ctx, 'conversation.messages', c.id);
-    return listMessages(ctx.em, c, { first, after, last, before });
+    return listMessages(ctx.preparedRead, c, { first, after, last, before });
   }
 
   @FieldResolver(() => MessageView, { nullable: true, description: 'The newest message; null when there is none.' })

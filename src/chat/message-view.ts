@@ -7,8 +7,27 @@ import { MessageRole } from './message-enums';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** What a view is made of: a message entity, or the same columns read without the ORM (message-page.ts). */
+export type MessageFields = Pick<
+  Message,
+  | 'id'
+  | 'role'
+  | 'content'
+  | 'status'
+  | 'model'
+  | 'promptTokens'
+  | 'completionTokens'
+  | 'usageEstimated'
+  | 'error'
+  | 'errorCode'
+  | 'finishReason'
+  | 'clientMessageId'
+  | 'createdAt'
+> & { conversation: { id: string } };
+export type AttachmentFields = Pick<AttachmentFile, 'id' | 'filename' | 'mimeType' | 'size'>;
+
 /** A message as the API shows it (with its attachments, when loaded). */
-export function toView(m: Message, attachments: AttachmentFile[] = []): MessageView {
+export function toView(m: MessageFields, attachments: AttachmentFields[] = []): MessageView {
   const usage =
     m.promptTokens !== null && m.promptTokens !== undefined && m.completionTokens !== null && m.completionTokens !== undefined
       ? { promptTokens: m.promptTokens, completionTokens: m.completionTokens, estimated: m.usageEstimated ?? false }

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { HTTPGraphQLHead } from '@apollo/server';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
@@ -50,6 +50,8 @@ function operationPlugin(
         },
         async willSendResponse({ response, contextValue }) {
           onResultSent(contextValue);
+          // What Apollo's cache-control plugin answered for our hint-less schema, without its per-field hook.
+          response.http.headers.set('cache-control', 'no-store');
           if (response.body.kind !== 'single') return;
           rateLimitedStatus(response.http, response.body.singleResult.errors);
           if (!budget) return;
@@ -117,6 +119,8 @@ export function createApollo(deps: {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: deps.httpServer, stopGracePeriodMillis: Math.max(1000, config.shutdownTimeoutMs - 2000) }),
       ApolloServerPluginLandingPageDisabled(),
+      // No field carries a cache hint: the plugin would only visit every resolved field to conclude `no-store`.
+      ApolloServerPluginCacheControlDisabled(),
       operationPlugin(config, schema, !deps.bare, deps.onResultSent, deps.budget),
     ],
   });

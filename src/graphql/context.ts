@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
+import { preparedRead } from '../db/prepared';
 import { UnauthenticatedError, type AuthReason } from './errors';
 import type { Role } from './role';
 
@@ -69,8 +70,10 @@ export interface Context {
   userAgent?: string;
   transport: 'http' | 'ws';
   logger: Logger;
-  /** A fork of the ORM's entity manager, private to this operation. */
+  /** A fork of the ORM's entity manager, private to this operation (made on first use). */
   em: EntityManager;
+  /** Runs a named prepared read on the ORM's pool without entities (src/db/prepared.ts): for hot-path reads only. */
+  preparedRead: <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
   config: Config;
   services: ContextServices;
   /** The caller, when a valid access token of an active session came with the request. */
@@ -111,15 +114,25 @@ export interface ContextRequest {
   setCookie?: (value: string) => void;
 }
 
-/** Builds the per-operation context: its own `em` fork and a logger tagged with the request id. */
+/**
+ * Builds the per-operation context: its own `em` fork and a logger tagged with the request id,
+ * both made on first use (an operation answered without entities, such as `me`, forks nothing).
+ */
 export function buildContext(deps: ContextDeps, req: ContextRequest): Context {
+  let em: EntityManager | undefined;
+  let logger: Logger | undefined;
   const ctx: Context = {
     requestId: req.requestId,
     ip: req.ip,
     userAgent: req.userAgent,
     transport: req.transport,
-    logger: deps.logger.child({ requestId: req.requestId, ...(req.auth ? { userId: req.auth.userId } : {}) }),
-    em: deps.em.fork(),
+    get logger() {
+      return (logger ??= deps.logger.child({ requestId: req.requestId, ...(req.auth ? { userId: req.auth.userId } : {}) }));
+    },
+    get em() {
+      return (em ??= deps.em.fork());
+    },
+    preparedRead: (name, text, values) => preparedRead(deps.em, name, text, values),
     config: deps.config,
     services: deps.services,
     auth: req.auth ?? null,

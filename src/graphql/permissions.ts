@@ -1,5 +1,7 @@
+import type { GraphQLSchema } from 'graphql';
 import { allow, deny, rule, shield } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
+import { middleware, type IMiddlewareGenerator, type IMiddlewareTypeMap } from 'graphql-middleware';
 import { Role } from './role';
 import { isApiKeyCaller, type Context } from './context';
 import { ForbiddenError, UnauthenticatedError } from './errors';
@@ -36,8 +38,11 @@ export const hasRole = (...roles: Role[]) =>
 const isAdmin = hasRole(Role.ADMIN);
 const isAdminOrAuditor = hasRole(Role.ADMIN, Role.AUDITOR);
 
-/** The user object is the caller's own, or the caller is an ADMIN. */
-const isSelfOrAdmin = rule({ cache: 'strict' })((parent: { id: string }, _args, ctx: Context) => {
+/**
+ * The user object is the caller's own, or the caller is an ADMIN. Not cached: the check is two
+ * comparisons, while shield's 'strict' cache would hash the whole parent entity (object-hash) per field.
+ */
+const isSelfOrAdmin = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: Context) => {
   if (!ctx.auth) return unauthenticated(ctx);
   return ctx.auth.userId === parent.id || ctx.auth.role === Role.ADMIN ? true : new ForbiddenError();
 });
@@ -121,14 +126,39 @@ export const RULES = {
   ApiKeyPayload: allow,
 } satisfies IRules;
 
-/** graphql-shield with deny as the fallback; resolvers' own errors keep their codes. `extra`: test fixtures only. */
-export function permissions(extra: IRules = {}) {
+/** The rule shield applies to `type.field`: the field's own, else the type's `*`, else the type's rule, else `fallback`. */
+function ruleOf(rules: Record<string, unknown>, type: string, field: string, fallback: unknown): unknown {
+  const forType = rules[type];
+  if (forType === undefined || forType === null) return fallback;
+  // A rule (a class instance) covers the whole type; a plain object maps fields to rules.
+  if (Object.getPrototypeOf(forType) !== Object.prototype) return forType;
+  const fields = forType as Record<string, unknown>;
+  return fields[field] ?? fields['*'] ?? fallback;
+}
+
+/**
+ * graphql-shield with deny as the fallback; resolvers' own errors keep their codes. `extra`: test
+ * fixtures only. Fields whose rule is `allow` are left unwrapped: shield would wrap every field
+ * of every type in an async middleware (two promises per field, per object, per request) only to
+ * return `true`. Every other field, including any the map does not name (deny), stays wrapped.
+ */
+export function permissions(extra: IRules = {}): IMiddlewareGenerator<unknown, Context, unknown> {
   const rules = { ...RULES } as Record<string, unknown>;
   for (const [type, fields] of Object.entries(extra as Record<string, object>)) rules[type] = { ...(rules[type] ?? {}), ...fields };
-  return shield(rules as IRules, {
+  const shielded = shield(rules as IRules, {
     fallbackRule: deny,
     fallbackError: () => new ForbiddenError(),
     allowExternalErrors: true,
     debug: false,
+  });
+  return middleware<unknown, Context, unknown>((schema: GraphQLSchema) => {
+    const map = shielded.generate(schema) as IMiddlewareTypeMap;
+    for (const [type, forType] of Object.entries(map)) {
+      if (typeof forType === 'function') continue; // shield maps every object type field by field
+      const fields = forType as Record<string, unknown>;
+      for (const field of Object.keys(fields)) if (ruleOf(rules, type, field, deny) === allow) delete fields[field];
+      if (Object.keys(fields).length === 0) delete map[type];
+    }
+    return map;
   });
 }

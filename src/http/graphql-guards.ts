@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { FormatError } from '../graphql/format-error';
 import { MAX_DOCUMENT_BYTES, MAX_TOKENS, checkDocumentLimits, documentTooLarge } from '../graphql/limits';
 import { trustedDocument } from '../graphql/trusted-documents';
+import { BoundedCache } from '../graphql/bounded-cache';
 import { scopeOf } from '../logging/request-log';
 import { sendGraphQLError } from './errors';
 
@@ -22,6 +23,10 @@ export function requireJsonPost(): RequestHandler {
     next();
   };
 }
+
+/** Document texts remembered as within the limits: 256 of at most 20 KB each (5 MiB), for 10 minutes. */
+const PASSED_MAX = 256;
+const PASSED_MAX_AGE_MS = 10 * 60_000;
 
 /** The query text of a GET or POST request, wherever it sits. */
 function queryOf(req: Request): unknown {
@@ -44,12 +49,16 @@ export function limitDocumentSize(): RequestHandler {
  * fragment walked once) before Apollo validates, so a hostile document gets one error and never
  * reaches graphql-js's per-node rules. Apollo offers no hook that may refuse before validation
  * (an error thrown there is answered as a 500), so the text is parsed here once more: linear,
- * and at most MAX_TOKENS tokens. A syntax error is left to Apollo to answer.
+ * and at most MAX_TOKENS tokens. A syntax error is left to Apollo to answer. A text that passed
+ * is remembered (PASSED_MAX entries of at most 20 KB, for PASSED_MAX_AGE_MS; the verdict depends
+ * only on the text, the schema and the configuration), so a client repeating its documents is
+ * not parsed here again; refused texts are never remembered.
  */
 export function limitDocument(config: Config, schema: GraphQLSchema, formatError: FormatError): RequestHandler {
+  const passed = new BoundedCache<string, true>(PASSED_MAX, PASSED_MAX_AGE_MS);
   return (req, res, next) => {
     const query = queryOf(req);
-    if (typeof query !== 'string' || query.length === 0) return next();
+    if (typeof query !== 'string' || query.length === 0 || passed.get(query)) return next();
     let document: DocumentNode;
     try {
       document = parse(query, { maxTokens: MAX_TOKENS, noLocation: true });
@@ -57,7 +66,10 @@ export function limitDocument(config: Config, schema: GraphQLSchema, formatError
       return next();
     }
     const refused = checkDocumentLimits(config, schema, document);
-    if (!refused) return next();
+    if (!refused) {
+      passed.set(query, true);
+      return next();
+    }
     res
       .status(400)
       .type('application/json')
