@@ -161,7 +161,7 @@ async function startBackend(deps: ServerDeps, metrics: Metrics) {
   const pubsubRedis = config.redisUrl
     ? { publish: createRedis(config, logger, { queue: true })!, subscribe: createRedis(config, logger, { queue: true })! }
     : undefined;
-  const pubsub = createTopics(pubsubRedis);
+  const pubsub = createTopics(pubsubRedis, logger);
   const services = createServices(config, logger, rootEm, pubsub, deps.providerForBenchmark);
   const auditConnected = services.audit.connect(); // subscribes at once, like the other listeners
   await services.runner.startBackground();

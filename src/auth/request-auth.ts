@@ -30,5 +30,9 @@ export function createRequestAuthenticator(
       revocations.on('revoked', listener);
       return () => revocations.off('revoked', listener);
     },
+    onResync(listener) {
+      revocations.on('resync', listener);
+      return () => revocations.off('resync', listener);
+    },
   };
 }

@@ -24,12 +24,21 @@ const OWNER_OF: Record<CredentialKind, string> = {
     'select k.user_id, u.role from api_key k join "user" u on u.id = k.user_id where k.id = ? and (k.expires_at is null or k.expires_at > now()) and (u.locked_until is null or u.locked_until <= now())',
 };
 const MAX_ENTRIES = 50_000;
+/**
+ * How often sockets re-check their sessions against the database even when pub/sub is healthy:
+ * the bound on how long a revocation whose notice was lost (a publish dropped while one
+ * instance could not reach Redis) leaves a socket open elsewhere.
+ */
+export const RESYNC_BACKSTOP_MS = 60_000;
 
 /**
  * Whether a session (or an API key) may still be used, through a small cache: a session revoked by this process
  * is refused at once (the cache entry is replaced, and 'revoked' is emitted so open sockets
  * close), and so is one revoked by another instance, told through pub/sub ('session:revoked';
  * Redis when configured). Without that notice the database is asked again after ACTIVE_TTL_MS.
+ * Open sockets are not asked per request, so 'resync' tells them to re-check their sessions:
+ * every ACTIVE_TTL_MS while pub/sub cannot reach Redis (notices may be missed), twice once it
+ * is back (the outage's notices are lost), and every RESYNC_BACKSTOP_MS in any case.
  */
 export class SessionRevocations extends EventEmitter {
   private readonly cache = new Map<string, { active: boolean; until: number; owner?: Owner }>();
@@ -51,10 +60,43 @@ export class SessionRevocations extends EventEmitter {
         this.emit('revoked', r.value.sessionId, r.value.why ?? 'session_revoked');
       }
     })();
+    const stopWatching = this.watchLink(pubsub);
     this.stopListening = async () => {
       stopped = true;
+      stopWatching();
       await it.return?.();
     };
+  }
+
+  /** Starts the re-checks for open sockets (see the class comment); returns their stop. */
+  private watchLink(pubsub: PubSub): () => void {
+    let outage: NodeJS.Timeout | undefined;
+    let after: NodeJS.Timeout | undefined;
+    const backstop = setInterval(() => this.resync(), RESYNC_BACKSTOP_MS).unref();
+    const stopLink = pubsub.onLink((up) => {
+      clearInterval(outage);
+      clearTimeout(after);
+      outage = undefined;
+      if (up) {
+        this.resync();
+        // Once more: a notice published just before this instance re-subscribed was lost too.
+        after = setTimeout(() => this.resync(), ACTIVE_TTL_MS).unref();
+      } else {
+        outage = setInterval(() => this.resync(), ACTIVE_TTL_MS).unref();
+      }
+    });
+    return () => {
+      stopLink();
+      clearInterval(backstop);
+      clearInterval(outage);
+      clearTimeout(after);
+    };
+  }
+
+  /** Forgets which sessions were seen active (the next check asks the database) and tells open sockets to re-check. */
+  resync(): void {
+    for (const [id, entry] of this.cache) if (entry.active) this.cache.delete(id);
+    this.emit('resync');
   }
 
   private origin = '';

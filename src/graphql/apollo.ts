@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { HTTPGraphQLHead } from '@apollo/server';
-import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { GraphQLError, OperationTypeNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
 import { requestScope } from '../logging/request-context';
 import type { Context } from './context';
@@ -12,6 +12,12 @@ import type { Logger } from '../logging/logger';
 import { manifestCache } from './trusted-documents';
 import { MAX_TOKENS, VALIDATION_OPTIONS, assertCost, limitRules } from './limits';
 import type { CostBudget, CostReport, LimitedCaller } from './rate-limit';
+
+/** A subscription sent over HTTP: BAD_USER_INPUT (400), pointing at the WebSocket. */
+const SUBSCRIPTION_OVER_HTTP = () =>
+  new GraphQLError('Subscriptions run over WebSocket (graphql-ws) on /graphql, not over HTTP', {
+    extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+  });
 
 /** The budget a request draws from: its user, else its IP. */
 function callerOf(ctx: Context): LimitedCaller {
@@ -36,7 +42,9 @@ function operationPlugin(
     async requestDidStart() {
       let cost: CostReport | undefined;
       return {
-        async didResolveOperation({ operationName, document, request, contextValue }) {
+        async didResolveOperation({ operation, operationName, document, request, contextValue }) {
+          // Executed over HTTP, a subscription field would run its event resolver with no event.
+          if (operation?.operation === OperationTypeNode.SUBSCRIPTION) throw SUBSCRIPTION_OVER_HTTP();
           const scope = requestScope.getStore();
           if (scope && operationName) scope.operationName = operationName;
           if (!checkCost) return;

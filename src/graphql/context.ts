@@ -54,6 +54,8 @@ export interface RequestAuthenticator {
   sessionLive(auth: AuthInfo): Promise<boolean>;
   /** Calls `listener` with each revoked session (or API key) id and why, here or on another instance; returns the unsubscribe. */
   onRevoked(listener: (sessionId: string, why: RevocationKind) => void): () => void;
+  /** Calls `listener` when revocation notices may have been missed: open sockets should re-check with `sessionLive`. */
+  onResync(listener: () => void): () => void;
 }
 
 /**

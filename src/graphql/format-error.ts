@@ -27,13 +27,24 @@ function isRequestRefusal(error: unknown): boolean {
   return (error.extensions.http as { status?: unknown } | undefined)?.status === 400;
 }
 
+/**
+ * graphql-js's own refusal of an argument's runtime value, which validation cannot always catch
+ * (`$b: Boolean = true` passed to `@include(if: $b)`, then sent as null): the client's input.
+ */
+const ARGUMENT_COERCION = /^Argument "\w+" (of (required|non-null) type "[^"]+" |has invalid value )/;
+function isArgumentCoercion(error: unknown): boolean {
+  // Inside a field, graphql-js wraps it once more (with the field's path).
+  const inner = error instanceof GraphQLError && error.originalError instanceof GraphQLError ? error.originalError : error;
+  return inner instanceof GraphQLError && !inner.originalError && inner.extensions.code === undefined && ARGUMENT_COERCION.test(inner.message);
+}
+
 export function createFormatError(appEnv: AppEnv, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown, requestId = currentRequestId()): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     let code = formatted.extensions?.code as string | undefined;
     if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
     if (code === 'UNAUTHORIZED') code = 'FORBIDDEN'; // type-graphql's @Authorized refusal
-    if (isRequestRefusal(error)) code = 'BAD_USER_INPUT';
+    if (isRequestRefusal(error) || isArgumentCoercion(error)) code = 'BAD_USER_INPUT';
     if (appEnv === 'prod' && / Did you mean /.test(formatted.message)) {
       formatted = { ...formatted, message: formatted.message.replace(/ Did you mean .*$/, '') };
     }

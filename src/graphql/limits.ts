@@ -23,6 +23,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { Config } from '../config';
+import { conditionalSubscriptionRoot } from './subscription-root';
 
 /** Largest GraphQL document accepted, in bytes of its text. */
 export const MAX_DOCUMENT_BYTES = 20 * 1024;
@@ -195,7 +196,7 @@ export function checkDocumentLimits(config: Config, schema: GraphQLSchema, docum
       return limitError(`'${def.name?.value ?? ''}' exceeds maximum operation depth of ${max}`, 'QUERY_TOO_DEEP', { maxDepth: max }, [def]);
     }
   }
-  return checkRepeats(document);
+  return conditionalSubscriptionRoot(document) ?? checkRepeats(document);
 }
 
 /** The validation rules added to graphql-js's own, on HTTP and WebSocket alike (our limits run before, in checkDocumentLimits). */

@@ -51,9 +51,31 @@ export type SocketExtra = {
 export class SocketRegistry {
   private readonly bySession = new Map<string, Set<SocketExtra>>();
   private readonly stopWatching: () => void;
+  private readonly stopResync: () => void;
+  private rechecking = false;
 
   constructor(private readonly deps: { config: Config; logger: Logger; authenticator: RequestAuthenticator }) {
     this.stopWatching = deps.authenticator.onRevoked((sessionId, why) => this.closeSession(sessionId, why));
+    this.stopResync = deps.authenticator.onResync(() => void this.recheck());
+  }
+
+  /**
+   * Re-checks every signed-in session with an open socket, one at a time, and closes the
+   * sockets of those no longer live: the revocation notice may have been lost (Redis down).
+   * A check that fails (PostgreSQL down) leaves the socket open; the next resync tries again.
+   */
+  private async recheck(): Promise<void> {
+    if (this.rechecking) return;
+    this.rechecking = true;
+    try {
+      for (const [sessionId, set] of [...this.bySession]) {
+        const auth = set.values().next().value?.auth;
+        const live = auth ? await this.deps.authenticator.sessionLive(auth).catch(() => true) : true;
+        if (!live) this.closeSession(sessionId, 'session_revoked');
+      }
+    } finally {
+      this.rechecking = false;
+    }
   }
 
   /** The state of a newly accepted connection, with a full subscribe budget. */
@@ -149,6 +171,7 @@ export class SocketRegistry {
   /** Stops closing sockets on revocation (shutdown closes them all anyway). */
   close(): void {
     this.stopWatching();
+    this.stopResync();
   }
 
   // A revoked session's sockets are cut off at once, running operations included: whoever

@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type Redis from 'ioredis';
 import { SlowConsumerError } from '../graphql/errors';
+import type { Logger } from '../logging/logger';
+import { createRedisTarget } from './redis-target';
 
 /** An audit event as published (JSON-safe: dates as ISO strings). */
 export interface AuditEventData {
@@ -165,25 +166,29 @@ export interface PubSub {
   publish<K extends keyof Topics>(topic: K, ...args: Topics[K]): void;
   /** Events of `topic` (scoped to `id` when given), in a bounded queue. */
   subscribe<K extends keyof Topics>(topic: K, id?: string, opts?: SubscribeOptions<TopicPayload<K>>): TopicSubscription<TopicPayload<K>>;
+  /**
+   * Calls `listener(false)` when events from other instances may be missed (Redis unreachable)
+   * and `listener(true)` once they flow again; never called in memory. Returns the unsubscribe.
+   */
+  onLink(listener: (up: boolean) => void): () => void;
 }
 
-/** A Redis payload that is not JSON (never ours) becomes null, which subscribers ignore, rather than a throw inside ioredis. */
-const SAFE_JSON = {
-  stringify: (v: unknown) => JSON.stringify(v),
-  parse: (s: string): unknown => {
-    try {
-      return JSON.parse(s);
-    } catch {
-      return null;
-    }
-  },
-};
-
 /** Creates the process's pub/sub; `redis` gives the two connections Redis pub/sub needs. */
-export function createTopics(redis?: { publish: Redis; subscribe: Redis }): PubSub {
+export function createTopics(redis?: { publish: Redis; subscribe: Redis }, logger?: Logger): PubSub {
   let target: Target;
+  let onLink: PubSub['onLink'] = () => () => undefined;
   if (redis) {
-    target = createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe, serializer: SAFE_JSON });
+    // One warning per outage: a stream publishing through it would otherwise log per event.
+    let warned = false;
+    const redisTarget = createRedisTarget(redis, (what, err) => {
+      if (!warned) logger?.warn('redis pub/sub command failed; cross-instance events are dropped until it is back', { what, err: err.message });
+      warned = true;
+    });
+    redisTarget.onLink((up) => {
+      if (up) warned = false;
+    });
+    target = redisTarget;
+    onLink = (listener) => redisTarget.onLink(listener);
   } else {
     const local = new EventTarget();
     // Many subscribers of one topic are normal (every admin tails the audit trail): no leak warning on stderr.
@@ -191,6 +196,7 @@ export function createTopics(redis?: { publish: Redis; subscribe: Redis }): PubS
     target = local;
   }
   return {
+    onLink,
     publish(topic, ...args) {
       const [id, payload] = args.length === 2 ? args : [undefined, args[0]];
       target.dispatchEvent(new CustomEvent(id === undefined ? topic : `${topic}:${id}`, { detail: payload }));

@@ -3,9 +3,9 @@ import net from 'node:net';
 import { freePort } from '../../src/db/embedded-postgres';
 import { startTestServer } from './server';
 
-/** A throwaway redis-server on a free loopback port (Debian's redis-server; .ci/run installs it). */
-export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
+/** A throwaway redis-server on a free loopback port, or on `port` (a restart); Debian's redis-server, .ci/run installs it. */
+export async function startRedis(port?: number): Promise<{ url: string; port: number; stop(): Promise<void> }> {
+  port ??= await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -22,6 +22,7 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -32,13 +33,18 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
 
 /** Two servers on one PostgreSQL database and one throwaway Redis, as two instances behind a load balancer. */
 export async function startTwoInstances(env: Record<string, string>) {
-  const redis = await startRedis();
+  let redis = await startRedis();
   const shared = { REDIS_URL: redis.url, SECRET_KEY: 'shared-secret-key-for-both-instances-0123456789', ...env };
   const a = await startTestServer({ env: shared });
   const b = await startTestServer({ env: shared, databaseUrl: a.config.databaseUrl });
   return {
     a,
     b,
+    /** Stops Redis (an outage); `restartRedis` brings it back, empty, on the same port. */
+    stopRedis: () => redis.stop(),
+    async restartRedis() {
+      redis = await startRedis(redis.port);
+    },
     async close() {
       await b.server.stop();
       await b.db.close();
