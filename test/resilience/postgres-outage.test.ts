@@ -52,6 +52,7 @@ async function readReply(t: TestServer, u: Registered, r: Reply): Promise<{ stat
 /** A response during the outage: a coded GraphQL error with nothing of the database in it, never a 500. */
 function expectCleanFailure(res: Awaited<ReturnType<typeof gql>>): void {
   const text = JSON.stringify(res.body);
+  if (res.status === 500) console.log('DEBUG500', text);
   expect(res.status).not.toBe(500);
   expect(res.body.errors?.[0]?.extensions?.code).toEqual(expect.any(String));
   expect(text).not.toMatch(/select |insert |update |ECONNREFUSED|127\.0\.0\.1|\bat .*\.(ts|js):\d+/i);
