@@ -3,13 +3,13 @@ import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { acknowledgedWs, authedWs, createConversation, sendMessage, type StreamEvent } from '../helpers/chat';
 import { gql, useTestServer } from '../helpers/server';
 
-// 500 replies stream at once over 20 sockets (5 users x 4 sockets x 25 subscriptions), while
+// 500 replies stream at once over 20 sockets (10 users x 2 sockets x 25 subscriptions), while
 // clients drop single subscriptions and whole sockets at random and resume with `fromOffset`.
 // For this server the per-user cap of concurrent replies (default 3) is raised to 200, and the
 // per-socket cap of operations to 50 (a resumed subscription's `subscribe` may be admitted
 // before the server has finished the one it replaces): the point is the relay under churn.
-const USERS = 5;
-const SOCKETS_PER_USER = 4;
+const USERS = 10;
+const SOCKETS_PER_USER = 2;
 const STREAMS_PER_SOCKET = 25;
 const WORDS = 40;
 /** Chance, per received event, that the client drops that one subscription and resumes it. */
@@ -173,7 +173,7 @@ async function storedReply(graphqlUrl: string, token: string, f: Follow): Promis
 
 describe('500 concurrent streams with random disconnects and resumes', () => {
   const t = useTestServer({
-    env: { CHAT_MAX_CONCURRENT_STREAMS: '200', WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '50', ECHO_TOKEN_DELAY_MS: '150', DB_POOL_MAX: '20' },
+    env: { CHAT_MAX_CONCURRENT_STREAMS: '200', WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '50', ECHO_TOKEN_DELAY_MS: '800', DB_POOL_MAX: '20' },
   });
 
   it('every client reassembles exactly the stored reply: no event lost or repeated', async () => {
@@ -182,6 +182,9 @@ describe('500 concurrent streams with random disconnects and resumes', () => {
     const users = await Promise.all(Array.from({ length: USERS }, () => registerUser(t.graphqlUrl)));
     const churn = new Churn(t.wsUrl, rand, USERS * SOCKETS_PER_USER * STREAMS_PER_SOCKET);
     const groups: Group[] = [];
+    // How many replies ran at once on the server, sampled as the chaos ticks.
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, t.server.services.runner.size)), 50);
     const dropper = setInterval(() => {
       const g = groups[Math.floor(rand() * groups.length)];
       if (g?.open) churn.drop(g);
@@ -193,7 +196,9 @@ describe('500 concurrent streams with random disconnects and resumes', () => {
           for (let s = 0; s < SOCKETS_PER_USER; s++) {
             const client = (await acknowledgedWs(t.wsUrl, user.accessToken)).client;
             const g: Group = { user, client, open: true, follows: [] };
-            g.follows = await Promise.all(Array.from({ length: STREAMS_PER_SOCKET }, (_, i) => startReply(t.graphqlUrl, user, s * STREAMS_PER_SOCKET + i)));
+            // One send at a time per user, as one client sends: sends race on the per-user lock otherwise,
+            // and the waiting transactions hold pool connections the reply saves need.
+            for (let i = 0; i < STREAMS_PER_SOCKET; i++) g.follows.push(await startReply(t.graphqlUrl, user, s * STREAMS_PER_SOCKET + i));
             groups.push(g);
             for (const f of g.follows) churn.follow(g, f);
           }
@@ -202,11 +207,16 @@ describe('500 concurrent streams with random disconnects and resumes', () => {
       await churn.done;
     } finally {
       clearInterval(dropper);
+      clearInterval(sampler);
     }
+    console.log(
+      `streams-disconnect: seed ${seed}, peak ${peak} concurrent replies, ${churn.resubscriptions} resubscriptions, ${churn.socketDrops} socket drops`,
+    );
 
     expect({ seed, problems: churn.problems }).toEqual({ seed, problems: [] });
     expect(churn.resubscriptions).toBeGreaterThan(50);
     expect(churn.socketDrops).toBeGreaterThan(3);
+    expect(peak).toBeGreaterThanOrEqual(USERS * SOCKETS_PER_USER * STREAMS_PER_SOCKET * 0.9);
     for (const g of groups) {
       for (const f of g.follows) {
         expect(f.status).toBe('COMPLETE');
