@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logging/logger';
 import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 import type { StreamEventData } from './stream-topic';
@@ -283,7 +284,7 @@ export class GenerationRunner {
       );
   }
 
-  /** Runs a final write, retrying with backoff for FINAL_SAVE_RETRY_MS (not past shutdown); true once it succeeded. */
+  /** Runs a final write, retrying with backoff for FINAL_SAVE_RETRY_MS while the database is unreachable (not past shutdown); true once it succeeded. */
   private async retrying(what: string, messageId: string, write: () => Promise<void>): Promise<boolean> {
     const deadline = Date.now() + FINAL_SAVE_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
@@ -292,7 +293,8 @@ export class GenerationRunner {
         if (attempt > 0) this.logger.info(`${what} succeeded after retrying`, { messageId, attempts: attempt + 1 });
         return true;
       } catch (err) {
-        if (this.closing || Date.now() > deadline) {
+        // Only an unreachable database is worth waiting for; a statement it refuses would be refused again.
+        if (this.closing || Date.now() > deadline || !isDatabaseUnavailable(err)) {
           this.logger.error(`${what} failed`, { messageId, err });
           return false;
         }
