@@ -4,6 +4,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { IRules } from 'graphql-shield';
+import { databaseUnavailableError, isDatabaseUnavailable } from './db/unavailable';
 import type { Config } from './config';
 import type { LlmProvider } from './chat/providers/provider';
 import type { Database } from './db/orm';
@@ -63,7 +64,12 @@ export interface ServerDeps {
 function httpContext(contextDeps: ContextDeps, authenticator: RequestAuthenticator) {
   return async ({ req, res }: { req: Request; res: Response }): Promise<Context> => {
     const scope = scopeOf(res);
-    const { auth, problem, reason } = await authenticator.authenticate(req.headers.authorization, { ip: req.ip, requestId: scope?.requestId });
+    // The session check reads the database: unreachable, the request is a clean 503, not a 500 naming its host.
+    const { auth, problem, reason } = await authenticator
+      .authenticate(req.headers.authorization, { ip: req.ip, requestId: scope?.requestId })
+      .catch((err: unknown) => {
+        throw isDatabaseUnavailable(err) ? databaseUnavailableError(err) : err;
+      });
     if (scope && auth) scope.userId = auth.userId;
     return buildContext(contextDeps, {
       requestId: scope?.requestId ?? '',

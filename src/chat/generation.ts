@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logging/logger';
 import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 import type { StreamEventData } from './stream-topic';
@@ -28,6 +29,13 @@ const NUL = /\u0000/g;
 const STOP_WAIT_MS = 5000;
 /** How often `stop` re-reads the message's status while it waits. */
 const STOP_POLL_MS = 250;
+/**
+ * How long a finished reply's final writes (ledger, message) are retried while the database is
+ * unreachable, so a reply that finished during a short outage is saved once it returns; past
+ * this (or at shutdown) the reply stays STREAMING and the sweeper ends it INTERRUPTED.
+ */
+const FINAL_SAVE_RETRY_MS = 30_000;
+const FINAL_SAVE_BACKOFF_MAX_MS = 1000;
 
 export interface GenerationJob {
   messageId: string;
@@ -69,6 +77,8 @@ export class GenerationRunner {
   private flushing: Promise<void> = Promise.resolve();
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
+  /** Set by stopAll: final writes stop retrying, so shutdown is not held up by a database outage. */
+  private closing = false;
   private readonly unsubscribeCancel: () => Promise<void>;
 
   constructor(
@@ -178,6 +188,7 @@ export class GenerationRunner {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
     clearTimeout(this.flushTimer);
+    this.closing = true;
     await this.unsubscribeCancel();
     const all = [...this.running.entries()];
     for (const [id] of all) this.stopLocal(id, 'shutdown');
@@ -252,12 +263,10 @@ export class GenerationRunner {
       ? { ...reply.usage, estimated: reply.usage.estimated ?? false }
       : { promptTokens: estimatePromptTokens(job.turns), completionTokens: estimateTokens(content), estimated: true };
     // The ledger first: once a reply reads as finished (a replay, a query), its tokens are settled.
-    await this.settleTokens(job, usage);
-    try {
-      await saveFinishedReply(this.em.fork(), messageId, { content, usage, ...final });
-    } catch (err) {
-      this.logger.error('saving a finished reply failed', { messageId, err });
-    }
+    await this.retrying('settling token usage', messageId, () => this.settleTokens(job, usage));
+    const saved = await this.retrying('saving a finished reply', messageId, () => saveFinishedReply(this.em.fork(), messageId, { content, usage, ...final }));
+    // Unsaved, it is still STREAMING in the database: the sweeper ends it INTERRUPTED and announces that.
+    if (!saved) return;
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
     this.events.publish(job.userId, ChatEventType.MESSAGE_FINISHED, { conversationId: job.conversationId, messageId });
     this.logger.info('generation finished', { messageId, status: final.status, errorCode: final.errorCode, chars: content.length, userId: job.userId });
@@ -265,17 +274,33 @@ export class GenerationRunner {
 
   /** Turns the reply's reservation in the daily ledger into what it really used (never below zero). */
   private async settleTokens(job: GenerationJob, usage: TokenUsageData): Promise<void> {
-    try {
-      await this.em
-        .fork()
-        .getConnection()
-        .execute(
-          `update token_usage set reserved = greatest(reserved - ?, 0), used = used + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?
-           where user_id = ? and day = ?::date`,
-          [job.reservedTokens, usage.promptTokens + usage.completionTokens, usage.promptTokens, usage.completionTokens, job.userId, job.usageDay],
-        );
-    } catch (err) {
-      this.logger.error('settling token usage failed', { messageId: job.messageId, err });
+    await this.em
+      .fork()
+      .getConnection()
+      .execute(
+        `update token_usage set reserved = greatest(reserved - ?, 0), used = used + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?
+         where user_id = ? and day = ?::date`,
+        [job.reservedTokens, usage.promptTokens + usage.completionTokens, usage.promptTokens, usage.completionTokens, job.userId, job.usageDay],
+      );
+  }
+
+  /** Runs a final write, retrying with backoff for FINAL_SAVE_RETRY_MS while the database is unreachable (not past shutdown); true once it succeeded. */
+  private async retrying(what: string, messageId: string, write: () => Promise<void>): Promise<boolean> {
+    const deadline = Date.now() + FINAL_SAVE_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await write();
+        if (attempt > 0) this.logger.info(`${what} succeeded after retrying`, { messageId, attempts: attempt + 1 });
+        return true;
+      } catch (err) {
+        // Only an unreachable database is worth waiting for; a statement it refuses would be refused again.
+        if (this.closing || Date.now() > deadline || !isDatabaseUnavailable(err)) {
+          this.logger.error(`${what} failed`, { messageId, err });
+          return false;
+        }
+        if (attempt === 0) this.logger.warn(`${what} failed; retrying`, { messageId, err });
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, FINAL_SAVE_BACKOFF_MAX_MS)));
+      }
     }
   }
 
@@ -316,6 +341,8 @@ export class GenerationRunner {
   /** Marks STREAMING messages whose generation stopped reporting INTERRUPTED (never a live one). */
   private async sweep(): Promise<void> {
     try {
+      // Our own replies first: after a database outage their heartbeats are stale, but they live.
+      if (this.running.size > 0) await touchHeartbeats(this.em.fork(), [...this.running.keys()]);
       const rows = await interruptStaleReplies(this.em.fork(), this.config.chat.staleGenerationSeconds);
       for (const row of rows) {
         this.logger.warn('generation interrupted (its process stopped reporting)', { messageId: row.id });

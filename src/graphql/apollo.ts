@@ -5,6 +5,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import type { HTTPGraphQLHead } from '@apollo/server';
 import { GraphQLError, OperationTypeNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Config } from '../config';
+import { databaseUnavailableError, isDatabaseUnavailable } from '../db/unavailable';
 import { requestScope } from '../logging/request-context';
 import type { Context } from './context';
 import type { FormatError } from './format-error';
@@ -52,6 +53,8 @@ function operationPlugin(
           try {
             cost = await budget?.draw(callerOf(contextValue), computed);
           } catch (err) {
+            // The budget lives in the database: unreachable, the request is refused as a 503, not a 500.
+            if (isDatabaseUnavailable(err)) throw databaseUnavailableError(err);
             cost = (err as GraphQLError).extensions?.cost as CostReport | undefined;
             throw err;
           }

@@ -3,6 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { AppEnv } from '../config';
 import type { Logger } from '../logging/logger';
 import { isDatabaseError, safeDatabaseMessage } from '../logging/redact';
+import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/unavailable';
 import { currentRequestId } from '../logging/request-context';
 import { AppError, ERROR_CODES, INTERNAL_MESSAGE, type ErrorCode } from './errors';
 
@@ -70,10 +71,12 @@ export function createFormatError(appEnv: AppEnv, logger: Logger) {
     if (appEnv === 'prod') {
       return { message: INTERNAL_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } };
     }
-    // A database error's message and stack hold its SQL with the values written in: never shown.
-    const dbError = original instanceof Error && isDatabaseError(original);
+    // A database error's message and stack hold its SQL with the values written in: never shown;
+    // an unreachable database's message names its host and port: never shown either.
+    const unavailable = isDatabaseUnavailable(original);
+    const dbError = unavailable || (original instanceof Error && isDatabaseError(original));
     return {
-      message: dbError ? safeDatabaseMessage(original.message) : formatted.message,
+      message: unavailable ? DATABASE_UNAVAILABLE : dbError ? safeDatabaseMessage((original as Error).message) : formatted.message,
       locations: formatted.locations,
       path: formatted.path,
       extensions: {

@@ -7,11 +7,14 @@ export type FakeOpenAI = Awaited<ReturnType<typeof startFakeOpenAI>>;
 /**
  * A local stand-in for an OpenAI-compatible Chat Completions endpoint, speaking its real SSE
  * wire format: `data: {chunk}` lines split across TCP writes, a usage chunk, `data: [DONE]`.
- * The requested model picks the behaviour. Every request is recorded (`requests`: body and
+ * The requested model picks the behaviour (upstream faults: unauthorized, limited, flaky, broken,
+ * silent, stalls, dies, cut, malformed). Every request is recorded (`requests`: body and
  * headers), so tests assert exactly what reached the model.
  */
 export async function startFakeOpenAI(): Promise<{ url: string; requests: any[]; close(): Promise<void> }> {
   const requests: any[] = [];
+  /** 'flaky' answers 429 to the first request for a given last message, then streams normally. */
+  const flakySeen = new Set<string>();
   const chunk = (id: number, content: string | null, usage?: object, finish: string | null = null) =>
     `data: ${JSON.stringify({ id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created: 1, model: 'm', choices: content === null ? [] : [{ index: 0, delta: finish ? {} : { content }, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
   const server = http.createServer((req, res) => {
@@ -28,6 +31,14 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
       if (model === 'limited') {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
         return res.end(JSON.stringify({ error: { message: 'Rate limit reached for sk-secret-upstream', type: 'requests' } }));
+      }
+      if (model === 'flaky') {
+        const last = JSON.stringify(json.messages.at(-1));
+        if (!flakySeen.has(last)) {
+          flakySeen.add(last);
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+          return res.end(JSON.stringify({ error: { message: 'Rate limit reached for sk-secret-upstream', type: 'requests' } }));
+        }
       }
       if (model === 'broken') {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -53,6 +64,17 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
           return;
         }
         if (model === 'stalls' && i === 2) return; // goes quiet mid-stream: idle timeout
+        // 'malformed' sends an event that is not JSON after two good ones; 'cut' closes in the middle of an event.
+        if (model === 'malformed' && i === 1) {
+          res.write('data: {"id":"chatcmpl-x","choices":[{"delta":{"content":"oops"\n\n');
+          await new Promise((r) => setTimeout(r, pause));
+        }
+        if (model === 'cut' && i === 3) {
+          res.write(chunk(4, ' fake').slice(0, 30));
+          await new Promise((r) => setTimeout(r, 30));
+          req.socket.destroy();
+          return;
+        }
       }
       // 'length' ends as a model cut by max_tokens does; 'nousage' reports no usage (as some servers do).
       res.write(chunk(98, '', undefined, model === 'length' ? 'length' : 'stop'));

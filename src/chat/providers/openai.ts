@@ -6,6 +6,8 @@ const RETRIES_BEFORE_FIRST_TOKEN = 2;
 /** A short message and stable code for an upstream failure: never the upstream body or the key. */
 function safeError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
+  // The SDK's JSON.parse of an SSE event: the upstream broke the wire format; asking again will not mend it.
+  if (err instanceof SyntaxError) return new ProviderError('upstream sent a malformed stream', false, 'UPSTREAM_ERROR');
   const status = (err as { status?: number }).status;
   if (status === 401 || status === 403) return new ProviderError('upstream authentication failed', false, 'UPSTREAM_REFUSED');
   if (status === 429) return new ProviderError('upstream rate limit reached', true, 'UPSTREAM_RATE_LIMITED');
@@ -37,7 +39,8 @@ export class OpenAiProvider implements LlmProvider {
   private readonly client: OpenAI;
 
   constructor(opts: { baseURL: string; apiKey?: string }) {
-    this.client = new OpenAI({ baseURL: opts.baseURL, apiKey: opts.apiKey ?? 'not-set', maxRetries: 0, timeout: 10 * 60_000 });
+    // logLevel off: the SDK would print an unparsable SSE event (the model's text) to the console.
+    this.client = new OpenAI({ baseURL: opts.baseURL, apiKey: opts.apiKey ?? 'not-set', maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' });
   }
 
   private open(request: CompletionRequest, signal: AbortSignal) {
@@ -77,7 +80,7 @@ export class OpenAiProvider implements LlmProvider {
         return;
       } catch (err) {
         if (signal.aborted) throw signal.reason ?? err;
-        const safe = started ? new ProviderError('upstream stream interrupted', false, 'UPSTREAM_ERROR') : safeError(err);
+        const safe = started && !(err instanceof SyntaxError) ? new ProviderError('upstream stream interrupted', false, 'UPSTREAM_ERROR') : safeError(err);
         if (!started && safe.retryable && attempt < RETRIES_BEFORE_FIRST_TOKEN) {
           attempt += 1;
           await new Promise((r) => setTimeout(r, 200 * attempt));
