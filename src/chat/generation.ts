@@ -51,6 +51,8 @@ export interface GenerationJob {
 
 interface Running {
   abort: AbortController;
+  /** The reply's text so far (append-only), for a subscriber that joins between saves. */
+  text: string;
   reason?: StopReason;
   done: Promise<void>;
 }
@@ -113,9 +115,14 @@ export class GenerationRunner {
   /** Starts generating a reply in the background on this instance. */
   start(job: GenerationJob): void {
     const abort = new AbortController();
-    const entry: Running = { abort, done: Promise.resolve() };
+    const entry: Running = { abort, text: '', done: Promise.resolve() };
     this.running.set(job.messageId, entry);
     entry.done = this.run(job, entry).finally(() => this.running.delete(job.messageId));
+  }
+
+  /** The text generated so far by a reply running in this process; undefined when it runs elsewhere or has ended. */
+  textSoFar(messageId: string): string | undefined {
+    return this.running.get(messageId)?.text;
   }
 
   /** Stops a generation running here; returns false when it is not running in this process. */
@@ -214,6 +221,7 @@ export class GenerationRunner {
         if (text.length === 0) continue;
         const offset = reply.content.length;
         reply.content += text;
+        entry.text = reply.content;
         this.publish({ messageId, offset, delta: text, done: false, status: MessageStatus.STREAMING });
         if (job.quotaBudget !== undefined && promptEstimate + estimateTokens(reply.content) > job.quotaBudget) {
           this.stopLocal(messageId, 'quota');

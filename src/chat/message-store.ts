@@ -45,6 +45,21 @@ export async function readStoredMessage(em: EntityManager, messageId: string): P
   );
 }
 
+/** Message ids are UUIDs: anything else is no message (and must not reach PostgreSQL's uuid cast). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `messageId` is an assistant reply in one of `userId`'s conversations (one indexed read, no entity). */
+export async function isOwnedReply(em: EntityManager, messageId: string, userId: string): Promise<boolean> {
+  if (!UUID.test(messageId)) return false;
+  const rows = await em
+    .getConnection()
+    .execute<{ one: number }[]>(
+      `select 1 as one from message m join conversation c on c.id = m.conversation_id where m.id = ? and c.owner_id = ? and m.role = 'ASSISTANT'`,
+      [messageId, userId],
+    );
+  return rows.length > 0;
+}
+
 /** A message's status; undefined when it does not exist (any more). */
 export async function readMessageStatus(em: EntityManager, messageId: string): Promise<MessageStatus | undefined> {
   const rows = await em.getConnection().execute<{ status: MessageStatus }[]>('select status from message where id = ?', [messageId]);
