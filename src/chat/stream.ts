@@ -4,7 +4,7 @@ import type { PlainSubscriptions } from '../graphql/plain-subscriptions';
 import type { PubSub, TopicSubscription } from '../pubsub/topics';
 import type { StreamEventData } from './stream-topic';
 import { MessageStatus } from './message-enums';
-import { isOwnedReply, readStoredMessage, type StoredMessage } from './message-store';
+import { readOwnedReply, readStoredMessage, type StoredMessage } from './message-store';
 
 /** How long to wait for a live event before checking the database again. */
 const RECHECK_MS = 1000;
@@ -57,19 +57,14 @@ function finalEvent(messageId: string, offset: number, s: StoredMessage): Stream
 
 /**
  * Reads `live` with a timeout: the next event, or undefined after `ms` (a later event waits in
- * the queue, so none is lost); after the subscription ends it waits `ms` and returns undefined
- * (the caller's database re-check then finishes the stream).
+ * the queue, so none is lost), or null once the subscription was ended by our own return (the
+ * reader left: the stream ends at once).
  */
-function nextLiveEvent(live: TopicSubscription<StreamEventData>): (ms: number) => Promise<StreamEventData | undefined> {
+function nextLiveEvent(live: TopicSubscription<StreamEventData>): (ms: number) => Promise<StreamEventData | undefined | null> {
   return async (ms) => {
     const r = await live.nextWithin(ms);
     if (r === undefined) return undefined;
-    if (r.done) {
-      // Ended without an error (only by our own return): the database re-check finishes the stream.
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return undefined;
-    }
-    return r.value;
+    return r.done ? null : r.value;
   };
 }
 
@@ -112,16 +107,17 @@ export async function* messageEvents(
   fromOffset: number | null,
   /** The reply's text so far when this process generates it (GenerationRunner.textSoFar): fills a gap with no database wait. */
   textSoFar?: (messageId: string) => string | undefined,
+  /** The live subscription and the read made after it, when the caller has made them (openMessageStream). */
+  start?: { live: TopicSubscription<StreamEventData>; stored: StoredMessage },
 ): AsyncGenerator<StreamEventData> {
-  fromOffset ??= 0;
-  if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new BadUserInputError('fromOffset must be a whole number, 0 or more', { field: 'fromOffset' });
-  // Subscribed before the database is read, so nothing falls between the two. While this
-  // generator waits on a slow socket, live deltas merge in the queue (bounded by bytes).
-  const live = pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas, size: (e) => e.delta.length * 2, maxBytes: MAX_QUEUED_DELTA_BYTES });
+  // Subscribed before the database is read, so nothing falls between the two.
+  const live = start?.live ?? subscribeLive(pubsub, messageId);
   const next = nextLiveEvent(live);
 
   try {
-    let stored = await readStored(em, messageId);
+    fromOffset ??= 0;
+    if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new BadUserInputError('fromOffset must be a whole number, 0 or more', { field: 'fromOffset' });
+    let stored = start ? start.stored : await readStored(em, messageId);
     if (!stored) return;
     if (stored.status !== MessageStatus.STREAMING && fromOffset > stored.content.length) {
       throw new BadUserInputError('fromOffset is past the end of the message', { field: 'fromOffset' });
@@ -144,6 +140,7 @@ export async function* messageEvents(
 
     for (;;) {
       const ev = await next(RECHECK_MS);
+      if (ev === null) return;
       if (!ev) {
         // Generated here: its final event cannot be missed while it runs, so no database read
         // (an event lost on the way through Redis is caught once it has ended, a check later).
@@ -181,9 +178,15 @@ export async function* messageEvents(
   }
 }
 
+/** The live events of one message; while the reader waits on a slow socket, deltas merge in the queue (bounded by bytes). */
+function subscribeLive(pubsub: PubSub, messageId: string): TopicSubscription<StreamEventData> {
+  return pubsub.subscribe('message:stream', messageId, { merge: mergeDeltas, size: (e) => e.delta.length * 2, maxBytes: MAX_QUEUED_DELTA_BYTES });
+}
+
 /**
- * `messageStream`'s start, authorized once: the message must be an assistant reply of the
- * caller's (anything else is NOT_FOUND), checked with one plain read; then its events.
+ * `messageStream`'s start, authorized once: subscribes live, then one read both checks that the
+ * message is an assistant reply of the caller's (anything else is NOT_FOUND) and gives what is
+ * stored; then its events. Ending the events before their first read still unsubscribes.
  */
 export async function openMessageStream(
   em: EntityManager,
@@ -192,7 +195,28 @@ export async function openMessageStream(
   messageId: string,
   fromOffset: number | null,
   textSoFar?: (messageId: string) => string | undefined,
-): Promise<AsyncGenerator<StreamEventData>> {
-  if (!(await isOwnedReply(em, messageId, userId))) throw new NotFoundError('Message');
-  return messageEvents(em, pubsub, messageId, fromOffset, textSoFar);
+): Promise<AsyncIterableIterator<StreamEventData>> {
+  const live = subscribeLive(pubsub, messageId);
+  let stored: StoredMessage | undefined;
+  try {
+    stored = await readOwnedReply(em, messageId, userId);
+  } finally {
+    if (!stored) await live.return();
+  }
+  if (!stored) throw new NotFoundError('Message');
+  const events = messageEvents(em, pubsub, messageId, fromOffset, textSoFar, { live, stored });
+  // An async generator ended before it ran skips its `finally`: unsubscribe here as well.
+  const it: AsyncIterableIterator<StreamEventData> = {
+    next: () => events.next(),
+    return: async () => {
+      await live.return();
+      return events.return(undefined);
+    },
+    throw: async (err: unknown) => {
+      await live.return();
+      return events.throw(err);
+    },
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
 }
