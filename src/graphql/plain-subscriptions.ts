@@ -113,7 +113,10 @@ export function planPlainSubscription(args: ExecutionArgs, plain: PlainSubscript
 }
 
 /** `source`'s events mapped through `map`; ending it (return, or an error) ends the source, as graphql's own mapping does. */
-function mapEvents(source: AsyncIterator<unknown>, map: (payload: unknown) => ExecutionResult | Promise<ExecutionResult>): AsyncIterableIterator<ExecutionResult> {
+function mapEvents(
+  source: AsyncIterator<unknown>,
+  map: (payload: unknown) => ExecutionResult | Promise<ExecutionResult>,
+): AsyncIterableIterator<ExecutionResult> {
   const close = async () => {
     await source.return?.();
     return { value: undefined, done: true } as const;
