@@ -96,8 +96,9 @@ async function storedThrough(
  * live topic first, then reads what is stored and sends what the subscriber lacks from
  * `fromOffset`, then the live tail, trimming overlaps and filling gaps from the database, so
  * the deltas always concatenate to exactly the stored content. A finished message yields the
- * remainder and a final `done` event. While no event arrives the database is re-checked, so a
- * final event missed in the subscription race still ends the stream. A reader that falls more
+ * remainder and a final `done` event. While no event arrives the database is re-checked (unless
+ * this process runs the generation, whose events cannot be missed), so a final event lost on the
+ * way (Redis) or missed in the subscription race still ends the stream. A reader that falls more
  * than MAX_QUEUED_DELTA_BYTES behind ends with SLOW_CONSUMER and resubscribes with `fromOffset`.
  */
 export async function* messageEvents(
