@@ -204,6 +204,7 @@ export class GenerationRunner {
     let persisted = 0;
     let finish: ProviderFinish | undefined;
     let timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.firstTokenTimeoutMs);
+    let idle: NodeJS.Timeout | undefined;
     const promptEstimate = estimatePromptTokens(job.turns);
     const request = { model: job.model, turns: job.turns, maxTokens: job.maxTokens, temperature: job.temperature, topP: job.topP };
     try {
@@ -214,8 +215,12 @@ export class GenerationRunner {
           else finish = chunk.reason;
           continue;
         }
-        clearTimeout(timer);
-        timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.idleTimeoutMs);
+        if (idle) {
+          idle.refresh(); // one idle timer per reply, re-armed per chunk: no timer made per chunk
+        } else {
+          clearTimeout(timer);
+          timer = idle = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.idleTimeoutMs);
+        }
         // PostgreSQL text cannot hold U+0000: a model that emits it must not make the reply unsavable.
         const text = chunk.text.replace(NUL, '');
         if (text.length === 0) continue;
