@@ -86,7 +86,8 @@ describe('messageStream fast path', () => {
     ]);
     await client.dispose();
     const events = (rs: Result[]) => rs.map((r) => r.data!.ev as { at: number; text: string; done: boolean });
-    const joined = (rs: Result[]) => assemble(events(rs).map((e) => ({ offset: e.at, delta: e.text }) as never));
+    const joined = (rs: Result[]) =>
+      assemble(events(rs).map((e) => ({ messageId: assistantMessage.id, offset: e.at, delta: e.text, done: e.done, status: '', usage: null, error: null })));
     const stored = await gql(
       t.graphqlUrl,
       'query Q($id: ID!) { conversation(id: $id) { messages { edges { node { id content } } } } }',
