@@ -32,6 +32,7 @@ import { auditRefusals, flushOperationReads } from './audit/operation-audit';
 import { createRequestAuthenticator } from './auth/request-auth';
 import { countSecurityEvents, startRetentionJobs } from './jobs';
 import { createServices, type Services } from './services';
+import { PLAIN_SUBSCRIPTIONS } from './chat/stream';
 
 /** A running Parley server: HTTP and WebSocket on one port. */
 export interface AppServer {
@@ -223,6 +224,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     formatError,
     manifest,
     budget,
+    plainSubscriptions: PLAIN_SUBSCRIPTIONS,
   });
 
   await listen(httpServer, config);

@@ -1,7 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, Directive } from 'type-graphql';
 import { recordRead } from '../audit/operation-audit';
 import { requestMeta, requireAuth, type Context } from '../graphql/context';
-import { NotFoundError } from '../graphql/errors';
 import { rateLimitOf } from '../graphql/rate-limit';
 import type { StreamEventData } from './stream-topic';
 import {
@@ -18,8 +17,7 @@ import { LastMessageLoader, listConversations } from './chat-lists';
 import { listMessages } from './message-page';
 import { ConversationFilter, ConversationOrder, UpdateConversationInput } from './conversation.types';
 import { findMessageView } from './message-view';
-import { messageEvents } from './stream';
-import { MessageRole } from './message-enums';
+import { openMessageStream } from './stream';
 import { ModelParametersInput } from './model-parameters';
 
 /** Placeholder title until one is given or taken from the first message. */
@@ -125,11 +123,9 @@ export class ChatResolver {
       'A reply as it arrives: first what the caller lacks from `fromOffset`, then the live tail; the last event has `done: true` and carries the final `message`. Any id but one of your assistant messages is NOT_FOUND.',
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
-      const auth = requireAuth(ctx);
       const { messageId, fromOffset } = args as { messageId: string; fromOffset?: number | null };
-      const m = await ctx.services.chat.ownedMessage(ctx.em, auth, messageId);
-      if (m.role !== MessageRole.ASSISTANT) throw new NotFoundError('Message'); // only replies stream
-      return messageEvents(ctx.em, ctx.services.pubsub, messageId, fromOffset ?? 0);
+      const textSoFar = (id: string) => ctx.services.runner.textSoFar(id);
+      return openMessageStream(ctx.em, ctx.services.pubsub, requireAuth(ctx).userId, messageId, fromOffset ?? 0, textSoFar);
     },
   })
   messageStream(

@@ -59,6 +59,8 @@ export interface GenerationJob {
 
 interface Running {
   abort: AbortController;
+  /** The reply's text so far (append-only), for a subscriber that joins between saves. */
+  text: string;
   reason?: StopReason;
   done: Promise<void>;
 }
@@ -123,9 +125,14 @@ export class GenerationRunner {
   /** Starts generating a reply in the background on this instance. */
   start(job: GenerationJob): void {
     const abort = new AbortController();
-    const entry: Running = { abort, done: Promise.resolve() };
+    const entry: Running = { abort, text: '', done: Promise.resolve() };
     this.running.set(job.messageId, entry);
     entry.done = this.run(job, entry).finally(() => this.running.delete(job.messageId));
+  }
+
+  /** The text generated so far by a reply running in this process; undefined when it runs elsewhere or has ended. */
+  textSoFar(messageId: string): string | undefined {
+    return this.running.get(messageId)?.text;
   }
 
   /** Stops a generation running here; returns false when it is not running in this process. */
@@ -208,6 +215,7 @@ export class GenerationRunner {
     let persisted = 0;
     let finish: ProviderFinish | undefined;
     let timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.firstTokenTimeoutMs);
+    let idle: NodeJS.Timeout | undefined;
     const promptEstimate = estimatePromptTokens(job.turns);
     const request = { model: job.model, turns: job.turns, maxTokens: job.maxTokens, temperature: job.temperature, topP: job.topP };
     try {
@@ -218,13 +226,18 @@ export class GenerationRunner {
           else finish = chunk.reason;
           continue;
         }
-        clearTimeout(timer);
-        timer = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.idleTimeoutMs);
+        if (idle) {
+          idle.refresh(); // one idle timer per reply, re-armed per chunk: no timer made per chunk
+        } else {
+          clearTimeout(timer);
+          timer = idle = setTimeout(() => this.stopLocal(messageId, 'timeout'), this.config.ai.idleTimeoutMs);
+        }
         // PostgreSQL text cannot hold U+0000: a model that emits it must not make the reply unsavable.
         const text = chunk.text.replace(NUL, '');
         if (text.length === 0) continue;
         const offset = reply.content.length;
         reply.content += text;
+        entry.text = reply.content;
         this.publish({ messageId, offset, delta: text, done: false, status: MessageStatus.STREAMING });
         if (job.quotaBudget !== undefined && promptEstimate + estimateTokens(reply.content) > job.quotaBudget) {
           this.stopLocal(messageId, 'quota');

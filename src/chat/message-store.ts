@@ -20,29 +20,46 @@ export interface FinishedReply extends ReplyOutcome {
   usage: TokenUsageData;
 }
 
+interface StoredRow {
+  content: string;
+  status: MessageStatus;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  usage_estimated: boolean | null;
+  error: string | null;
+}
+
+function storedOf(r: StoredRow): StoredMessage {
+  return {
+    content: r.content,
+    status: r.status,
+    promptTokens: r.prompt_tokens,
+    completionTokens: r.completion_tokens,
+    usageEstimated: r.usage_estimated,
+    error: r.error,
+  };
+}
+
 /** The stored content, status, usage and error of a message; undefined when it does not exist (any more). */
 export async function readStoredMessage(em: EntityManager, messageId: string): Promise<StoredMessage | undefined> {
-  const rows = await em.getConnection().execute<
-    {
-      content: string;
-      status: MessageStatus;
-      prompt_tokens: number | null;
-      completion_tokens: number | null;
-      usage_estimated: boolean | null;
-      error: string | null;
-    }[]
-  >('select content, status, prompt_tokens, completion_tokens, usage_estimated, error from message where id = ?', [messageId]);
-  const r = rows[0];
-  return (
-    r && {
-      content: r.content,
-      status: r.status,
-      promptTokens: r.prompt_tokens,
-      completionTokens: r.completion_tokens,
-      usageEstimated: r.usage_estimated,
-      error: r.error,
-    }
+  const rows = await em
+    .getConnection()
+    .execute<StoredRow[]>('select content, status, prompt_tokens, completion_tokens, usage_estimated, error from message where id = ?', [messageId]);
+  return rows[0] && storedOf(rows[0]);
+}
+
+/** Message ids are UUIDs: anything else is no message (and must not reach PostgreSQL's uuid cast). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What is stored of `messageId` when it is an assistant reply in one of `userId`'s conversations, else undefined (one indexed read, no entity). */
+export async function readOwnedReply(em: EntityManager, messageId: string, userId: string): Promise<StoredMessage | undefined> {
+  if (!UUID.test(messageId)) return undefined;
+  const rows = await em.getConnection().execute<StoredRow[]>(
+    `select m.content, m.status, m.prompt_tokens, m.completion_tokens, m.usage_estimated, m.error
+       from message m join conversation c on c.id = m.conversation_id where m.id = ? and c.owner_id = ? and m.role = 'ASSISTANT'`,
+    [messageId, userId],
   );
+  return rows[0] && storedOf(rows[0]);
 }
 
 /** A message's status; undefined when it does not exist (any more). */

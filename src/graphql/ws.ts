@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
 import { buildContext, type Context, type ContextDeps, type RequestAuthenticator } from './context';
 import type { FormatError } from './format-error';
+import { plainSubscribe, type PlainSubscriptions } from './plain-subscriptions';
 import type { CostBudget } from './rate-limit';
 import { CLOSE_REASON_OF, SocketRegistry, WS_FORBIDDEN, type CloseReason, type SocketExtra } from './socket-registry';
 import { OperationPreparer, UpgradeGate, refuseUpgrade } from './ws-guards';
@@ -77,6 +78,8 @@ export interface WebSocketDeps {
   formatError: FormatError;
   manifest?: Map<string, string>;
   budget?: CostBudget;
+  /** Subscriptions whose events are plain data: authorized once at start, each event built without a per-event execution. */
+  plainSubscriptions?: PlainSubscriptions;
 }
 
 // The operation id is the client's choice: keep it short and plain in logs and error ids.
@@ -115,6 +118,7 @@ function protocolServer(deps: WebSocketDeps, registry: SocketRegistry) {
   return makeServer<Record<string, unknown> | undefined, SocketExtra>({
     schema: deps.schema,
     connectionInitWaitTimeout: 3000,
+    ...(deps.plainSubscriptions ? { subscribe: plainSubscribe(deps.plainSubscriptions) } : {}),
     onSubscribe: (ctx, id, payload) => admit(ctx.extra, id, payload),
     context: async (ctx, id, _payload, args) => {
       const operationName = getOperationAST(args.document, args.operationName)?.name?.value;

@@ -69,7 +69,14 @@ export interface SubscribeOptions<T> {
 export class TopicSubscription<T> implements AsyncIterableIterator<T> {
   private queue: T[] = [];
   private bytes = 0;
-  private waiting?: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void };
+  private waiting?: {
+    resolve: (r: IteratorResult<T>) => void;
+    reject: (err: unknown) => void;
+    /** Set by nextWithin: how its timer ends the wait with no event. */
+    timed?: (r: undefined) => void;
+  };
+  private timer?: NodeJS.Timeout;
+  private deadline = 0;
   private failure?: Error;
   private ended = false;
   private readonly maxEvents: number;
@@ -112,6 +119,8 @@ export class TopicSubscription<T> implements AsyncIterableIterator<T> {
     this.queue = [];
     this.bytes = 0;
     this.failure = err;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.detach();
     if (this.waiting) {
       const w = this.waiting;
@@ -135,7 +144,34 @@ export class TopicSubscription<T> implements AsyncIterableIterator<T> {
     return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
   }
 
+  /**
+   * The next event, or undefined when none arrives within `ms` (nothing is lost: a later event
+   * is queued for the next call). One timer serves every wait of the subscription, re-armed only
+   * when it fires early, so a busy stream costs no timer per event.
+   */
+  nextWithin(ms: number): Promise<IteratorResult<T> | undefined> {
+    if (this.queue.length > 0 || this.failure || this.ended) return this.next();
+    this.deadline = Date.now() + ms;
+    this.timer ??= setTimeout(() => this.onDeadline(), ms);
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject, timed: resolve }));
+  }
+
+  private onDeadline(): void {
+    this.timer = undefined;
+    const w = this.waiting;
+    if (!w?.timed) return;
+    const left = this.deadline - Date.now();
+    if (left > 0) {
+      this.timer = setTimeout(() => this.onDeadline(), left);
+      return;
+    }
+    this.waiting = undefined;
+    w.timed(undefined);
+  }
+
   return(): Promise<IteratorResult<T>> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.ended = true;
     this.queue = [];
     this.bytes = 0;
