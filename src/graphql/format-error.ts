@@ -39,13 +39,22 @@ function isArgumentCoercion(error: unknown): boolean {
   return inner instanceof GraphQLError && !inner.originalError && inner.extensions.code === undefined && ARGUMENT_COERCION.test(inner.message);
 }
 
+/**
+ * graphql-js's refusal of a variable's value (`$from: ""` for an `Int`): a request error with no
+ * path. Apollo codes it BAD_USER_INPUT over HTTP; over WebSocket it arrives uncoded.
+ */
+const VARIABLE_COERCION = /^Variable "\$\w+" (got invalid value |of (required|non-null) type )/;
+function isVariableCoercion(error: unknown): boolean {
+  return error instanceof GraphQLError && !error.path && error.extensions.code === undefined && VARIABLE_COERCION.test(error.message);
+}
+
 export function createFormatError(appEnv: AppEnv, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown, requestId = currentRequestId()): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     let code = formatted.extensions?.code as string | undefined;
     if (code && REQUEST_SHAPE_CODES.has(code)) code = 'BAD_USER_INPUT';
     if (code === 'UNAUTHORIZED') code = 'FORBIDDEN'; // type-graphql's @Authorized refusal
-    if (isRequestRefusal(error) || isArgumentCoercion(error)) code = 'BAD_USER_INPUT';
+    if (isRequestRefusal(error) || isArgumentCoercion(error) || isVariableCoercion(error)) code = 'BAD_USER_INPUT';
     if (appEnv === 'prod' && / Did you mean /.test(formatted.message)) {
       formatted = { ...formatted, message: formatted.message.replace(/ Did you mean .*$/, '') };
     }

@@ -7,6 +7,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
+import { databaseUnavailableError, isDatabaseUnavailable } from '../db/unavailable';
 import { buildContext, type Context, type ContextDeps, type RequestAuthenticator } from './context';
 import type { FormatError } from './format-error';
 import { plainSubscribe, type PlainSubscriptions } from './plain-subscriptions';
@@ -94,6 +95,8 @@ function subscribeHook(deps: WebSocketDeps, registry: SocketRegistry) {
     const prepared = preparer.prepare(payload);
     if (Array.isArray(prepared)) return prepared;
     const { cost, ...args } = prepared;
+    const unreachable = await databaseUnreachable(deps.authenticator, extra);
+    if (unreachable) return [unreachable];
     // Counted before the budget's await, so the cap holds for messages arriving meanwhile.
     extra.active.add(id);
     if (deps.budget) {
@@ -109,6 +112,23 @@ function subscribeHook(deps: WebSocketDeps, registry: SocketRegistry) {
     }
     return args;
   };
+}
+
+/**
+ * The session check a signed-in socket's operation needs, made here where a refusal can still be
+ * an error message: with the database unreachable it answers a coded "try again" error instead of
+ * throwing out of the protocol handler (which would close the whole socket with 4500). The answer
+ * is cached, so the context's own check right after costs nothing.
+ */
+async function databaseUnreachable(authenticator: RequestAuthenticator, extra: SocketExtra): Promise<GraphQLError | undefined> {
+  if (!extra.auth) return undefined;
+  try {
+    await authenticator.sessionLive(extra.auth);
+    return undefined;
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) return databaseUnavailableError(err);
+    throw err;
+  }
 }
 
 /** graphql-ws's protocol server: our admission, one context builder, auth on connect and per operation, masked errors. */

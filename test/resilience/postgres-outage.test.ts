@@ -82,6 +82,8 @@ describe('PostgreSQL stopped for 5 s under load', () => {
     // Replies that finish before the outage: they must survive it unchanged.
     const before = await Promise.all(Array.from({ length: 5 }, () => startReply(t, u, 5)));
     const client = authedWs(t.wsUrl, u.accessToken);
+    const closes: number[] = [];
+    client.on('closed', (e) => closes.push((e as { code: number }).code));
     await Promise.all(before.map((r) => streamReply(client, r.messageId)));
     // Replies streaming when the database goes away, finishing while it is away (40 words at 100 ms: ~4 s).
     const during = await Promise.all(Array.from({ length: 20 }, () => startReply(t, u, 40)));
@@ -109,6 +111,16 @@ describe('PostgreSQL stopped for 5 s under load', () => {
     }
     expect(failures.length).toBeGreaterThan(2);
     for (const f of failures) expectCleanFailure(f);
+    // A new subscription on the open socket once the cached session answer (5 s) has lapsed: the
+    // session check meets the outage and answers a coded error; the socket stays open (it closed
+    // with 4500, taking every stream on it down, before).
+    await new Promise((r) => setTimeout(r, Math.max(0, stoppedAt + 5_200 - Date.now())));
+    const refused = (await streamReply(client, before[0].messageId).then(
+      () => [],
+      (e: unknown) => e,
+    )) as { extensions?: { code?: string } }[];
+    expect(refused[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(closes).toEqual([]);
 
     pg = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'error' }), port: pg.port });
     await waitForStatus(readyz, 200);
