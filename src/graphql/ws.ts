@@ -95,10 +95,14 @@ function subscribeHook(deps: WebSocketDeps, registry: SocketRegistry) {
     const prepared = preparer.prepare(payload);
     if (Array.isArray(prepared)) return prepared;
     const { cost, ...args } = prepared;
-    const unreachable = await databaseUnreachable(deps.authenticator, extra);
-    if (unreachable) return [unreachable];
-    // Counted before the budget's await, so the cap holds for messages arriving meanwhile.
+    // Counted before any await, so the cap holds for messages arriving meanwhile.
     extra.active.add(id);
+    const unreachable = await databaseUnreachable(deps.authenticator, extra);
+    if (unreachable) {
+      extra.active.delete(id);
+      registry.settle(extra);
+      return [unreachable];
+    }
     if (deps.budget) {
       const who = { ip: extra.ip, userId: extra.auth?.userId, role: extra.auth?.role, requestId: opId(extra, id) };
       try {
