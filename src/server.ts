@@ -16,6 +16,8 @@ import { buildAppSchema, buildExecutableSchema, type ResolverClass } from './sch
 import { attachWebSocket } from './graphql/ws';
 import { CostBudget, OperationLimit, type RefusalTally } from './graphql/rate-limit';
 import { openAiCompatRoutes } from './chat/openai-compat';
+import { admission } from './http/admission';
+import type { TokenService } from './auth/tokens';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
 import { limitDocument, limitDocumentSize, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
 import { loadManifest } from './graphql/trusted-documents';
@@ -29,7 +31,7 @@ import { createTopics } from './pubsub/topics';
 import { downloadRoute, uploadsRoute } from './chat/uploads';
 import { auditExportRoute } from './audit/audit-export';
 import { auditRefusals, flushOperationReads } from './audit/operation-audit';
-import { createRequestAuthenticator } from './auth/request-auth';
+import { createRequestAuthenticator, laneOf } from './auth/request-auth';
 import { countSecurityEvents, startRetentionJobs } from './jobs';
 import { createServices, type Services } from './services';
 import { PLAIN_SUBSCRIPTIONS } from './chat/stream';
@@ -98,6 +100,7 @@ function mountGraphql(
     context: ReturnType<typeof httpContext>;
     manifest?: Map<string, string>;
     bare: boolean;
+    tokens: TokenService;
   },
 ): void {
   const { config, bare, manifest } = deps;
@@ -105,6 +108,8 @@ function mountGraphql(
     '/graphql',
     corsPolicy(config),
     requireJsonPost(),
+    // Before the body is read: requests no valid session vouches for queue in their own lanes.
+    ...(bare ? [] : [admission(laneOf(deps.tokens))]),
     express.json({ limit: config.bodyLimitBytes, strict: true }),
     reenterScope(),
     ...(bare ? [] : [limitDocumentSize()]),
@@ -209,7 +214,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
 
   const apollo = createApollo({ config, logger, schema, httpServer, formatError, onResultSent: flushOperationReads, manifest, bare, budget });
   await apollo.start();
-  mountGraphql(app, { config, logger, schema, formatError, apollo, context: httpContext(contextDeps, authenticator), manifest, bare });
+  mountGraphql(app, { config, logger, schema, formatError, apollo, context: httpContext(contextDeps, authenticator), manifest, bare, tokens: services.tokens });
 
   const ws = attachWebSocket({
     httpServer,
