@@ -61,17 +61,28 @@ export class FinalWrites {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
-    try {
-      await this.transaction(batch.map((p) => p.write));
-      for (const p of batch) p.resolve();
-      return;
-    } catch (err) {
-      // An unreachable database fails every single write too: the callers retry (generation.ts).
-      if (batch.length === 1 || isDatabaseUnavailable(err)) return batch.forEach((p) => p.reject(err));
-      this.logger.warn('a batch of final writes failed; writing them one by one', { err, replies: batch.length });
+    if (batch.length > 1) {
+      try {
+        await this.transaction(batch.map((p) => p.write));
+        for (const p of batch) p.resolve();
+        return;
+      } catch (err) {
+        // An unreachable database fails every single write too: the callers retry (generation.ts).
+        if (isDatabaseUnavailable(err)) return batch.forEach((p) => p.reject(err));
+        this.logger.warn('a batch of final writes failed; writing them one by one', { err, replies: batch.length });
+      }
     }
-    for (const p of batch) {
-      await this.transaction([p.write]).then(p.resolve, p.reject);
+    for (const p of batch) await this.single(p);
+  }
+
+  private async single(p: Pending): Promise<void> {
+    try {
+      await this.transaction([p.write]);
+      p.resolve();
+    } catch (err) {
+      // A row the database refuses stays STREAMING (the sweeper ends it); its reservation is still handed back.
+      if (!isDatabaseUnavailable(err)) await settleReservations(this.em.fork(), [p.write.settlement]).catch(() => undefined);
+      p.reject(err);
     }
   }
 

@@ -133,8 +133,8 @@ describe('FinalWrites (group commit on the real database)', () => {
     const byId = new Map((await rowsOf(ids)).map((r) => [r.id, r]));
     expect(byId.get(ids[1])).toMatchObject({ content: 'partial', status: 'STREAMING' }); // left for the retry or the sweeper
     expect([0, 2, 3].map((i) => byId.get(ids[i]).content)).toEqual(['final text 0', 'final text 2', 'final text 3']);
-    // The failed reply's settlement rolled back with its row: only the three saved ones are settled.
-    expect(await ledgerOf(day)).toEqual({ reserved: 100, used: 30 });
+    // The refused reply's reservation is handed back all the same (its row stays for the sweeper).
+    expect(await ledgerOf(day)).toEqual({ reserved: 0, used: 40 });
     expect(logs.find((l) => l.message === 'a batch of final writes failed; writing them one by one')).toMatchObject({ replies: 4 });
     expect(logs.raw.join('\n')).not.toContain('secret');
   });
