@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger';
 import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 import type { StreamEventData } from './stream-topic';
 import { MessageStatus } from './message-enums';
-import { interruptStaleReplies, readMessageStatus, saveFinishedReply, savePartialReplies, settleOrphanedReply, touchHeartbeats } from './message-store';
+import { interruptStaleReplies, readMessageStatus, savePartialReplies, settleOrphanedReply, touchHeartbeats } from './message-store';
 import { mergeDeltas } from './stream';
 import {
   ProviderError,
@@ -18,6 +18,7 @@ import {
 } from './providers/provider';
 import { OUTCOME_OF_STOP, outcomeOf, type StopReason } from './reply-outcome';
 import { ChatEventType, ChatEvents } from './chat-events';
+import { FinalWrites } from './final-writes';
 
 /** Persist partial content at most this often (all replies of the process in one statement), or once this many characters of one reply are unsaved. */
 const PERSIST_EVERY_MS = 250;
@@ -82,6 +83,8 @@ export class GenerationRunner {
   /** Set by stopAll: final writes stop retrying, so shutdown is not held up by a database outage. */
   private closing = false;
   private readonly unsubscribeCancel: () => Promise<void>;
+  /** Final writes of replies ending together, committed in batches. */
+  private readonly finals: FinalWrites;
 
   constructor(
     private readonly config: Config,
@@ -92,6 +95,7 @@ export class GenerationRunner {
     readonly instanceId: string,
     private readonly events: ChatEvents,
   ) {
+    this.finals = new FinalWrites(em, logger);
     // A cancel may arrive from any instance; only the one running the generation acts on it.
     const cancels = this.pubsub.subscribe('generation:cancel', undefined, { maxEvents: INTERNAL_QUEUED_EVENTS });
     let stopped = false;
@@ -275,26 +279,15 @@ export class GenerationRunner {
     const usage = reply.usage
       ? { ...reply.usage, estimated: reply.usage.estimated ?? false }
       : { promptTokens: estimatePromptTokens(job.turns), completionTokens: estimateTokens(content), estimated: true };
-    // The ledger first: once a reply reads as finished (a replay, a query), its tokens are settled.
-    await this.retrying('settling token usage', messageId, () => this.settleTokens(job, usage));
-    const saved = await this.retrying('saving a finished reply', messageId, () => saveFinishedReply(this.em.fork(), messageId, { content, usage, ...final }));
+    // Ledger and row in one transaction (ledger first): once a reply reads as finished, its tokens are settled.
+    const settlement = { userId: job.userId, usageDay: job.usageDay, reservedTokens: job.reservedTokens, ...usage };
+    const row = { messageId, content, usage, ...final };
+    const saved = await this.retrying('saving a finished reply', messageId, () => this.finals.write({ settlement, row }));
     // Unsaved, it is still STREAMING in the database: the sweeper ends it INTERRUPTED and announces that.
     if (!saved) return;
     this.publish({ messageId, offset: content.length, delta: '', done: true, status: final.status, usage, error: final.error });
     this.events.publish(job.userId, ChatEventType.MESSAGE_FINISHED, { conversationId: job.conversationId, messageId });
     this.logger.info('generation finished', { messageId, status: final.status, errorCode: final.errorCode, chars: content.length, userId: job.userId });
-  }
-
-  /** Turns the reply's reservation in the daily ledger into what it really used (never below zero). */
-  private async settleTokens(job: GenerationJob, usage: TokenUsageData): Promise<void> {
-    await this.em
-      .fork()
-      .getConnection()
-      .execute(
-        `update token_usage set reserved = greatest(reserved - ?, 0), used = used + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?
-         where user_id = ? and day = ?::date`,
-        [job.reservedTokens, usage.promptTokens + usage.completionTokens, usage.promptTokens, usage.completionTokens, job.userId, job.usageDay],
-      );
   }
 
   /** Runs a final write, retrying with backoff for FINAL_SAVE_RETRY_MS while the database is unreachable (not past shutdown); true once it succeeded. */

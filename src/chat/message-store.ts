@@ -93,22 +93,33 @@ export async function countStreaming(tx: EntityManager, userId: string): Promise
   return Number(streaming);
 }
 
-/** Writes a reply's final state (guarded: only while it is still STREAMING). */
-export async function saveFinishedReply(em: EntityManager, messageId: string, reply: FinishedReply): Promise<void> {
-  await em.getConnection().execute(
-    `update message set content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, usage_estimated = ?, error = ?, error_code = ?, finish_reason = ?,
-       instance_id = null, heartbeat_at = null where id = ? and status = 'STREAMING'`,
-    [
-      reply.content,
-      reply.status,
-      reply.usage.promptTokens,
-      reply.usage.completionTokens,
-      reply.usage.estimated ?? false,
-      reply.error,
-      reply.errorCode,
-      reply.finishReason,
-      messageId,
-    ],
+/** One finished reply to write, with its id. */
+export type FinishedRow = FinishedReply & { messageId: string };
+
+/**
+ * Writes replies' final state in one statement inside `tx`'s transaction (guarded: a row no
+ * longer STREAMING, cancelled or settled elsewhere, is left as it is).
+ */
+export async function saveFinishedReplies(tx: EntityManager, rows: FinishedRow[]): Promise<void> {
+  const values = rows.map(() => '(?::uuid, ?::text, ?::message_status, ?::int, ?::int, ?::boolean, ?::text, ?::text, ?::finish_reason)').join(', ');
+  await tx.getConnection().execute(
+    `update message as m set content = v.content, status = v.status, prompt_tokens = v.prompt, completion_tokens = v.completion,
+       usage_estimated = v.estimated, error = v.error, error_code = v.code, finish_reason = v.finish, instance_id = null, heartbeat_at = null
+     from (values ${values}) as v(id, content, status, prompt, completion, estimated, error, code, finish)
+     where m.id = v.id and m.status = 'STREAMING'`,
+    rows.flatMap((r) => [
+      r.messageId,
+      r.content,
+      r.status,
+      r.usage.promptTokens,
+      r.usage.completionTokens,
+      r.usage.estimated ?? false,
+      r.error,
+      r.errorCode,
+      r.finishReason,
+    ]),
+    'all',
+    tx.getTransactionContext(),
   );
 }
 

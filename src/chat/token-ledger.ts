@@ -58,3 +58,31 @@ export async function assertReplyRoom(em: EntityManager, config: Config, userId:
     ]);
   if (row && quota - row.used - row.reserved <= 0) throw quotaRefusal(quota, row.used);
 }
+
+/** One reply's settlement: its reservation and what it really used. */
+export interface Settlement {
+  userId: string;
+  usageDay: string;
+  reservedTokens: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * Turns replies' reservations in the daily ledger into what they really used (never below zero),
+ * in one statement inside `tx`'s transaction. Replies of one user and day are summed first: an
+ * UPDATE ... FROM applies only one of several source rows to a target row.
+ */
+export async function settleReservations(tx: EntityManager, rows: Settlement[]): Promise<void> {
+  await tx.getConnection().execute(
+    `update token_usage as t set reserved = greatest(t.reserved - v.reserved, 0), used = t.used + v.prompt + v.completion,
+       prompt_tokens = t.prompt_tokens + v.prompt, completion_tokens = t.completion_tokens + v.completion
+     from (select user_id, day, sum(reserved) as reserved, sum(prompt) as prompt, sum(completion) as completion
+           from (values ${rows.map(() => '(?::uuid, ?::date, ?::bigint, ?::bigint, ?::bigint)').join(', ')}) as r(user_id, day, reserved, prompt, completion)
+           group by user_id, day) as v
+     where t.user_id = v.user_id and t.day = v.day`,
+    rows.flatMap((r) => [r.userId, r.usageDay, r.reservedTokens, r.promptTokens, r.completionTokens]),
+    'all',
+    tx.getTransactionContext(),
+  );
+}
