@@ -4,7 +4,7 @@ import { createLogger } from '../../src/logging/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startTestServer, waitForStatus, type TestServer } from '../helpers/server';
 
 /** Direct children of `pid`, read from /proc (no procps needed). */
 function childrenOf(pid: number): number[] {
@@ -20,17 +20,6 @@ function childrenOf(pid: number): number[] {
     }
   }
   return out;
-}
-
-async function waitForStatus(url: string, status: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 0;
-  while (Date.now() < deadline) {
-    last = (await fetch(url)).status;
-    if (last === status) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`readyz stayed ${last}, wanted ${status}`);
 }
 
 describe('/readyz follows the database', () => {

@@ -180,3 +180,15 @@ export function useTestServer(opts: Parameters<typeof startTestServer>[0] = {}):
 export function sql(t: TestServer, query: string, params: unknown[] = []): Promise<any[]> {
   return t.db.orm.em.fork().getConnection().execute(query, params);
 }
+
+/** Polls `url` (e.g. /readyz) until it answers `status`, or fails after `timeoutMs` naming the last status. */
+export async function waitForStatus(url: string, status: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    last = (await fetch(url)).status;
+    if (last === status) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${new URL(url).pathname} stayed ${last}, wanted ${status}`);
+}

@@ -5,23 +5,12 @@ import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { removeDataDir } from '../helpers/global-teardown';
 import { TEST_DATA } from '../helpers/paths';
-import { gql, sql, startTestServer, type TestServer } from '../helpers/server';
+import { gql, sql, startTestServer, waitForStatus, type TestServer } from '../helpers/server';
 
 // The server runs on a PostgreSQL cluster of its own (never the shared test cluster), which the
 // test stops for 5 s while replies stream and queries run, then starts again on the same port.
 const OUTAGE_MS = 5000;
 const STATEMENT_TIMEOUT_MS = 2000;
-
-async function waitForStatus(url: string, status: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 0;
-  while (Date.now() < deadline) {
-    last = (await fetch(url)).status;
-    if (last === status) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`readyz stayed ${last}, wanted ${status}`);
-}
 
 /** What a client sees of one reply: its id, conversation, and the text it was sent. */
 interface Reply {
