@@ -29,14 +29,6 @@ export class BoundedCache<K, V> {
     this.entries.set(key, { value, until: Math.min(until, now + this.maxAgeMs) });
   }
 
-  delete(key: K): void {
-    this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-
   get size(): number {
     return this.entries.size;
   }

@@ -36,8 +36,11 @@ export class AdmissionGate {
 
   constructor(private readonly limits: LaneLimits) {}
 
-  /** Resolves true once admitted (call `leave` when done), false when the queue is full or the wait ran out. */
-  enter(): Promise<boolean> {
+  /**
+   * Resolves true once admitted (call `leave` when done), false when the queue is full, the wait
+   * ran out, or `gone` fired first (a client that left gives up its place in the queue at once).
+   */
+  enter(gone?: (cancel: () => void) => void): Promise<boolean> {
     if (this.running < this.limits.running) {
       this.running += 1;
       return Promise.resolve(true);
@@ -56,6 +59,13 @@ export class AdmissionGate {
       };
       waiter.timer.unref();
       this.queue.push(waiter);
+      gone?.(() => {
+        const at = this.queue.indexOf(waiter);
+        if (at < 0) return; // already admitted: its slot is released by `leave`
+        this.queue.splice(at, 1);
+        clearTimeout(waiter.timer);
+        resolve(false);
+      });
     });
   }
 
@@ -82,22 +92,28 @@ export function admission(classify: (authorization: string | undefined) => Lane,
     const lane = classify(req.headers.authorization);
     if (lane === 'session') return next();
     const gate = gates[lane];
-    void gate.enter().then((admitted) => {
-      if (!admitted) {
-        res.setHeader('retry-after', '1');
-        return sendGraphQLError(res, 429, 'RATE_LIMITED', 'The server is busy; try again shortly', { reason: 'RATE', retryAfterSeconds: 1 });
-      }
-      let left = false;
-      const leave = () => {
-        if (left) return;
-        left = true;
-        gate.leave();
-      };
-      res.once('close', leave);
-      res.once('finish', leave);
-      // A client that gave up while waiting: its slot passes on at once.
-      if (req.destroyed || res.writableEnded) return leave();
-      next();
-    });
+    void gate
+      .enter((cancel) => req.once('close', cancel))
+      .then((admitted) => {
+        if (req.destroyed) {
+          if (admitted) gate.leave();
+          return;
+        }
+        if (!admitted) {
+          res.setHeader('retry-after', '1');
+          return sendGraphQLError(res, 429, 'RATE_LIMITED', 'The server is busy; try again shortly', { reason: 'RATE', retryAfterSeconds: 1 });
+        }
+        let left = false;
+        const leave = () => {
+          if (left) return;
+          left = true;
+          gate.leave();
+        };
+        // Released when the response ends or the client leaves; the operation of a client that left
+        // mid-way runs on to its end (bounded by the cost limits and the 30 s request timeout).
+        res.once('close', leave);
+        res.once('finish', leave);
+        next();
+      });
   };
 }

@@ -79,6 +79,9 @@ export function createRedisTarget(clients: { publish: Redis; subscribe: Redis },
       const set = callbacks.get(topic);
       if (!set?.delete(listener) || set.size > 0) return;
       callbacks.delete(topic);
+      // A topic nobody listens to any more needs no re-SUBSCRIBE: without this, made-up topics
+      // subscribed during an outage would pile up until Redis came back.
+      failed.delete(topic);
       void sub.unsubscribe(topic).catch((err: Error) => onFailure('unsubscribe', err));
     },
     dispatchEvent(event) {

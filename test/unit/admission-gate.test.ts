@@ -36,3 +36,20 @@ describe('AdmissionGate', () => {
     expect(gate.size).toEqual({ running: 0, waiting: 0 });
   });
 });
+
+describe('AdmissionGate, a waiter that leaves', () => {
+  it('gives up its place at once, and the next waiter moves up', async () => {
+    const gate = new AdmissionGate({ running: 1, waiting: 2, maxWaitMs: 60_000 });
+    expect(await gate.enter()).toBe(true);
+    let cancelFirst: () => void = () => undefined;
+    const first = gate.enter((cancel) => (cancelFirst = cancel));
+    const second = gate.enter();
+    expect(gate.size).toEqual({ running: 1, waiting: 2 });
+    cancelFirst();
+    expect(await first).toBe(false);
+    expect(gate.size).toEqual({ running: 1, waiting: 1 });
+    gate.leave();
+    expect(await second).toBe(true);
+    expect(gate.size).toEqual({ running: 1, waiting: 0 });
+  });
+});
