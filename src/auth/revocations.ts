@@ -29,7 +29,7 @@ const MAX_ENTRIES = 50_000;
  * the bound on how long a revocation whose notice was lost (a publish dropped while one
  * instance could not reach Redis) leaves a socket open elsewhere.
  */
-export const RESYNC_BACKSTOP_MS = 60_000;
+const RESYNC_BACKSTOP_MS = 60_000;
 
 /**
  * Whether a session (or an API key) may still be used, through a small cache: a session revoked by this process
@@ -94,7 +94,7 @@ export class SessionRevocations extends EventEmitter {
   }
 
   /** Forgets which sessions were seen active (the next check asks the database) and tells open sockets to re-check. */
-  resync(): void {
+  private resync(): void {
     for (const [id, entry] of this.cache) if (entry.active) this.cache.delete(id);
     this.emit('resync');
   }

@@ -8,7 +8,7 @@ import { settleReservations, type Settlement } from './token-ledger';
 export type FinalWrite = { settlement: Settlement; row: FinishedRow };
 
 /** At most this many replies' final writes go in one transaction. */
-export const FINAL_BATCH_MAX = 200;
+const FINAL_BATCH_MAX = 200;
 /** Finals arriving within this long of the first one join its batch (replies of one burst end within a few ms). */
 const FINAL_BATCH_WAIT_MS = 2;
 

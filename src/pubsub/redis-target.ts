@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
  * ioredis queues commands while disconnected and fails them after its retry limit (about 10 s),
  * so the queue is bounded in time by ioredis and in size by this.
  */
-export const MAX_PENDING_PUBLISHES = 10_000;
+const MAX_PENDING_PUBLISHES = 10_000;
 
 /** The listener side of an event target (EventTarget's), plus whether Redis delivers events now. */
 export interface RedisTarget {
