@@ -5,7 +5,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { runningEmbeddedPostgres, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
 
 /** The database the process works in: the ORM, its URL, and the embedded server when there is one. */
@@ -80,7 +80,8 @@ export function ormOptions(config: Config, clientUrl: string, entities: EntityLi
   });
 }
 
-async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** A single connected `pg` client on `url` with the pool's settings (timeouts, TLS); the caller ends it. */
+export async function connectClient(config: Config, url: string): Promise<pg.Client> {
   // Fields taken one by one (not connectionString), so `sslmode` in the URL cannot override DATABASE_SSL.
   const u = new URL(url);
   const client = new pg.Client({
@@ -92,6 +93,11 @@ async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => 
     ...connectionOptions(config),
   });
   await client.connect();
+  return client;
+}
+
+async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(config, url);
   try {
     return await fn(client);
   } finally {
@@ -109,13 +115,13 @@ async function ensureDatabase(config: Config, adminUrl: string, name: string): P
   return u.toString();
 }
 
-/** Applies pending migrations, holding an advisory lock so concurrent instances take turns. */
-export async function migrate(config: Config, orm: MikroORM, url: string, logger: Logger): Promise<string[]> {
+/** Applies pending migrations (up to and including `to` when given), holding an advisory lock so concurrent instances take turns. */
+export async function migrate(config: Config, orm: MikroORM, url: string, logger: Logger, to?: string): Promise<string[]> {
   return withClient(config, url, async (c) => {
     await c.query('SET statement_timeout = 0');
     await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
-      const applied = await orm.getMigrator().up();
+      const applied = await orm.getMigrator().up(to === undefined ? undefined : { to });
       const names = applied.map((m) => m.name);
       if (names.length > 0) logger.info('migrations applied', { migrations: names });
       return names;
@@ -125,11 +131,23 @@ export async function migrate(config: Config, orm: MikroORM, url: string, logger
   });
 }
 
-/** Opens DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, then (by default) migrates. */
-export async function openDatabase(config: Config, logger: Logger, opts: { entities: EntityList; migrate?: boolean }): Promise<Database> {
+/**
+ * Opens DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, then (by default) migrates.
+ * With `joinRunning`, an embedded PostgreSQL a running server already serves for DATA_DIR is used
+ * as it is (and left running on close) instead of being replaced.
+ */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  opts: { entities: EntityList; migrate?: boolean; joinRunning?: boolean },
+): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
-  if (url === undefined) {
+  const running = url === undefined && opts.joinRunning ? runningEmbeddedPostgres(config.dataDir) : undefined;
+  if (running) {
+    url = await ensureDatabase(config, running.url, EMBEDDED_DB_NAME);
+    logger.info('using the embedded PostgreSQL a running server started', { pid: running.pid });
+  } else if (url === undefined) {
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
     url = await ensureDatabase(config, embedded.url, EMBEDDED_DB_NAME).catch(async (err) => {
       await embedded?.stop();
