@@ -26,17 +26,17 @@ function notEmpty(table: string): BackupError {
   return new BackupError(`the database is not empty (table ${table} has rows): restore only into an empty database; nothing was changed`);
 }
 
-/**
- * Refuses a target that holds data, or whose schema is ahead of the backup's (it cannot be
- * brought back); returns how many of the backup's migrations the target still lacks.
- */
-async function checkTarget(client: pg.Client, header: BackupHeader): Promise<number> {
-  const tables = await listTables(client);
+/** Refuses a target that holds someone's data. */
+async function refuseData(client: pg.Client): Promise<void> {
   const full = await firstTableWithRows(
     client,
-    tables.map((t) => t.name),
+    (await listTables(client)).map((t) => t.name),
   );
   if (full) throw notEmpty(full);
+}
+
+/** Refuses a target whose schema is ahead of the backup's (it cannot be taken back); returns how many of the backup's migrations it lacks. */
+async function migrationsLacking(client: pg.Client, header: BackupHeader): Promise<number> {
   const applied = await appliedMigrations(client);
   if (applied.some((name, i) => header.migrations[i] !== name))
     throw new BackupError(
@@ -93,13 +93,20 @@ async function load(client: pg.Client, config: Config, file: string, header: Bac
  */
 export async function restoreBackup(config: Config, db: Pick<Database, 'orm' | 'url'>, file: string, logger: Logger): Promise<BackupSummary> {
   const started = Date.now();
-  const header = await verifyBackup(file);
-  checkSchema(
-    header,
-    MIGRATIONS.map((m) => m.name),
-  );
   const check = await connectClient(config, db.url);
-  const lacking = await checkTarget(check, header).finally(() => check.end().catch(() => undefined));
+  let header: BackupHeader;
+  let lacking: number;
+  try {
+    await refuseData(check); // first: the quickest refusal, before reading a large file
+    header = await verifyBackup(file);
+    checkSchema(
+      header,
+      MIGRATIONS.map((m) => m.name),
+    );
+    lacking = await migrationsLacking(check, header);
+  } finally {
+    await check.end().catch(() => undefined);
+  }
   if (lacking > 0) await migrate(config, db.orm, db.url, logger, header.migrations[header.migrations.length - 1]);
   const client = await connectClient(config, db.url);
   try {
