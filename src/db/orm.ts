@@ -92,6 +92,9 @@ export async function connectClient(config: Config, url: string): Promise<pg.Cli
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
     ...connectionOptions(config),
   });
+  // A dropped connection also fails the running query, which reports it; without a listener the
+  // client's own 'error' event would crash the process instead.
+  client.on('error', () => undefined);
   await client.connect();
   return client;
 }

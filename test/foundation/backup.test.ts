@@ -226,6 +226,32 @@ describe('npm run backup / npm run restore', () => {
     await target.drop();
   });
 
+  it('refuses a database whose schema is ahead of the backup, and a file that is no backup; a backup that cannot be written leaves nothing', async () => {
+    const list = frames(file);
+    const header = JSON.parse(list[0][1].toString('utf8'));
+    header.migrations.pop();
+    list[0] = ['H', Buffer.from(JSON.stringify(header))];
+    const older = path.join(dir, 'older.backup.gz');
+    writeFrames(older, list);
+    const migrated = await createTestDatabase({ migrated: true });
+    const ahead = await runCli(['restore', older], { DATABASE_URL: migrated.url });
+    expect(ahead.code).toBe(1);
+    expect(ahead.stderr).toMatch(/^restore failed: the database's schema \(\d+ migrations\) is ahead of the backup's/);
+    const notBackup = path.join(dir, 'not-a-backup.gz');
+    fs.writeFileSync(notBackup, zlib.gzipSync('just some text\n'));
+    const other = await runCli(['restore', notBackup], { DATABASE_URL: migrated.url });
+    expect(other).toMatchObject({ code: 1, stdout: '', stderr: 'restore failed: not a Parley backup file\n' });
+    const counts = await tableCounts(migrated.url);
+    expect(Object.entries(counts).filter(([table, n]) => n > 0 && table !== 'mikro_orm_migrations')).toEqual([]);
+    await migrated.drop();
+
+    const nowhere = path.join(dir, 'missing-folder', 'x.backup.gz');
+    const failed = await runCli(['backup', nowhere], { DATABASE_URL: t.config.databaseUrl! });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^backup failed: ENOENT[^\n]*\n$/);
+    expect(fs.existsSync(path.dirname(nowhere))).toBe(false);
+  });
+
   // enabled when encryption at rest lands
   it.skip('holds no plain text of messages, titles, system prompts, file names or file bytes', () => {
     const plain = zlib.gunzipSync(fs.readFileSync(file)).toString('latin1');
