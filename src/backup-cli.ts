@@ -4,7 +4,7 @@ import { writeBackup, type BackupSummary } from './db/backup';
 import { BackupError } from './db/backup-format';
 import { openDatabase } from './db/orm';
 import { restoreBackup } from './db/restore';
-import { ENTITIES } from './entities';
+import { ENTITIES, SEALED_ENTITIES } from './entities';
 import { createLogger } from './logging/logger';
 import { isDatabaseError, redactString, safeDatabaseMessage } from './logging/redact';
 
@@ -33,7 +33,7 @@ async function main(command: string | undefined, file: string | undefined): Prom
   const config = loadConfig();
   // Only warnings and errors: the summary line is the command's output.
   const logger = createLogger({ level: 'warn' });
-  const db = await openDatabase(config, logger, { entities: ENTITIES, migrate: false, joinRunning: true });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES, migrate: false, joinRunning: true });
   try {
     if (command === 'backup') return summary('backup written to', file, await writeBackup(config, db.url, file));
     return summary('restored from', file, await restoreBackup(config, db, file, logger));

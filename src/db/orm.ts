@@ -7,6 +7,9 @@ import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import { runningEmbeddedPostgres, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
+import { installEncryption, type SealedEntities } from '../crypto/install';
+import type { Sql } from '../crypto/data-keys';
+import { DEV_ENCRYPTION_KEY_FILE, useDevEncryptionKey } from '../dev-secret';
 
 /** The database the process works in: the ORM, its URL, and the embedded server when there is one. */
 export interface Database {
@@ -80,18 +83,44 @@ export function ormOptions(config: Config, clientUrl: string, entities: EntityLi
   });
 }
 
-/** A single connected `pg` client on `url` with the pool's settings (timeouts, TLS); the caller ends it. */
-export async function connectClient(config: Config, url: string): Promise<pg.Client> {
-  // Fields taken one by one (not connectionString), so `sslmode` in the URL cannot override DATABASE_SSL.
+/** Client settings for `url`: fields taken one by one (not connectionString), so `sslmode` in the URL cannot override DATABASE_SSL. */
+function clientConfig(config: Config, url: string): pg.ClientConfig {
   const u = new URL(url);
-  const client = new pg.Client({
+  return {
     host: decodeURIComponent(u.hostname),
     port: Number(u.port || 5432),
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
     ...connectionOptions(config),
-  });
+  };
+}
+
+/**
+ * A small pool of its own for the data-key store: a key is read or made while the caller's
+ * transaction may hold the ORM pool's connections (ten sends of one user queue on its row lock,
+ * each holding one), so sharing that pool could wait forever for a free connection.
+ */
+function keyStorePool(config: Config, url: string): { sql: Sql; end(): Promise<void> } {
+  const pool = new pg.Pool({ ...clientConfig(config, url), max: 2, idleTimeoutMillis: 30_000 });
+  pool.on('error', () => undefined); // an idle client's error; the next query reports its own
+  return {
+    sql: async <T>(text: string, params: unknown[]) => {
+      let n = 0;
+      return (
+        await pool.query(
+          text.replace(/\?/g, () => `$${++n}`),
+          params,
+        )
+      ).rows as T[];
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** A single connected `pg` client on `url` with the pool's settings (timeouts, TLS); the caller ends it. */
+export async function connectClient(config: Config, url: string): Promise<pg.Client> {
+  const client = new pg.Client(clientConfig(config, url));
   // A dropped connection also fails the running query, which reports it; without a listener the
   // client's own 'error' event would crash the process instead.
   client.on('error', () => undefined);
@@ -142,8 +171,13 @@ export async function migrate(config: Config, orm: MikroORM, url: string, logger
 export async function openDatabase(
   config: Config,
   logger: Logger,
-  opts: { entities: EntityList; migrate?: boolean; joinRunning?: boolean },
+  opts: { entities: EntityList; sealed: SealedEntities; migrate?: boolean; joinRunning?: boolean },
 ): Promise<Database> {
+  if (useDevEncryptionKey(config)) {
+    logger.warn('DATA_ENCRYPTION_KEYS is not set: using the development key kept in DATA_DIR (never in prod)', {
+      file: path.join(config.dataDir, DEV_ENCRYPTION_KEY_FILE),
+    });
+  }
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   const running = url === undefined && opts.joinRunning ? runningEmbeddedPostgres(config.dataDir) : undefined;
@@ -158,10 +192,13 @@ export async function openDatabase(
     });
   }
   let orm: MikroORM;
+  const keys = keyStorePool(config, url);
   try {
     orm = await MikroORM.init(ormOptions(config, url, opts.entities, logger));
     if (opts.migrate !== false) await migrate(config, orm, url, logger);
+    await installEncryption(orm, config, keys.sql, opts.sealed, logger, { sealPlain: opts.migrate !== false });
   } catch (err) {
+    await keys.end().catch(() => undefined);
     await embedded?.stop();
     throw err;
   }
@@ -171,6 +208,7 @@ export async function openDatabase(
     embedded,
     async close() {
       await orm.close(true).catch((err: unknown) => logger.error('closing the ORM failed', { err }));
+      await keys.end().catch(() => undefined);
       await embedded?.stop();
     },
   };
