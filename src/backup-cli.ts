@@ -31,8 +31,9 @@ function summary(verb: string, file: string, s: BackupSummary): string {
 async function main(command: string | undefined, file: string | undefined): Promise<string> {
   if ((command !== 'backup' && command !== 'restore') || !file) throw new BackupError(USAGE);
   const config = loadConfig();
-  // Only warnings and errors: the summary line is the command's output.
-  const logger = createLogger({ level: 'warn' });
+  // The summary line is the command's whole output: the log keeps to errors, on stderr. (The
+  // development-key warning does not apply: backups copy sealed values as they are, never open them.)
+  const logger = createLogger({ level: 'error', stream: process.stderr });
   const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES, migrate: false, joinRunning: true });
   try {
     if (command === 'backup') return summary('backup written to', file, await writeBackup(config, db.url, file));

@@ -10,7 +10,7 @@ import { authedWs, createConversation, streamReply } from '../helpers/chat';
 import { useFakeOpenAIServer } from '../helpers/fake-openai';
 import { ROOT, TEST_DATA } from '../helpers/paths';
 import { useServerProcesses } from '../helpers/process';
-import { createTestDatabase, gql, sql, startTestServer, type TestServer } from '../helpers/server';
+import { createTestDatabase, gql, sql, startTestServer, unseal, type TestServer } from '../helpers/server';
 import { until, upload } from '../helpers/uploads';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'backup-cli.js');
@@ -122,7 +122,9 @@ describe('npm run backup / npm run restore', () => {
     );
     streamingId = sent.body.data.sendMessage.assistantMessage.id;
     // The reply is under way: its first words are stored, the rest waits upstream.
-    await until(async () => (await sql(t, 'select content from message where id = ?', [streamingId]))[0].content === 'Hello from', 'the first words saved');
+    const savedText = async (server: TestServer) =>
+      unseal(server, 'message.content', streamingId, (await sql(server, 'select content from message where id = ?', [streamingId]))[0].content);
+    await until(async () => (await savedText(t)) === 'Hello from', 'the first words saved');
     const run = await runCli(['backup', file], { DATABASE_URL: t.config.databaseUrl! });
     fake.release();
     const ws = authedWs(t.wsUrl, user.accessToken);
@@ -165,7 +167,8 @@ describe('npm run backup / npm run restore', () => {
       expect((await me(restored.graphqlUrl, user.accessToken)).body.data.me).toEqual({ id: user.userId, email: user.email, role: 'USER' });
       expect((await gql(restored.graphqlUrl, CONVERSATION, { id: conversationId }, bearer(user.accessToken))).body.data).toEqual(answerBefore);
       // The reply caught mid-stream comes back as the snapshot held it: its first words.
-      expect((await sql(restored, 'select content from message where id = ?', [streamingId]))[0].content).toBe('Hello from');
+      const [row] = await sql(restored, 'select content from message where id = ?', [streamingId]);
+      expect(await unseal(restored, 'message.content', streamingId, row.content)).toBe('Hello from');
       const bytes = await fetch(`${restored.url}/attachments/${attachmentId}`, { headers: bearer(user.accessToken) });
       expect(bytes.status).toBe(200);
       expect(await bytes.text()).toBe(TEXT.fileBytes);
@@ -252,8 +255,8 @@ describe('npm run backup / npm run restore', () => {
     expect(fs.existsSync(path.dirname(nowhere))).toBe(false);
   });
 
-  // enabled when encryption at rest lands
-  it.skip('holds no plain text of messages, titles, system prompts, file names or file bytes', () => {
+  // Enabled: encryption at rest (main, merged here) seals every one of these values.
+  it('holds no plain text of messages, titles, system prompts, file names or file bytes', () => {
     const plain = zlib.gunzipSync(fs.readFileSync(file)).toString('latin1');
     // COPY text writes bytea as hex: nothing may be there in that form either.
     const sought = Object.values(TEXT).flatMap((text) => [text, Buffer.from(text).toString('hex')]);
