@@ -47,7 +47,7 @@ async function matchingTitles(
 ): Promise<Conversation[]> {
   const scan = em.fork();
   const found: Conversation[] = [];
-  for (let bound = page.keyset; found.length < page.limit; ) {
+  for (let bound = page.keyset; found.length < page.limit;) {
     const batch = await scan.find(Conversation, withKeyset(where, bound), {
       orderBy: [{ [page.field]: page.direction }, { id: page.direction }],
       limit: TITLE_SCAN_BATCH,
