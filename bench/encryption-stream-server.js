@@ -2,7 +2,8 @@
 // built Parley directory) and DATABASE_URL: in this process, as bench/stream.js runs it, with
 // the same zero-delay provider whose chunks carry their production time and wait at a gate.
 // IPC: first message { url }; then { kind: 'arm' } (a new gate for the next round's replies),
-// { kind: 'open' } (releases them), { kind: 'stop' }; each answered with { ok: true }.
+// { kind: 'open' } (releases them), { kind: 'cpu' }, { kind: 'stop' }; each answered with { ok: true }
+// and, but for stop, the CPU time this process has used so far.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -64,7 +65,9 @@ async function main() {
       process.send({ ok: true }, () => process.exit(0));
       return;
     }
-    process.send({ ok: true });
+    // The CPU this process has used so far (ms), for CPU per delivered chunk.
+    const { user, system } = process.cpuUsage();
+    process.send({ ok: true, cpuMs: (user + system) / 1000 });
   });
   process.send({ url: server.url });
 }

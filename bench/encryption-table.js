@@ -16,27 +16,31 @@ function label(b) {
   return `${b.key === 'baseline' ? 'baseline' : 'this build'} \`${b.commit}\` (rows: ${b.storesPlainText ? 'plain text' : 'ciphertext'})`;
 }
 
-function scenarioRows(name, x, unit, builds, extra = () => '') {
-  const [base, cur] = builds;
+/** CPU per operation of the server process: ms, or µs below a tenth of a millisecond. */
+const cpu = (x) => (typeof x !== 'number' ? 'n/a' : x < 0.1 ? `${+(x * 1000).toFixed(1)} µs` : `${+x.toFixed(2)} ms`);
+
+function scenarioRows(name, x, unit, builds, extra) {
+  const row = (b, s, ratio) =>
+    `| ${label(b)} | ${name} | ${n(s.perSecond)} ${unit} (rounds ${s.rounds.map(n).join(', ')})${extra(s)} | ${ms(s.p99ms)} | ${cpu(s.cpuMsPerOp)} | ${ratio} |`;
   return [
-    `| ${label(base)} | ${name} | ${n(x.baseline.perSecond)} ${unit} (rounds ${x.baseline.rounds.map(n).join(', ')})${extra(x.baseline)} | ${ms(x.baseline.p99ms)} | |`,
-    `| ${label(cur)} | ${name} | ${n(x.current.perSecond)} ${unit} (rounds ${x.current.rounds.map(n).join(', ')})${extra(x.current)} | ${ms(x.current.p99ms)} | rate ${x.ratio}, p99 ${x.p99Ratio} |`,
+    row(builds[0], x.baseline, ''),
+    row(builds[1], x.current, `rate ${x.ratio} (rounds ${x.ratioRange.join(' to ')}), p99 ${x.p99Ratio}, CPU ${x.cpuRatio}`),
   ];
 }
 
 function section(r) {
   const errors = (s) => `; ${s.errors} errors${s.repliesNotComplete ? `, ${s.repliesNotComplete} replies not complete` : ''}`;
-  const delivered = (s) => `; ${s.chunksDelivered} delivered, ${s.streamErrors} stream errors, p50 ${ms(s.p50ms)}`;
+  const delivered = (s) => `; ${s.chunksDelivered} delivered, ${s.errors} stream errors, p50 ${ms(s.p50ms)}`;
   const cipher = r.cipher.map(
     (c) =>
       `| AES-256-GCM, ${c.bytes / 1024} KB (node:crypto alone) | ${n(c.sealPerSecond)} seals/s (${c.sealMicros} µs) | ${n(c.openPerSecond)} opens/s (${c.openMicros} µs) |`,
   );
   return [
     START,
-    `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC on ${r.cpus} × ${r.cpuModel}, Node ${r.node}, load average ${r.loadAverageAtStart[0]} at the start; ${r.rounds} rounds of ${r.seconds} s, alternating the builds, medians. Ratio = this build / baseline.`,
+    `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC on ${r.cpus} × ${r.cpuModel}, Node ${r.node}, load average ${r.loadAverageAtStart[0]} at the start; ${r.rounds} rounds of ${r.seconds} s, alternating the builds, medians. CPU: the Parley process's own CPU time per request (per delivered chunk for streams), PostgreSQL's not included. Ratios: this build / baseline, the median of the rounds' ratios.`,
     '',
-    '| Build | Scenario | Rate | p99 | Ratio |',
-    '| --- | --- | --- | --- | --- |',
+    '| Build | Scenario | Rate | p99 | CPU | Ratio |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...scenarioRows(`\`sendMessage\`, ${r.clients} users at once`, r.sendMessage, 'req/s', r.builds, errors),
     ...scenarioRows(`50-message page read, ${r.clients} clients`, r.messagePage, 'req/s', r.builds, errors),
     ...scenarioRows(`${n(r.stream.streams)} streams × ${r.stream.chunksPerStream} chunks (p99: chunk to client)`, r.stream, 'chunks/s', r.builds, delivered),

@@ -16,7 +16,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { removeDataDir } = require('./lib');
-const { startDatabase, startParley, prodEnv, worker, median } = require('./compare-lib');
+const { startDatabase, startParley, prodEnv, worker, cpuSeconds, median } = require('./compare-lib');
 const { SEND, gql, registerUser, createConversation, settled, seedPage, checkPages, storesPlainText, commitOf, cipherBench } = require('./encryption-lib');
 const { writeTable } = require('./encryption-table');
 const { messagePage: PAGE } = require('./peers/documents.json');
@@ -79,14 +79,32 @@ async function alternate(builds, fn) {
 const sum = (rs) => ({
   perSecond: median(rs.map((r) => r.perSecond)),
   p99ms: median(rs.map((r) => r.p99ms)),
+  cpuMsPerOp: median(rs.map((r) => r.cpuMsPerOp)),
   errors: rs.reduce((a, r) => a + r.errors, 0),
   rounds: rs.map((r) => r.perSecond),
 });
 
+/**
+ * Medians of each build, and ratios (this build / baseline) as the median of each round's ratio:
+ * the two builds of one round ran back to back, so the machine's other load drifts less between
+ * them than across rounds. `ratioRange` is the spread of the rate ratios over the rounds.
+ */
 function compared(rounds) {
   const result = { baseline: sum(rounds.baseline), current: sum(rounds.current) };
-  result.ratio = +(result.current.perSecond / result.baseline.perSecond).toFixed(3);
-  result.p99Ratio = +(result.current.p99ms / result.baseline.p99ms).toFixed(3);
+  const paired = (key) => rounds.current.map((r, i) => r[key] / rounds.baseline[i][key]);
+  const r3 = (x) => +x.toFixed(3);
+  result.ratio = r3(median(paired('perSecond')));
+  result.ratioRange = [Math.min(...paired('perSecond')), Math.max(...paired('perSecond'))].map(r3);
+  result.p99Ratio = r3(median(paired('p99ms')));
+  result.cpuRatio = r3(median(paired('cpuMsPerOp')));
+  return result;
+}
+
+/** Runs `fn` (resolving a worker's result with `requests`) and adds the server's CPU ms per request meanwhile. */
+async function withCpu(b, fn) {
+  const before = await cpuSeconds(b.port);
+  const result = await fn();
+  result.cpuMsPerOp = +((((await cpuSeconds(b.port)) - before) * 1000) / result.requests).toFixed(3);
   return result;
 }
 
@@ -115,7 +133,7 @@ async function pageRead(builds) {
       headers: { authorization: `Bearer ${b.page.token}` },
     });
   for (const b of builds) await load(b, 8, 2); // warm-up (JIT, pools)
-  return compared(await alternate(builds, (b) => load(b, CLIENTS, SECONDS)));
+  return compared(await alternate(builds, (b) => withCpu(b, () => load(b, CLIENTS, SECONDS))));
 }
 
 /** One closed-loop sendMessage run, each user in a fresh conversation (every round alike); waits for the replies to finish. */
@@ -123,11 +141,14 @@ async function sendRound(b, clients, seconds) {
   const users = b.users.slice(0, clients);
   const conversations = await Promise.all(users.map((u) => createConversation(b.url, u.token)));
   const body = (conversationId) => ({ query: SEND, variables: { i: { conversationId, content: MESSAGE } } });
-  const result = await worker('send-worker.js', { port: b.port, seconds, clients: users.map((u, i) => ({ token: u.token, body: body(conversations[i]) })) });
-  // The replies launched last are still being written: let them finish before the other build's turn.
-  const last = await Promise.all(users.map((u, i) => settled(b.url, u.token, conversations[i])));
-  result.repliesNotComplete = last.filter((m) => m.status !== 'COMPLETE' || m.content !== `Echo: ${MESSAGE}`).length;
-  return result;
+  // CPU per send includes its reply's: the replies launched last are still being written, so
+  // the measure ends once they finished (also before the other build's turn).
+  return withCpu(b, async () => {
+    const result = await worker('send-worker.js', { port: b.port, seconds, clients: users.map((u, i) => ({ token: u.token, body: body(conversations[i]) })) });
+    const last = await Promise.all(users.map((u, i) => settled(b.url, u.token, conversations[i])));
+    result.repliesNotComplete = last.filter((m) => m.status !== 'COMPLETE' || m.content !== `Echo: ${MESSAGE}`).length;
+    return result;
+  });
 }
 
 /** (1): sendMessage from 16 users at once; each returns at once, its reply generated and stored in the background. */
@@ -199,20 +220,16 @@ async function streams(builds) {
       await client({ kind: 'subscribe', target: 'parley', wsUrl: s.wsUrl, token: s.token, ids });
       await client({ kind: 'go' });
       const measured = client({ kind: 'measure' });
-      await s.ask({ kind: 'open' });
-      return measured;
+      const { cpuMs } = await s.ask({ kind: 'open' });
+      const m = await measured;
+      const cpuMsPerOp = +(((await s.ask({ kind: 'cpu' })).cpuMs - cpuMs) / m.events).toFixed(4);
+      return { ...m, perSecond: m.eventsPerSecond, p99ms: m.delayP99ms, p50ms: m.delayP50ms, errors: m.streamErrors, cpuMsPerOp };
     });
-    const summary = (rs) => ({
-      chunksDelivered: `${Math.min(...rs.map((r) => r.events))} of ${STREAMS * CHUNKS}`,
-      streamErrors: rs.reduce((a, r) => a + r.streamErrors, 0),
-      perSecond: median(rs.map((r) => r.eventsPerSecond)),
-      p99ms: median(rs.map((r) => r.delayP99ms)),
-      p50ms: median(rs.map((r) => r.delayP50ms)),
-      rounds: rs.map((r) => r.eventsPerSecond),
-    });
-    const result = { streams: STREAMS, chunksPerStream: CHUNKS, baseline: summary(rounds.baseline), current: summary(rounds.current) };
-    result.ratio = +(result.current.perSecond / result.baseline.perSecond).toFixed(3);
-    result.p99Ratio = +(result.current.p99ms / result.baseline.p99ms).toFixed(3);
+    const result = { streams: STREAMS, chunksPerStream: CHUNKS, ...compared(rounds) };
+    for (const k of ['baseline', 'current']) {
+      result[k].p50ms = median(rounds[k].map((r) => r.p50ms));
+      result[k].chunksDelivered = `${Math.min(...rounds[k].map((r) => r.events))} of ${STREAMS * CHUNKS}`;
+    }
     return result;
   } finally {
     clientChild.kill('SIGTERM');
