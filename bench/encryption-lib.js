@@ -89,12 +89,12 @@ async function checkPages(builds, query) {
   if (shapes[0] !== shapes[1]) throw new Error(`The builds answer the page read differently:\n${shapes[0].slice(0, 2000)}\n${shapes[1].slice(0, 2000)}`);
 }
 
-/** Whether the build's database holds a seeded text in clear (any column of message): tells an encrypting build. */
-async function storesPlainText(databaseUrl) {
+/** Whether the build's database holds `text` (by default a seeded one) in clear in any column of message: tells an encrypting build. */
+async function storesPlainText(databaseUrl, text = question(7)) {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM message m WHERE m::text LIKE $1', [`%${question(7)}%`]);
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM message m WHERE m::text LIKE $1', [`%${text}%`]);
     return rows[0].n > 0;
   } finally {
     await db.end();

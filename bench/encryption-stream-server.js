@@ -14,7 +14,8 @@ const BUILD = path.join(path.resolve(process.env.BUILD_ROOT), 'dist', 'src');
 require(require.resolve('reflect-metadata', { paths: [BUILD] }));
 const { loadConfig } = require(path.join(BUILD, 'config'));
 const { openDatabase } = require(path.join(BUILD, 'db', 'orm'));
-const { ENTITIES } = require(path.join(BUILD, 'entities'));
+// SEALED_ENTITIES (the encrypted columns) exists from issue 13 on; undefined in the baseline.
+const { ENTITIES, SEALED_ENTITIES } = require(path.join(BUILD, 'entities'));
 const { createLogger } = require(path.join(BUILD, 'logging', 'logger'));
 const { startServer } = require(path.join(BUILD, 'server'));
 
@@ -42,7 +43,7 @@ async function main() {
     AI_FIRST_TOKEN_TIMEOUT_MS: '600000',
   });
   const logger = createLogger({ level: config.logLevel, stream: fs.createWriteStream('/dev/null') });
-  const db = await openDatabase(config, logger, { entities: ENTITIES });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES }); // as the build's main.ts
   let current = gate();
   const provider = {
     name: 'bench',

@@ -31,6 +31,7 @@ const CLIENTS = 16;
 const ALL = ['cipher', 'page', 'send', 'stream'];
 const ONLY = new Set((process.env.BENCH_ONLY ?? ALL.join(',')).split(','));
 const MESSAGE = 'How much does encryption at rest cost on this path?';
+const STREAM_MESSAGE = 'Stream benchmark: go';
 const RECIPE = `BENCH_BASELINE_DIR is not set: it names a built Parley without encryption at rest, for example
   git worktree add --detach /tmp/parley-baseline 5f1e673
   ln -s "$PWD/node_modules" /tmp/parley-baseline/node_modules
@@ -198,7 +199,7 @@ async function startReplies(s) {
   const ids = [];
   for (let i = 0; i < STREAMS; i += 50) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(50, STREAMS - i) }, () => gql(s.url, SEND, { i: { conversationId, content: 'go' } }, s.token)),
+      Array.from({ length: Math.min(50, STREAMS - i) }, () => gql(s.url, SEND, { i: { conversationId, content: STREAM_MESSAGE } }, s.token)),
     );
     ids.push(...batch.map((d) => d.sendMessage.assistantMessage.id));
   }
@@ -226,6 +227,12 @@ async function streams(builds) {
       return { ...m, perSecond: m.eventsPerSecond, p99ms: m.delayP99ms, p50ms: m.delayP50ms, errors: m.streamErrors, cpuMsPerOp };
     });
     const result = { streams: STREAMS, chunksPerStream: CHUNKS, ...compared(rounds) };
+    // The stream servers set Parley up in-process: they must store what the build's main.js does.
+    for (const b of builds) {
+      if ((await storesPlainText(b.databaseUrl, STREAM_MESSAGE)) === b.storesPlainText) continue;
+      console.error(`${b.key}: the stream scenario's rows are stored otherwise than main.js's (plain text: ${!b.storesPlainText})`);
+      process.exitCode = 1;
+    }
     for (const k of ['baseline', 'current']) {
       result[k].p50ms = median(rounds[k].map((r) => r.p50ms));
       result[k].chunksDelivered = `${Math.min(...rounds[k].map((r) => r.events))} of ${STREAMS * CHUNKS}`;
