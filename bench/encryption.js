@@ -27,9 +27,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
 const CHUNKS = 20;
 const CLIENTS = 16;
-// BENCH_ONLY=cipher,page,send,stream runs only those (the table is written after a full run only).
+// BENCH_ONLY=cipher,page,send,stream runs only those (the table is written after a full run only);
+// BENCH_PROFILE=<dir> has both builds' main.js write CPU profiles (page and send) into <dir>/<build>/.
 const ALL = ['cipher', 'page', 'send', 'stream'];
 const ONLY = new Set((process.env.BENCH_ONLY ?? ALL.join(',')).split(','));
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 const MESSAGE = 'How much does encryption at rest cost on this path?';
 const STREAM_MESSAGE = 'Stream benchmark: go';
 const RECIPE = `BENCH_BASELINE_DIR is not set: it names a built Parley without encryption at rest, for example
@@ -114,7 +116,8 @@ async function startBuilds(builds, urls) {
   const secretKey = randomBytes(32).toString('hex');
   for (const [i, b] of builds.entries()) {
     b.databaseUrl = urls[i];
-    Object.assign(b, await startParley(b.databaseUrl, secretKey, undefined, { root: b.root, env: EXTRA_ENV }));
+    const profileDir = PROFILE_DIR && path.join(PROFILE_DIR, b.key);
+    Object.assign(b, await startParley(b.databaseUrl, secretKey, profileDir, { root: b.root, env: EXTRA_ENV }));
     b.users = [];
     for (let u = 0; u < CLIENTS; u++) b.users.push(await registerUser(b.url, `enc-${b.key}`));
     b.page = { token: b.users[0].token, conversationId: await seedPage(b.url, b.users[0].token) };
