@@ -8,7 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { loadConfig } = require('../dist/src/config');
 const { openDatabase } = require('../dist/src/db/orm');
-const { ENTITIES } = require('../dist/src/entities');
+const { ENTITIES, SEALED_ENTITIES } = require('../dist/src/entities');
 const { createLogger } = require('../dist/src/logging/logger');
 const { startServer } = require('../dist/src/server');
 const { solveChallenge } = require('altcha-lib/v1');
@@ -51,7 +51,7 @@ async function main() {
     BOOTSTRAP_ADMIN_PASSWORD: 'a bench admin passphrase of some length',
   });
   const logger = createLogger({ level: 'error' });
-  const db = await openDatabase(config, logger, { entities: ENTITIES });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES });
   const withReads = await startServer({ config, logger, db });
   const withoutReads = await startServer({ config, logger, db });
   withoutReads.services.audit.readsRecordedForBenchmark = false;

@@ -8,7 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { loadConfig } = require('../dist/src/config');
 const { openDatabase } = require('../dist/src/db/orm');
-const { ENTITIES } = require('../dist/src/entities');
+const { ENTITIES, SEALED_ENTITIES } = require('../dist/src/entities');
 const { createLogger } = require('../dist/src/logging/logger');
 const { startServer } = require('../dist/src/server');
 const { execFile } = require('node:child_process');
@@ -46,7 +46,7 @@ async function main() {
     RATE_LIMIT_SCALE: '100000',
   });
   const logger = createLogger({ level: 'error' });
-  const db = await openDatabase(config, logger, { entities: ENTITIES });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES });
   const guarded = await startServer({ config, logger, db });
   const bare = await startServer({ config, logger, db, withoutDefenseLayerForBenchmark: true });
   const results = { node: process.version, cpus: os.cpus().length, date: new Date().toISOString() };

@@ -16,7 +16,7 @@ const { performance } = require('node:perf_hooks');
 const { loadConfig } = require('../dist/src/config');
 const { startEmbeddedPostgres } = require('../dist/src/db/embedded-postgres');
 const { openDatabase } = require('../dist/src/db/orm');
-const { ENTITIES } = require('../dist/src/entities');
+const { ENTITIES, SEALED_ENTITIES } = require('../dist/src/entities');
 const { createLogger } = require('../dist/src/logging/logger');
 const { startServer } = require('../dist/src/server');
 const { prodEnv, gql: post, solvedCaptcha } = require('./compare-lib');
@@ -97,7 +97,7 @@ async function startParley(databaseUrl) {
     AI_FIRST_TOKEN_TIMEOUT_MS: '600000',
   });
   const logger = createLogger({ level: config.logLevel, stream: fs.createWriteStream('/dev/null') });
-  const db = await openDatabase(config, logger, { entities: ENTITIES });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES });
   const parley = { gate: gate() };
   const provider = {
     name: 'bench',

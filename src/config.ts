@@ -1,9 +1,10 @@
 import { readAuth } from './config/auth';
+import { readEncryption } from './config/encryption';
 import { ConfigReader } from './config/readers';
 import { readAi, readCaptcha, readChatAndRetention, readDatabase, readLimits, readServer, readUploads } from './config/sections';
 import type { AppEnv, Config } from './config/types';
 
-export type { AiProvider, AppEnv, CaptchaProvider, Config, DatabaseSsl, LogLevel } from './config/types';
+export type { AiProvider, AppEnv, EncryptionKey, CaptchaProvider, Config, DatabaseSsl, LogLevel } from './config/types';
 export { RATE_LIMIT_DEFAULTS, type RateLimitName } from './config/rate-limits';
 export { parseByteSize, parseDuration, type RateLimitSetting } from './config/readers';
 
@@ -89,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ai: readAi(r, appEnv),
     ...readChatAndRetention(r),
     ...readAuth(r),
+    ...readEncryption(r, appEnv),
     ...readLimits(r),
   };
   if (appEnv === 'prod') refuseInProd(r, config);

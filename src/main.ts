@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret';
 import { ensureInstallation } from './db/installation';
 import { openDatabase, type Database } from './db/orm';
-import { ENTITIES } from './entities';
+import { ENTITIES, SEALED_ENTITIES } from './entities';
 import { createLogger, type Logger } from './logging/logger';
 import { startServer, type AppServer } from './server';
 
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
 
   try {
     const started = Date.now();
-    db = await openDatabase(config, logger, { entities: ENTITIES });
+    db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES });
     const installation = await ensureInstallation(db.orm);
     server = await startServer({ config, logger, db });
     logger.info('ready', { ...installation, url: server.url, startupMs: Date.now() - started, embeddedDatabase: Boolean(db.embedded) });

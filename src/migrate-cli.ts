@@ -2,13 +2,13 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logging/logger';
 import { migrate, openDatabase } from './db/orm';
-import { ENTITIES } from './entities';
+import { ENTITIES, SEALED_ENTITIES } from './entities';
 
 /** `up`: apply pending migrations. `create`: write a migration for the entity changes not yet migrated. */
 async function main(command: string | undefined): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
-  const db = await openDatabase(config, logger, { entities: ENTITIES, migrate: false });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES, migrate: false });
   try {
     const applied = await migrate(config, db.orm, db.url, logger);
     if (command === 'create') {

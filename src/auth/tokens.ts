@@ -2,7 +2,7 @@ import { createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomU
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config';
 import { Role } from '../graphql/role';
-import { BoundedCache } from '../graphql/bounded-cache';
+import { BoundedCache } from '../bounded-cache';
 
 export const ISSUER = 'parley';
 export const AUDIENCE = 'parley-api';

@@ -10,7 +10,7 @@ import { Message } from './message.entity';
  */
 @Entity({ tableName: 'attachment' })
 export class AttachmentFile {
-  [OptionalProps]?: 'id' | 'createdAt' | 'message' | 'complete';
+  [OptionalProps]?: 'id' | 'createdAt' | 'message' | 'complete' | 'filenameSealed';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -23,8 +23,12 @@ export class AttachmentFile {
   @Index()
   message?: Message | null;
 
-  @Property({ type: 'text' })
+  @Property({ persist: false })
   filename!: string;
+
+  /** The `filename` column: the name sealed under the owner's data key (src/crypto). */
+  @Property({ type: 'text', fieldName: 'filename', hidden: true })
+  filenameSealed!: string;
 
   @Property({ type: 'text' })
   mimeType!: string;
@@ -37,8 +41,12 @@ export class AttachmentFile {
   complete: boolean = false;
 
   /** A PDF's text as sent to the model (capped, cut marked), extracted once on its first use; null until then. */
-  @Property({ type: 'text', nullable: true, lazy: true })
+  @Property({ persist: false })
   extractedText?: string | null;
+
+  /** The `extracted_text` column, sealed (src/crypto); lazy: read only when asked for. */
+  @Property({ type: 'text', nullable: true, lazy: true, fieldName: 'extracted_text', hidden: true })
+  extractedTextSealed?: string | null;
 
   /** Why a PDF's text could not be extracted (`unreadable`, `timeout`, `too_large`), so it is never retried. */
   @Property({ type: 'text', nullable: true })
@@ -59,6 +67,10 @@ export class AttachmentChunk {
   @PrimaryKey({ type: 'integer' })
   seq!: number;
 
-  @Property({ type: 'blob' })
+  @Property({ persist: false })
   data!: Buffer;
+
+  /** The `data` column: the bytes sealed under the owner's data key (src/crypto). */
+  @Property({ type: 'blob', fieldName: 'data', hidden: true })
+  dataSealed!: Buffer;
 }

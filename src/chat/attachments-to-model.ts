@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
+import { cipherOf } from '../crypto/cipher';
 import { PDF_TIMEOUT_MS, extractPdfText } from './pdf-text';
 import type { AttachmentPart } from './providers/provider';
 
@@ -44,16 +45,17 @@ async function readBytes(em: EntityManager, id: string, maxBytes: number): Promi
   const parts: Buffer[] = [];
   let total = 0;
   for (let after = -1; total < maxBytes;) {
-    // Each row cut to what is still wanted in SQL: a text file's first 32 KB never pulls its 256 KiB chunks.
+    // Whole chunks: a sealed chunk opens only whole (its tag covers all of it); one at a time once little is wanted.
     const rows = await query<{ seq: number; data: Buffer }>(
       em,
-      'select seq, substring(data from 1 for ?) as data from attachment_chunk where attachment_id = ? and seq > ? order by seq limit ?',
-      [maxBytes - total, id, after, CHUNKS_PER_READ],
+      'select seq, data from attachment_chunk where attachment_id = ? and seq > ? order by seq limit ?',
+      [id, after, maxBytes - total <= FILE_TEXT_BYTES + 4 ? 1 : CHUNKS_PER_READ],
     );
     if (rows.length === 0) break;
     for (const r of rows) {
-      parts.push(r.data);
-      total += r.data.length;
+      const data = await cipherOf(em).openBytes('attachment_chunk.data', `${id}:${r.seq}`, r.data);
+      parts.push(data);
+      total += data.length;
     }
     after = rows[rows.length - 1].seq;
   }
@@ -124,6 +126,11 @@ export async function attachmentsForModel(em: EntityManager, config: Config, mod
     `select id, message_id, filename, mime_type, size, extracted_text, extract_error from attachment where message_id in (${messageIds.map(() => '?').join(',')}) and complete order by created_at, id`,
     messageIds,
   );
+  const cipher = cipherOf(em);
+  for (const r of rows) {
+    r.filename = await cipher.openText('attachment.filename', r.id, r.filename);
+    r.extracted_text = await cipher.openText('attachment.extracted_text', r.id, r.extracted_text);
+  }
   const budget: AttachmentBudget = { imageBytes: PROMPT_IMAGE_BYTES };
   const vision = config.ai.visionModels.includes(model);
   for (const id of messageIds) {
@@ -153,7 +160,7 @@ export async function preparePdfText(em: EntityManager, userId: string, ids: str
     const left = deadline - Date.now();
     const result = left > 0 ? await extractPdfText(() => readBytes(em, f.id, f.size), left) : ({ ok: false, error: 'timeout' } as const);
     await query(em, 'update attachment set extracted_text = ?, extract_error = ? where id = ?', [
-      result.ok ? capText(result.text, FILE_TEXT_BYTES) : null,
+      result.ok ? await cipherOf(em).sealText(userId, 'attachment.extracted_text', f.id, capText(result.text, FILE_TEXT_BYTES)) : null,
       result.ok ? null : result.error,
       f.id,
     ]);

@@ -169,7 +169,7 @@ export class ConversationResolver {
     @Ctx() ctx: Context,
   ): Promise<MessageConnection> {
     recordRead(ctx, 'conversation.messages', c.id);
-    return listMessages(ctx.preparedRead, c, { first, after, last, before });
+    return listMessages(ctx.preparedRead, ctx.em, c, { first, after, last, before });
   }
 
   @FieldResolver(() => MessageView, { nullable: true, description: 'The newest message; null when there is none.' })

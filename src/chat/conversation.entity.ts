@@ -8,7 +8,7 @@ import { User } from '../auth/user.entity';
 @Index({ properties: ['owner', 'createdAt', 'id'] })
 @Index({ properties: ['owner', 'updatedAt', 'id'] })
 export class Conversation {
-  [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt' | 'systemPrompt' | 'title' | 'archived';
+  [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt' | 'systemPrompt' | 'title' | 'titleSealed' | 'systemPromptSealed' | 'archived';
 
   @Field(() => ID, { description: 'Stable random identifier.' })
   @PrimaryKey({ type: 'uuid' })
@@ -18,16 +18,24 @@ export class Conversation {
   owner!: User;
 
   /** Null until given or taken from the first message; the API shows a placeholder meanwhile. */
-  @Property({ type: 'text', nullable: true })
+  @Property({ persist: false })
   title?: string | null;
+
+  /** The `title` column: the title sealed under the owner's data key (src/crypto). */
+  @Property({ type: 'text', nullable: true, fieldName: 'title', hidden: true })
+  titleSealed?: string | null;
 
   @Field({ description: 'The model replies come from.' })
   @Property({ type: 'text' })
   model!: string;
 
   @Field(() => String, { nullable: true, description: 'Instructions sent to the model first, on every reply.' })
-  @Property({ type: 'text', nullable: true })
+  @Property({ persist: false })
   systemPrompt?: string | null;
+
+  /** The `system_prompt` column: the prompt sealed under the owner's data key (src/crypto). */
+  @Property({ type: 'text', nullable: true, fieldName: 'system_prompt', hidden: true })
+  systemPromptSealed?: string | null;
 
   @Field({ description: 'Set aside by its owner: still listed unless `conversations(filter: { archived: false })`.' })
   @Property({ type: 'boolean', default: false })

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger';
 import { INTERNAL_QUEUED_EVENTS, type PubSub } from '../pubsub/topics';
 import type { StreamEventData } from './stream-topic';
 import { MessageStatus } from './message-enums';
-import { interruptStaleReplies, readMessageStatus, savePartialReplies, settleOrphanedReply, touchHeartbeats } from './message-store';
+import { interruptStaleReplies, readMessageStatus, savePartialReplies, settleOrphanedReply, touchHeartbeats, type PartialReply } from './message-store';
 import { mergeDeltas } from './stream';
 import {
   ProviderError,
@@ -75,7 +75,7 @@ interface Running {
 export class GenerationRunner {
   private readonly running = new Map<string, Running>();
   /** Partial replies not yet saved, written together every PERSIST_EVERY_MS (one statement for all). */
-  private readonly unsaved = new Map<string, string>();
+  private readonly unsaved = new Map<string, PartialReply>();
   private flushTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private heartbeatTimer?: NodeJS.Timeout;
@@ -247,7 +247,7 @@ export class GenerationRunner {
           this.stopLocal(messageId, 'quota');
           break;
         }
-        this.unsaved.set(messageId, reply.content);
+        this.unsaved.set(messageId, { messageId, content: reply.content, ownerId: job.userId });
         if (reply.content.length - persisted >= PERSIST_EVERY_CHARS) {
           persisted = reply.content.length;
           void this.flushUnsaved();
@@ -281,7 +281,7 @@ export class GenerationRunner {
       : { promptTokens: estimatePromptTokens(job.turns), completionTokens: estimateTokens(content), estimated: true };
     // Ledger and row in one transaction (ledger first): once a reply reads as finished, its tokens are settled.
     const settlement = { userId: job.userId, usageDay: job.usageDay, reservedTokens: job.reservedTokens, ...usage };
-    const row = { messageId, content, usage, ...final };
+    const row = { messageId, ownerId: job.userId, content, usage, ...final };
     const saved = await this.retrying('saving a finished reply', messageId, () => this.finals.write({ settlement, row }));
     // Unsaved, it is still STREAMING in the database: the sweeper ends it INTERRUPTED and announces that.
     if (!saved) return;
@@ -314,7 +314,7 @@ export class GenerationRunner {
   private flushUnsaved(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const batch = [...this.unsaved.entries()];
+    const batch = [...this.unsaved.values()];
     this.unsaved.clear();
     if (batch.length === 0) return this.flushing;
     this.flushing = this.flushing
@@ -327,7 +327,7 @@ export class GenerationRunner {
             // One reply the database refuses must not cost the others their saves: retry one by one.
             for (const row of part) {
               await savePartialReplies(this.em.fork(), [row]).catch((err: unknown) =>
-                this.logger.error('saving a partial reply failed', { messageId: row[0], err }),
+                this.logger.error('saving a partial reply failed', { messageId: row.messageId, err }),
               );
             }
           }

@@ -1,8 +1,12 @@
+import { cipherOf } from '../crypto/cipher';
 import type { Context } from '../graphql/context';
 import { keysetPage, timeIdCursor, type Direction, type KeysetCondition, type TimeIdKey } from '../graphql/pagination';
 import type { MessageConnection } from './chat.types';
 import type { Conversation } from './conversation.entity';
 import { toView, type AttachmentFields, type MessageFields } from './message-view';
+
+/** What finds the database's cipher (any EntityManager of it). */
+type Sealing = Parameters<typeof cipherOf>[0];
 
 /** Runs a named prepared read (Context.preparedRead). */
 type PreparedRead = Context['preparedRead'];
@@ -65,7 +69,14 @@ function boundsOf(keyset: KeysetCondition | undefined): Beyond['beyond'][] {
  * statement per shape (no bound, one, two), values always bound. The row comparison
  * `(created_at, id) > (…)` is the keyset condition the ORM wrote as an `or`, and walks the same index.
  */
-async function fetchMessages(read: PreparedRead, conversationId: string, keyset: KeysetCondition | undefined, limit: number, direction: Direction) {
+async function fetchMessages(
+  read: PreparedRead,
+  em: Sealing,
+  conversationId: string,
+  keyset: KeysetCondition | undefined,
+  limit: number,
+  direction: Direction,
+) {
   const bounds = boundsOf(keyset);
   const values: unknown[] = [conversationId];
   const where = bounds.map((b) => {
@@ -76,11 +87,14 @@ async function fetchMessages(read: PreparedRead, conversationId: string, keyset:
   const dir = direction === 'asc' ? 'asc' : 'desc';
   const name = `chat.messages.${dir}.${bounds.map((b) => (b.op === '>' ? 'gt' : 'lt')).join('.')}`;
   const text = `select ${MESSAGE_COLUMNS} from message where conversation_id = $1 ${where.join(' ')} order by created_at ${dir}, id ${dir} limit $${values.length}`;
-  return (await read<MessageRow>(name, text, values)).map(fieldsOf);
+  const rows = await read<MessageRow>(name, text, values);
+  const cipher = cipherOf(em);
+  for (const r of rows) r.content = await cipher.openText('message.content', r.id, r.content);
+  return rows.map(fieldsOf);
 }
 
 /** The attachments of these messages (one statement for all), oldest first, by message id. */
-async function attachmentsOf(read: PreparedRead, ids: string[]): Promise<Map<string, AttachmentFields[]>> {
+async function attachmentsOf(read: PreparedRead, em: Sealing, ids: string[]): Promise<Map<string, AttachmentFields[]>> {
   const byMessage = new Map<string, AttachmentFields[]>();
   if (ids.length === 0) return byMessage;
   const rows = await read<AttachmentFields & { message_id: string; mime_type: string }>(
@@ -90,7 +104,7 @@ async function attachmentsOf(read: PreparedRead, ids: string[]): Promise<Map<str
   );
   for (const r of rows) {
     const list = byMessage.get(r.message_id) ?? [];
-    list.push({ id: r.id, filename: r.filename, mimeType: r.mime_type, size: r.size });
+    list.push({ id: r.id, filename: await cipherOf(em).openText('attachment.filename', r.id, r.filename), mimeType: r.mime_type, size: r.size });
     byMessage.set(r.message_id, list);
   }
   return byMessage;
@@ -103,6 +117,7 @@ async function attachmentsOf(read: PreparedRead, ids: string[]): Promise<Map<str
  */
 export async function listMessages(
   read: PreparedRead,
+  em: Sealing,
   conversation: Pick<Conversation, 'id'>,
   args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null },
 ): Promise<MessageConnection> {
@@ -116,10 +131,11 @@ export async function listMessages(
     keyOf: (m: MessageFields): TimeIdKey => ({ createdAt: m.createdAt, id: m.id }),
     toNode: (m) => m,
     beyond: (key, direction): KeysetCondition => ({ beyond: { createdAt: key.createdAt, id: key.id, op: direction === 'asc' ? '>' : '<' } }),
-    fetch: (keyset, limit, direction) => fetchMessages(read, conversation.id, keyset, limit, direction),
+    fetch: (keyset, limit, direction) => fetchMessages(read, em, conversation.id, keyset, limit, direction),
   });
   const files = await attachmentsOf(
     read,
+    em,
     page.edges.map((e) => e.node.id),
   );
   return { ...page, edges: page.edges.map((e) => ({ ...e, node: toView(e.node, files.get(e.node.id)) })) };

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { cipherOf } from '../crypto/cipher';
 import type { TokenUsageData } from './providers/provider';
 import { Message } from './message.entity';
 import { MessageStatus } from './message-enums';
@@ -29,9 +30,10 @@ interface StoredRow {
   error: string | null;
 }
 
-function storedOf(r: StoredRow): StoredMessage {
+/** A row as the API sees it: its content opened (sealed under the owner's data key, bound to the message id). */
+async function storedOf(em: EntityManager, messageId: string, r: StoredRow): Promise<StoredMessage> {
   return {
-    content: r.content,
+    content: await cipherOf(em).openText('message.content', messageId, r.content),
     status: r.status,
     promptTokens: r.prompt_tokens,
     completionTokens: r.completion_tokens,
@@ -45,7 +47,7 @@ export async function readStoredMessage(em: EntityManager, messageId: string): P
   const rows = await em
     .getConnection()
     .execute<StoredRow[]>('select content, status, prompt_tokens, completion_tokens, usage_estimated, error from message where id = ?', [messageId]);
-  return rows[0] && storedOf(rows[0]);
+  return rows[0] && storedOf(em, messageId, rows[0]);
 }
 
 /** Message ids are UUIDs: anything else is no message (and must not reach PostgreSQL's uuid cast). */
@@ -59,7 +61,7 @@ export async function readOwnedReply(em: EntityManager, messageId: string, userI
        from message m join conversation c on c.id = m.conversation_id where m.id = ? and c.owner_id = ? and m.role = 'ASSISTANT'`,
     [messageId, userId],
   );
-  return rows[0] && storedOf(rows[0]);
+  return rows[0] && storedOf(em, messageId, rows[0]);
 }
 
 /** A message's status; undefined when it does not exist (any more). */
@@ -93,8 +95,8 @@ export async function countStreaming(tx: EntityManager, userId: string): Promise
   return Number(streaming);
 }
 
-/** One finished reply to write, with its id. */
-export type FinishedRow = FinishedReply & { messageId: string };
+/** One finished reply to write, with its id and its owner (whose data key seals it). */
+export type FinishedRow = FinishedReply & { messageId: string; ownerId: string };
 
 /**
  * Writes replies' final state in one statement inside `tx`'s transaction (guarded: a row no
@@ -107,17 +109,19 @@ export async function saveFinishedReplies(tx: EntityManager, rows: FinishedRow[]
        usage_estimated = v.estimated, error = v.error, error_code = v.code, finish_reason = v.finish, instance_id = null, heartbeat_at = null
      from (values ${values}) as v(id, content, status, prompt, completion, estimated, error, code, finish)
      where m.id = v.id and m.status = 'STREAMING'`,
-    rows.flatMap((r) => [
-      r.messageId,
-      r.content,
-      r.status,
-      r.usage.promptTokens,
-      r.usage.completionTokens,
-      r.usage.estimated ?? false,
-      r.error,
-      r.errorCode,
-      r.finishReason,
-    ]),
+    await Promise.all(rows.map((r) => sealContent(tx, r.ownerId, r.messageId, r.content))).then((sealed) =>
+      rows.flatMap((r, i) => [
+        r.messageId,
+        sealed[i],
+        r.status,
+        r.usage.promptTokens,
+        r.usage.completionTokens,
+        r.usage.estimated ?? false,
+        r.error,
+        r.errorCode,
+        r.finishReason,
+      ]),
+    ),
     'all',
     tx.getTransactionContext(),
   );
@@ -136,22 +140,30 @@ export interface SettledReply {
  * is still STREAMING); returns it when this call ended it.
  */
 export async function settleOrphanedReply(em: EntityManager, messageId: string, outcome: ReplyOutcome): Promise<SettledReply | undefined> {
-  const rows = await em.getConnection().execute<SettledReply[]>(
+  const rows: SettledReply[] = await em.getConnection().execute<SettledReply[]>(
     `update message m set status = ?, error = ?, error_code = ?, finish_reason = ?, instance_id = null, heartbeat_at = null from conversation c
      where m.id = ? and m.status = 'STREAMING' and c.id = m.conversation_id
      returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
     [outcome.status, outcome.error, outcome.errorCode, outcome.finishReason, messageId],
   );
-  return rows[0];
+  return (await openSettled(em, rows))[0];
 }
 
-/** One statement for every [id, content] given, refreshing their heartbeat (guarded: never touches a finished message). */
-export async function savePartialReplies(em: EntityManager, rows: [string, string][]): Promise<void> {
+/** A partial reply to save: its id, text so far and owner. */
+export interface PartialReply {
+  messageId: string;
+  content: string;
+  ownerId: string;
+}
+
+/** One statement for every reply given, refreshing their heartbeat (guarded: never touches a finished message). */
+export async function savePartialReplies(em: EntityManager, rows: PartialReply[]): Promise<void> {
+  const sealed = await Promise.all(rows.map((r) => sealContent(em, r.ownerId, r.messageId, r.content)));
   await em.getConnection().execute(
     `update message as m set content = v.content, heartbeat_at = now()
      from (values ${rows.map(() => '(?::uuid, ?::text)').join(', ')}) as v(id, content)
      where m.id = v.id and m.status = 'STREAMING'`,
-    rows.flat(),
+    rows.flatMap((r, i) => [r.messageId, sealed[i]]),
   );
 }
 
@@ -164,13 +176,25 @@ export async function touchHeartbeats(em: EntityManager, messageIds: string[]): 
 
 /** Marks STREAMING replies whose heartbeat is older than `staleSeconds` (or missing) INTERRUPTED; returns them. */
 export async function interruptStaleReplies(em: EntityManager, staleSeconds: number): Promise<SettledReply[]> {
-  return em.getConnection().execute<SettledReply[]>(
+  const rows = await em.getConnection().execute<SettledReply[]>(
     `update message m set status = 'INTERRUPTED', error_code = 'INTERRUPTED', finish_reason = 'INTERRUPTED', instance_id = null, heartbeat_at = null
      from conversation c
      where m.status = 'STREAMING' and (m.heartbeat_at is null or m.heartbeat_at < now() - make_interval(secs => ?)) and c.id = m.conversation_id
      returning m.id, m.content, m.conversation_id as "conversationId", c.owner_id as "ownerId"`,
     [staleSeconds],
   );
+  return openSettled(em, rows);
+}
+
+/** A reply's text sealed for the `content` column under its owner's data key ('' stays ''). */
+function sealContent(em: EntityManager, ownerId: string, messageId: string, content: string): Promise<string> {
+  return content === '' ? Promise.resolve('') : cipherOf(em).sealText(ownerId, 'message.content', messageId, content);
+}
+
+/** Settled replies with their content opened. */
+async function openSettled(em: EntityManager, rows: SettledReply[]): Promise<SettledReply[]> {
+  const cipher = cipherOf(em);
+  return Promise.all(rows.map(async (r) => ({ ...r, content: await cipher.openText('message.content', r.id, r.content) })));
 }
 
 /** Tokens the user's replies used and messages they sent since `since`, across their conversations. */

@@ -12,7 +12,7 @@ import type { ModelParameters } from './model-parameters';
 // Safe retries: one message per (sender, clientMessageId), even for two instances inserting at once.
 @Unique({ name: 'message_sender_client_message_id_unique', properties: ['sender', 'clientMessageId'] })
 export class Message {
-  [OptionalProps]?: 'id' | 'createdAt' | 'content' | 'status';
+  [OptionalProps]?: 'id' | 'createdAt' | 'content' | 'contentSealed' | 'status';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -23,8 +23,13 @@ export class Message {
   @Enum({ items: () => MessageRole, nativeEnumName: 'message_role' })
   role!: MessageRole;
 
-  @Property({ type: 'text' })
+  /** The text, sealed under the owner's data key in the database (see contentSealed); plain here. */
+  @Property({ persist: false })
   content: string = '';
+
+  /** What the `content` column holds: the text sealed (src/crypto), kept in step by the sealing subscriber. */
+  @Property({ type: 'text', fieldName: 'content', hidden: true })
+  contentSealed: string = '';
 
   @Enum({ items: () => MessageStatus, nativeEnumName: 'message_status' })
   status: MessageStatus = MessageStatus.COMPLETE;

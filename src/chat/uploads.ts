@@ -13,6 +13,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { AuthInfo, RequestAuthenticator } from '../graphql/context';
 import { sendGraphQLError } from '../http/errors';
 import { scopeOf } from '../logging/request-log';
+import { cipherOf } from '../crypto/cipher';
 import { TypeSniffer, attachmentDisposition, cleanFilename } from './upload-files';
 
 export { sniffType } from './upload-files';
@@ -69,6 +70,7 @@ async function storeUpload(
 ): Promise<Outcome> {
   const { config, audit } = deps;
   const conn = deps.em.fork().getConnection();
+  const cipher = cipherOf(deps.em);
   const id = randomUUID();
   const filename = cleanFilename(rawName);
   const sniffer = new TypeSniffer();
@@ -81,9 +83,12 @@ async function storeUpload(
     const data = Buffer.concat(piece, pieceBytes);
     piece = [];
     pieceBytes = 0;
+    // Sealed under the owner's data key, bound to (attachment, seq); `size` counts the plain bytes (the quota's measure).
+    const at = seq++;
+    const sealed = await cipher.sealBytes(auth.userId, 'attachment_chunk.data', `${id}:${at}`, data);
     await conn.execute(
       `with c as (insert into attachment_chunk (attachment_id, seq, data) values (?, ?, ?)) update attachment set size = size + ? where id = ?`,
-      [id, seq++, data, data.length, id],
+      [id, at, sealed, data.length, id],
     );
     const [{ total }] = await conn.execute<{ total: string }[]>('select coalesce(sum(size), 0) as total from attachment where owner_id = ?', [auth.userId]);
     overQuota = Number(total) > config.uploads.userStorageQuotaBytes;
@@ -91,7 +96,7 @@ async function storeUpload(
   try {
     await conn.execute(
       `insert into attachment (id, owner_id, filename, mime_type, size, complete, created_at) values (?, ?, ?, 'application/octet-stream', 0, false, now())`,
-      [id, auth.userId, filename],
+      [id, auth.userId, await cipher.sealText(auth.userId, 'attachment.filename', id, filename)],
     );
     for await (const chunk of file as AsyncIterable<Buffer>) {
       if (overQuota) continue; // drain the rest so the request completes; keep nothing
@@ -227,11 +232,13 @@ export function downloadRoute(deps: UploadDeps): RequestHandler {
         )
       : [];
     if (!file) return sendGraphQLError(res, 404, 'NOT_FOUND', 'Attachment not found');
+    const cipher = cipherOf(deps.em);
+    const filename = await cipher.openText('attachment.filename', id, file.filename);
     deps.audit.recordRead({ ...deps.audit.forRequest(auth, { ip: req.ip, requestId: scopeOf(res)?.requestId }), resourceType: 'attachment', resourceId: id });
     res.status(200).set({
       'Content-Type': file.mime_type.startsWith('text/') ? `${file.mime_type}; charset=utf-8` : file.mime_type,
       'Content-Length': String(file.size),
-      'Content-Disposition': attachmentDisposition(file.filename),
+      'Content-Disposition': attachmentDisposition(filename),
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'private, no-store',
     });
@@ -241,7 +248,15 @@ export function downloadRoute(deps: UploadDeps): RequestHandler {
         [id, after, CHUNKS_PER_READ],
       );
       if (rows.length === 0 || res.destroyed) break;
-      for (const row of rows) if (!res.write(row.data)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      for (const row of rows) {
+        // A chunk that fails its integrity check ends the download short (the headers are sent): never altered bytes.
+        const data = await cipher.openBytes('attachment_chunk.data', `${id}:${row.seq}`, row.data).catch((err: unknown) => {
+          deps.logger.error('an attachment chunk failed its integrity check', { attachmentId: id, seq: row.seq, err: String(err) });
+          return undefined;
+        });
+        if (!data) return void res.destroy();
+        if (!res.write(data)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
       after = rows[rows.length - 1].seq;
     }
     res.end();

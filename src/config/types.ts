@@ -8,6 +8,12 @@ export type CaptchaProvider = 'altcha' | 'turnstile' | 'hcaptcha' | 'recaptcha' 
 export type AiProvider = 'echo' | 'openai';
 export type LogLevel = 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
 
+/** One key-encryption key of DATA_ENCRYPTION_KEYS. */
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
 /** The whole runtime configuration, parsed and validated once at startup. */
 export interface Config {
   appEnv: AppEnv;
@@ -23,6 +29,14 @@ export interface Config {
     caFile?: string;
   };
   secretKey: string;
+  encryption: {
+    /** Key-encryption keys (DATA_ENCRYPTION_KEYS), the first current; empty until main fills in the development key. */
+    keys: EncryptionKey[];
+    /** True when DATA_ENCRYPTION_KEYS was unset (never in prod): the development key in DATA_DIR is used. */
+    generated: boolean;
+    /** How long unwrapped data keys stay in memory (DATA_KEY_CACHE_TTL); rotate-keys waits this long before destroying retired keys. */
+    dataKeyCacheSeconds: number;
+  };
   /** True when no SECRET_KEY was given and a random one was made for this process (never in prod). */
   secretKeyGenerated: boolean;
   corsOrigins: string[];

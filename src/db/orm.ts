@@ -7,6 +7,9 @@ import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
+import { installEncryption, type SealedEntities } from '../crypto/install';
+import type { Sql } from '../crypto/data-keys';
+import { DEV_ENCRYPTION_KEY_FILE, useDevEncryptionKey } from '../dev-secret';
 
 /** The database the process works in: the ORM, its URL, and the embedded server when there is one. */
 export interface Database {
@@ -80,17 +83,43 @@ export function ormOptions(config: Config, clientUrl: string, entities: EntityLi
   });
 }
 
-async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  // Fields taken one by one (not connectionString), so `sslmode` in the URL cannot override DATABASE_SSL.
+/** Client settings for `url`: fields taken one by one (not connectionString), so `sslmode` in the URL cannot override DATABASE_SSL. */
+function clientConfig(config: Config, url: string): pg.ClientConfig {
   const u = new URL(url);
-  const client = new pg.Client({
+  return {
     host: decodeURIComponent(u.hostname),
     port: Number(u.port || 5432),
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
     ...connectionOptions(config),
-  });
+  };
+}
+
+/**
+ * A small pool of its own for the data-key store: a key is read or made while the caller's
+ * transaction may hold the ORM pool's connections (ten sends of one user queue on its row lock,
+ * each holding one), so sharing that pool could wait forever for a free connection.
+ */
+function keyStorePool(config: Config, url: string): { sql: Sql; end(): Promise<void> } {
+  const pool = new pg.Pool({ ...clientConfig(config, url), max: 2, idleTimeoutMillis: 30_000 });
+  pool.on('error', () => undefined); // an idle client's error; the next query reports its own
+  return {
+    sql: async <T>(text: string, params: unknown[]) => {
+      let n = 0;
+      return (
+        await pool.query(
+          text.replace(/\?/g, () => `$${++n}`),
+          params,
+        )
+      ).rows as T[];
+    },
+    end: () => pool.end(),
+  };
+}
+
+async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(clientConfig(config, url));
   await client.connect();
   try {
     return await fn(client);
@@ -126,7 +155,16 @@ export async function migrate(config: Config, orm: MikroORM, url: string, logger
 }
 
 /** Opens DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, then (by default) migrates. */
-export async function openDatabase(config: Config, logger: Logger, opts: { entities: EntityList; migrate?: boolean }): Promise<Database> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  opts: { entities: EntityList; sealed: SealedEntities; migrate?: boolean },
+): Promise<Database> {
+  if (useDevEncryptionKey(config)) {
+    logger.warn('DATA_ENCRYPTION_KEYS is not set: using the development key kept in DATA_DIR (never in prod)', {
+      file: path.join(config.dataDir, DEV_ENCRYPTION_KEY_FILE),
+    });
+  }
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (url === undefined) {
@@ -137,10 +175,13 @@ export async function openDatabase(config: Config, logger: Logger, opts: { entit
     });
   }
   let orm: MikroORM;
+  const keys = keyStorePool(config, url);
   try {
     orm = await MikroORM.init(ormOptions(config, url, opts.entities, logger));
     if (opts.migrate !== false) await migrate(config, orm, url, logger);
+    await installEncryption(orm, config, keys.sql, opts.sealed, logger, { sealPlain: opts.migrate !== false });
   } catch (err) {
+    await keys.end().catch(() => undefined);
     await embedded?.stop();
     throw err;
   }
@@ -150,6 +191,7 @@ export async function openDatabase(config: Config, logger: Logger, opts: { entit
     embedded,
     async close() {
       await orm.close(true).catch((err: unknown) => logger.error('closing the ORM failed', { err }));
+      await keys.end().catch(() => undefined);
       await embedded?.stop();
     },
   };

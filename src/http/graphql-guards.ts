@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { FormatError } from '../graphql/format-error';
 import { MAX_DOCUMENT_BYTES, MAX_TOKENS, checkDocumentLimits, documentTooLarge } from '../graphql/limits';
 import { trustedDocument } from '../graphql/trusted-documents';
-import { BoundedCache } from '../graphql/bounded-cache';
+import { BoundedCache } from '../bounded-cache';
 import { scopeOf } from '../logging/request-log';
 import { sendGraphQLError } from './errors';
 

@@ -12,6 +12,7 @@ import { Conversation } from '../chat/conversation.entity';
 import { Message } from '../chat/message.entity';
 import { AttachmentFile } from '../chat/attachment.entity';
 import { streamingMessageIds } from '../chat/message-store';
+import { destroyDataKeys } from '../crypto/cipher';
 
 /** GDPR: a person's data in one document, and erasure of everything about them. */
 export class PrivacyService {
@@ -104,6 +105,9 @@ export class PrivacyService {
       sessions.ending(sessionIds);
       await sessions.endApiKeys(auth.userId); // deleted with the user below; their sockets close on commit
       await this.auth.guard.resetAccount(tx, accountKey(user.email));
+      // Crypto-shredding: their data keys go first, in this transaction, so any copy of their rows
+      // (a backup, a replica, a dump taken before now) can no longer be read with the server's keys.
+      const destroyed = await destroyDataKeys(tx, auth.userId);
       await tx.nativeDelete(User, { id: auth.userId }); // sessions, refresh tokens, conversations, messages cascade
       await this.audit.record(tx, {
         action: 'privacy.account_delete',
@@ -111,6 +115,7 @@ export class PrivacyService {
         ...this.audit.forRequest(auth, meta),
         resourceType: 'user',
         resourceId: auth.userId,
+        metadata: { dataKeysDestroyed: destroyed },
       });
     });
     return true;

@@ -2,7 +2,7 @@ import { bearer, registerUser } from '../helpers/auth';
 import { authedWs, createConversation, streamReply } from '../helpers/chat';
 import { useFakeOpenAIServer } from '../helpers/fake-openai';
 import { upload } from '../helpers/uploads';
-import { gql, sql } from '../helpers/server';
+import { gql, sql, unseal } from '../helpers/server';
 
 /** A real one-page PDF (PDF 1.4, Helvetica) whose page shows `text`, built the way a PDF writer lays it out. */
 function makePdf(text: string): Buffer {
@@ -79,6 +79,7 @@ describe('attachments reach the model (fake OpenAI server)', () => {
     );
     // The PDF was read once and its text stored; a later turn sends it from the history as it is.
     const [stored] = await sql(t, 'select extracted_text, extract_error from attachment where id = ?', [ids[2]]);
+    stored.extracted_text = await unseal(t, 'attachment.extracted_text', ids[2], stored.extracted_text);
     expect(stored).toEqual({ extracted_text: 'Quarterly revenue rose nine percent\n', extract_error: null });
     const next = await sendWith(u.accessToken, conv, 'And in one line?', []);
     expect(next.messages.find((m: any) => m.role === 'user').content).toContain('Quarterly revenue rose nine percent');

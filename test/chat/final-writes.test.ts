@@ -1,9 +1,10 @@
+import { cipherOf } from '../../src/crypto/cipher';
 import { FinalWrites, type FinalWrite } from '../../src/chat/final-writes';
 import { FinishReason, MessageStatus } from '../../src/chat/message-enums';
 import { createLogger } from '../../src/logging/logger';
 import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { assemble, authedWs, createConversation, streamReply, type StreamEvent } from '../helpers/chat';
-import { LogCapture, gql, sql, useTestServer, type TestServer } from '../helpers/server';
+import { LogCapture, gql, sql, unseal, useTestServer, type TestServer } from '../helpers/server';
 
 /** Sends one message in a fresh conversation and follows its reply to the end; returns its id and events. */
 async function replyOf(t: TestServer, u: Registered, content: string): Promise<{ id: string; events: StreamEvent[] }> {
@@ -55,6 +56,7 @@ describe('final writes of replies ending together', () => {
       const last = r.events[r.events.length - 1];
       expect(last).toMatchObject({ done: true, status: 'COMPLETE' });
       const [row] = await sql(t, 'select content, status, finish_reason, prompt_tokens, completion_tokens from message where id = ?', [r.id]);
+      row.content = await unseal(t, 'message.content', r.id, row.content);
       expect(row.content).toBe(assemble(r.events));
       expect(row.content.startsWith('Echo: reply ')).toBe(true);
       expect(row).toMatchObject({
@@ -92,21 +94,31 @@ describe('FinalWrites (group commit on the real database)', () => {
     return rows.map((r) => r.id as string);
   }
 
-  const finalOf = (messageId: string, day: string, content: string): FinalWrite => ({
+  const finalOf = (messageId: string, day: string, content: string, finishReason = FinishReason.STOP): FinalWrite => ({
     settlement: { userId, usageDay: day, reservedTokens: 100, promptTokens: 3, completionTokens: 7 },
     row: {
       messageId,
+      ownerId: userId,
       content,
       usage: { promptTokens: 3, completionTokens: 7, estimated: false },
       status: MessageStatus.COMPLETE,
       error: null,
       errorCode: null,
-      finishReason: FinishReason.STOP,
+      finishReason,
     },
   });
 
-  const rowsOf = (ids: string[]) =>
-    sql(t, `select id, content, status, prompt_tokens, completion_tokens, xmin::text as tx from message where id in (${ids.map(() => '?').join(', ')})`, ids);
+  // Content as the API would read it: the final writes seal it; the test's own 'partial' rows are plain.
+  const rowsOf = async (ids: string[]) => {
+    const cipher = cipherOf(t.db.orm.em);
+    const rows = await sql(
+      t,
+      `select id, content, status, prompt_tokens, completion_tokens, xmin::text as tx from message where id in (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    for (const r of rows) if (await cipher.isSealedText(r.content)) r.content = await cipher.openText('message.content', r.id, r.content);
+    return rows;
+  };
   const ledgerOf = async (day: string) => (await sql(t, 'select reserved, used from token_usage where user_id = ? and day = ?::date', [userId, day]))[0];
 
   it('commits replies ending together in one transaction, leaving a reply cancelled meanwhile as it is', async () => {
@@ -128,7 +140,9 @@ describe('FinalWrites (group commit on the real database)', () => {
   it('writes the others one by one when one row fails the batch, failing only that reply', async () => {
     const day = '2001-01-02';
     const ids = await streamingReplies(4, day);
-    const results = await Promise.allSettled(ids.map((id, i) => finals.write(finalOf(id, day, i === 1 ? 'secret\u0000text' : `final text ${i}`))));
+    const results = await Promise.allSettled(
+      ids.map((id, i) => finals.write(i === 1 ? finalOf(id, day, 'secret text', 'NOT_A_REASON' as FinishReason) : finalOf(id, day, `final text ${i}`))),
+    );
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     const byId = new Map((await rowsOf(ids)).map((r) => [r.id, r]));
     expect(byId.get(ids[1])).toMatchObject({ content: 'partial', status: 'STREAMING' }); // left for the retry or the sweeper

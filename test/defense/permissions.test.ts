@@ -3,7 +3,7 @@ import { buildAppSchema } from '../../src/schema';
 import { RULES } from '../../src/graphql/permissions';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/orm';
-import { ENTITIES } from '../../src/entities';
+import { ENTITIES, SEALED_ENTITIES } from '../../src/entities';
 import { createLogger } from '../../src/logging/logger';
 import { startServer } from '../../src/server';
 import { FixtureResolver } from '../helpers/fixture.resolver';
@@ -35,7 +35,7 @@ describe('permissions', () => {
     const database = await createTestDatabase();
     const config = loadConfig({ APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url });
     const logger = createLogger({ level: 'error' });
-    const db = await openDatabase(config, logger, { entities: ENTITIES });
+    const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES });
     const server = await startServer({ config, logger, db, extraResolvers: [FixtureResolver] }); // no rules for the fixtures
     try {
       const res = await gql(`${server.url}/graphql`, 'mutation { fixtureMutate }');

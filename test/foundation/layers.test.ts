@@ -15,7 +15,7 @@ const LEVELS: string[][] = [
   ['chat'],
   ['auth'],
   ['audit'],
-  ['graphql', 'http', 'db', 'pubsub', 'logging', 'observability', 'redis.ts', 'dev-secret.ts'],
+  ['graphql', 'http', 'db', 'crypto', 'pubsub', 'logging', 'observability', 'redis.ts', 'dev-secret.ts', 'bounded-cache.ts'],
   ['config.ts', 'config'],
 ];
 /** Features that share a level and so may not import each other (what they share moves down). */

@@ -1,14 +1,14 @@
 import { createTestDatabase } from '../helpers/server';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/orm';
-import { ENTITIES } from '../../src/entities';
+import { ENTITIES, SEALED_ENTITIES } from '../../src/entities';
 import { createLogger } from '../../src/logging/logger';
 
 describe('migrations', () => {
   it('bring an empty database exactly to the entities (nothing left for schema:update)', async () => {
     const database = await createTestDatabase();
     const config = loadConfig({ APP_ENV: 'test', DATABASE_URL: database.url });
-    const db = await openDatabase(config, createLogger({ level: 'error' }), { entities: ENTITIES });
+    const db = await openDatabase(config, createLogger({ level: 'error' }), { entities: ENTITIES, sealed: SEALED_ENTITIES });
     try {
       const pending = await db.orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false });
       expect(pending.trim()).toBe('');
@@ -24,9 +24,9 @@ describe('migrations', () => {
     const database = await createTestDatabase();
     const config = loadConfig({ APP_ENV: 'test', DATABASE_URL: database.url });
     const logger = createLogger({ level: 'error' });
-    const first = await openDatabase(config, logger, { entities: ENTITIES });
+    const first = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES });
     await first.close();
-    const second = await openDatabase(config, logger, { entities: ENTITIES, migrate: false });
+    const second = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES, migrate: false });
     try {
       expect(await second.orm.getMigrator().getPendingMigrations()).toEqual([]);
     } finally {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createLogger } from '../../src/logging/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres';
-import { ROOT, TEST_DATA } from './paths';
+import { ROOT, TEST_DATA, TEST_DATA_ENCRYPTION_KEYS } from './paths';
 
 declare global {
   var __PARLEY_TEST_PG__: EmbeddedPostgres | undefined;
@@ -26,7 +26,14 @@ async function createTemplateDatabase(adminUrl: string): Promise<void> {
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${TEMPLATE_DATABASE}`;
-  const env = { PATH: process.env.PATH ?? '', APP_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: url.toString(), SECRET_KEY: randomBytes(32).toString('hex') };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    APP_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: url.toString(),
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    DATA_ENCRYPTION_KEYS: TEST_DATA_ENCRYPTION_KEYS,
+  };
   execFileSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'migrate-cli.js'), 'up'], { cwd: ROOT, env, stdio: 'inherit' });
 }
 

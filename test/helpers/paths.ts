@@ -6,3 +6,8 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const TEST_DATA = path.join(ROOT, '.test-data');
 /** The compiled server, built once by the global setup. */
 export const MAIN_JS = path.join(ROOT, 'dist', 'src', 'main.js');
+/**
+ * The key-encryption key every test server and process uses unless a test sets its own, so
+ * servers sharing a database (two instances, a restart) open each other's data keys.
+ */
+export const TEST_DATA_ENCRYPTION_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;

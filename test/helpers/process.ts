@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { MAIN_JS, ROOT } from './paths';
+import { MAIN_JS, ROOT, TEST_DATA_ENCRYPTION_KEYS } from './paths';
 import { removeDataDir } from './global-teardown';
 
 /** A `node dist/src/main.js` child: the same artifact `npm start` runs. */
@@ -17,7 +17,7 @@ export interface ServerProcess {
 export function spawnServer(env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, [MAIN_JS], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', DATA_ENCRYPTION_KEYS: TEST_DATA_ENCRYPTION_KEYS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, any>[] = [];

@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config';
+import { TEST_DATA_ENCRYPTION_KEYS } from './paths';
+import { cipherOf, type SealedColumn } from '../../src/crypto/cipher';
 import { openDatabase, type Database } from '../../src/db/orm';
-import { ENTITIES } from '../../src/entities';
+import { ENTITIES, SEALED_ENTITIES } from '../../src/entities';
 import { createLogger } from '../../src/logging/logger';
 import { startServer, type AppServer } from '../../src/server';
 import { fixtureRules } from './fixture.resolver';
@@ -102,6 +104,7 @@ export async function startTestServer(
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     SECRET_KEY: randomBytes(32).toString('hex'),
+    DATA_ENCRYPTION_KEYS: TEST_DATA_ENCRYPTION_KEYS,
     CAPTCHA_DIFFICULTY: '1000',
     RATE_LIMIT_SCALE: '100', // every test client is 127.0.0.1; limit tests set their own scale
     DATABASE_URL: opts.databaseUrl ?? database!.url,
@@ -109,7 +112,7 @@ export async function startTestServer(
   });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, stream: logs.stream });
-  const db = await openDatabase(config, logger, { entities: ENTITIES });
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES });
   let server: AppServer;
   try {
     server = await startServer({
@@ -191,4 +194,9 @@ export async function waitForStatus(url: string, status: number, timeoutMs = 30_
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${new URL(url).pathname} stayed ${last}, wanted ${status}`);
+}
+
+/** A sealed column's stored value as the API reads it (src/crypto), for tests that check what was stored. */
+export function unseal(t: TestServer, column: SealedColumn, rowId: string, stored: string | null): Promise<string | null> {
+  return cipherOf(t.db.orm.em).openText(column, rowId, stored);
 }

@@ -2,7 +2,7 @@ import { bearer, registerUser } from '../helpers/auth';
 import { MESSAGE_FIELDS, acknowledgedWs, assemble, authedWs, createConversation, sendMessage, streamReply, streamedPast } from '../helpers/chat';
 import { REDIS_SERVER, describeWith } from '../helpers/prereq';
 import { startTwoInstances } from '../helpers/redis';
-import { gql, sql, type TestServer } from '../helpers/server';
+import { gql, sql, unseal, type TestServer } from '../helpers/server';
 
 const LONG = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
 
@@ -78,6 +78,7 @@ describeWith([REDIS_SERVER], 'Redis stopped and started again under two instance
       const events = await streamReply(ws, assistantMessage.id);
       await ws.dispose();
       const [row] = await sql(a, 'select content, status from message where id = ?', [assistantMessage.id]);
+      row.content = await unseal(a, 'message.content', assistantMessage.id, row.content);
       expect(row.status).toBe('COMPLETE');
       expect(assemble(events)).toBe(row.content);
       expect(row.content).toBe('Echo: during the outage');

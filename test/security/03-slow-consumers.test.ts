@@ -5,7 +5,7 @@ import { MessageStatus } from '../../src/chat/message-enums';
 import { MAX_QUEUED_DELTA_BYTES, mergeDeltas } from '../../src/chat/stream';
 import { bearer, login, registerUser } from '../helpers/auth';
 import { assemble, authedWs, createConversation, sendMessage, streamReply, type StreamEvent } from '../helpers/chat';
-import { gql, sql, useTestServer } from '../helpers/server';
+import { gql, sql, unseal, useTestServer } from '../helpers/server';
 
 /**
  * Item 3: a subscriber that stops reading (its TCP socket paused) while events pile up. Before
@@ -119,6 +119,7 @@ describe('03 slow consumers', () => {
     await other.dispose();
 
     const [stored] = await sql(t, 'select content, status from message where id = ?', [reply]);
+    stored.content = await unseal(t, 'message.content', reply, stored.content);
     expect(stored).toEqual({ content: `Echo: ${long}`, status: 'COMPLETE' });
 
     slow.resume();

@@ -3,7 +3,7 @@ import { bearer, registerUser } from '../helpers/auth';
 import { assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { useFakeOpenAIServer } from '../helpers/fake-openai';
 import { DB_ERROR_VALUE, DbErrorFixtureResolver } from '../helpers/fixture.resolver';
-import { gql, sql, useTestServer } from '../helpers/server';
+import { gql, sql, unseal, useTestServer } from '../helpers/server';
 
 /**
  * Item 15: database errors carry values. A cursor dated year -271821 reached PostgreSQL, whose
@@ -76,6 +76,7 @@ describe('15 database errors: U+0000 in model output', () => {
     expect(assemble(nulEvents)).toBe('Hello world from the fake model.');
     expect(assemble(pacedEvents)).toBe('Hello from the fake model, streaming nicely.');
     const rows = await sql(t, 'select id, content, status from message where id in (?, ?)', [nul, paced]);
+    for (const r of rows) r.content = await unseal(t, 'message.content', r.id, r.content);
     expect(Object.fromEntries(rows.map((r) => [r.id, [r.content, r.status]]))).toEqual({
       [nul]: ['Hello world from the fake model.', 'COMPLETE'],
       [paced]: ['Hello from the fake model, streaming nicely.', 'COMPLETE'],

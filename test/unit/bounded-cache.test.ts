@@ -1,4 +1,4 @@
-import { BoundedCache } from '../../src/graphql/bounded-cache';
+import { BoundedCache } from '../../src/bounded-cache';
 
 describe('BoundedCache', () => {
   it('never holds more than its size: the least recently used entry goes first', () => {

@@ -10,6 +10,7 @@ import { Migration20261201140000 } from './Migration20261201140000';
 import { Migration20261201140100 } from './Migration20261201140100';
 import { Migration20261201140500 } from './Migration20261201140500';
 import { Migration20261201141000 } from './Migration20261201141000';
+import { Migration20261201220000 } from './Migration20261201220000';
 
 /** Every migration, in order; a new one is generated with `npm run migration:create` and added here. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201140100', class: Migration20261201140100 },
   { name: 'Migration20261201140500', class: Migration20261201140500 },
   { name: 'Migration20261201141000', class: Migration20261201141000 },
+  { name: 'Migration20261201220000', class: Migration20261201220000 },
 ];

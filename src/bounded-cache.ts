@@ -29,6 +29,10 @@ export class BoundedCache<K, V> {
     this.entries.set(key, { value, until: Math.min(until, now + this.maxAgeMs) });
   }
 
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
   get size(): number {
     return this.entries.size;
   }
