@@ -136,8 +136,9 @@ async function pageRead(builds) {
       seconds,
       headers: { authorization: `Bearer ${b.page.token}` },
     });
-  for (const b of builds) await load(b, 8, 2); // warm-up (JIT, pools)
-  return compared(await alternate(builds, (b) => withCpu(b, () => load(b, CLIENTS, SECONDS))));
+  const warmUp = [];
+  for (const b of builds) warmUp.push((await load(b, 8, 2)).requests); // JIT, pools
+  return { ...compared(await alternate(builds, (b) => withCpu(b, () => load(b, CLIENTS, SECONDS)))), warmUp };
 }
 
 /** One closed-loop sendMessage run, each user in a fresh conversation (every round alike); waits for the replies to finish. */
@@ -157,9 +158,10 @@ async function sendRound(b, clients, seconds) {
 
 /** (1): sendMessage from 16 users at once; each returns at once, its reply generated and stored in the background. */
 async function sendMessage(builds) {
-  for (const b of builds) await sendRound(b, 8, 2); // warm-up
+  const warmUp = [];
+  for (const b of builds) warmUp.push((await sendRound(b, 8, 2)).requests);
   const rounds = await alternate(builds, (b) => sendRound(b, CLIENTS, SECONDS));
-  const result = compared(rounds);
+  const result = { ...compared(rounds), warmUp };
   for (const k of ['baseline', 'current']) result[k].repliesNotComplete = rounds[k].reduce((a, r) => a + r.repliesNotComplete, 0);
   return result;
 }
