@@ -172,17 +172,9 @@ async function eventLoopP99Ms(port) {
   return m ? +(Number(m[1]) * 1000).toFixed(2) : null;
 }
 
-/** The CPU seconds (user + system) the Parley process has used so far, from its /metrics. */
-async function cpuSeconds(port) {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((r) => r.text());
-  const m = /^parley_process_cpu_seconds_total ([\d.e+-]+)/m.exec(text);
-  if (!m) throw new Error('no parley_process_cpu_seconds_total in /metrics');
-  return Number(m[1]);
-}
-
 const median = (xs) => {
   const s = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)] : null;
 };
 
-module.exports = { startDatabase, startParley, startPeer, prodEnv, gql, solvedCaptcha, seedUser, worker, eventLoopP99Ms, cpuSeconds, median, stopChild };
+module.exports = { startDatabase, startParley, startPeer, prodEnv, gql, solvedCaptcha, seedUser, worker, eventLoopP99Ms, median, stopChild };

@@ -6,7 +6,9 @@
 const { execFileSync } = require('node:child_process');
 const { createCipheriv, createDecipheriv, randomBytes } = require('node:crypto');
 const pg = require('pg');
-const { gql: post, solvedCaptcha, median } = require('./compare-lib');
+const { gql: post, solvedCaptcha, prodEnv, median } = require('./compare-lib');
+
+const { METRICS_TOKEN } = prodEnv('', ''); // the token every Parley of the run is given
 
 const SEND = 'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { assistantMessage { id } } }';
 const LAST = 'query L($id: ID!) { conversation(id: $id) { messages(last: 1) { edges { node { role status content } } } } }';
@@ -101,6 +103,14 @@ async function storesPlainText(databaseUrl, text = question(7)) {
   }
 }
 
+/** The CPU seconds (user + system) the Parley process has used so far, from its /metrics. */
+async function cpuSeconds(port) {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((r) => r.text());
+  const m = /^parley_process_cpu_seconds_total ([\d.e+-]+)/m.exec(text);
+  if (!m) throw new Error('no parley_process_cpu_seconds_total in /metrics');
+  return Number(m[1]);
+}
+
 function commitOf(root) {
   try {
     return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -155,4 +165,4 @@ function cipherBench(sizes = [1024, 32 * 1024]) {
   });
 }
 
-module.exports = { SEND, gql, registerUser, createConversation, settled, seedPage, checkPages, storesPlainText, commitOf, cipherBench };
+module.exports = { SEND, gql, cpuSeconds, registerUser, createConversation, settled, seedPage, checkPages, storesPlainText, commitOf, cipherBench };

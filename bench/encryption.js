@@ -16,8 +16,20 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { removeDataDir } = require('./lib');
-const { startDatabase, startParley, prodEnv, worker, cpuSeconds, median } = require('./compare-lib');
-const { SEND, gql, registerUser, createConversation, settled, seedPage, checkPages, storesPlainText, commitOf, cipherBench } = require('./encryption-lib');
+const { startDatabase, startParley, prodEnv, worker, median } = require('./compare-lib');
+const {
+  SEND,
+  gql,
+  cpuSeconds,
+  registerUser,
+  createConversation,
+  settled,
+  seedPage,
+  checkPages,
+  storesPlainText,
+  commitOf,
+  cipherBench,
+} = require('./encryption-lib');
 const { writeTable } = require('./encryption-table');
 const { messagePage: PAGE } = require('./peers/documents.json');
 
