@@ -13,19 +13,21 @@ const { createLogger } = require('../dist/src/logging/logger');
 const { waitReady } = require('./lib');
 
 const ROOT = path.resolve(__dirname, '..');
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
-/** The embedded PostgreSQL binaries (as tests use them) with one fresh database for this run. */
-async function startDatabase(dataDir) {
+/** The embedded PostgreSQL binaries (as tests use them) with fresh databases for this run (`url` is the first's). */
+async function startDatabase(dataDir, names = ['parley_bench']) {
   const cluster = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'warn', stream: process.stderr }) });
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
-  await admin.query('CREATE DATABASE parley_bench');
+  for (const name of names) await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(cluster.url);
-  url.pathname = '/parley_bench';
-  return { url: url.toString(), stop: () => cluster.stop() };
+  const urls = names.map((name) => {
+    const url = new URL(cluster.url);
+    url.pathname = `/${name}`;
+    return url.toString();
+  });
+  return { url: urls[0], urls, stop: () => cluster.stop() };
 }
 
 /**
@@ -63,14 +65,18 @@ function stopChild(child) {
   });
 }
 
-/** `node dist/src/main.js` in prod mode on a free port (CPU profile into `profileDir` when given); resolves once /readyz answers 200. */
-async function startParley(databaseUrl, secretKey, profileDir) {
+/**
+ * `node dist/src/main.js` in prod mode on a free port (CPU profile into `profileDir` when given);
+ * resolves once /readyz answers 200. `root` is another built Parley directory (bench/encryption.js
+ * runs two builds), `env` what that benchmark adds to prodEnv.
+ */
+async function startParley(databaseUrl, secretKey, profileDir, { root = ROOT, env = {} } = {}) {
   const port = await freePort();
   const out = fs.openSync('/dev/null', 'w');
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
-  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), MAIN], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, ...prodEnv(databaseUrl, secretKey), PORT: String(port) },
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist', 'src', 'main.js')], {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...prodEnv(databaseUrl, secretKey), ...env, PORT: String(port) },
     stdio: ['ignore', out, 'inherit'],
   });
   fs.closeSync(out);
