@@ -52,13 +52,17 @@ function section(r) {
   ].join('\n');
 }
 
-function writeTable(results) {
+/** Replaces the text between `startMarker` and `endMarker` (markers included in `section`) in BENCHMARKS.md, or appends it. */
+function replaceSection(startMarker, endMarker, section) {
   const text = fs.readFileSync(FILE, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  const next =
-    start >= 0 && end > start ? text.slice(0, start) + section(results) + text.slice(end + END.length) : `${text.trimEnd()}\n\n${section(results)}\n`;
+  const start = text.indexOf(startMarker);
+  const end = text.indexOf(endMarker);
+  const next = start >= 0 && end > start ? text.slice(0, start) + section + text.slice(end + endMarker.length) : `${text.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(FILE, next);
 }
 
-module.exports = { writeTable };
+function writeTable(results) {
+  replaceSection(START, END, section(results));
+}
+
+module.exports = { writeTable, replaceSection };

@@ -1,10 +1,8 @@
 // Writes the results of bench/encryption.js between `<!-- encryption:start -->` and
 // `<!-- encryption:end -->` in bench/BENCHMARKS.md (appending the markers once if missing).
 'use strict';
-const fs = require('node:fs');
-const path = require('node:path');
+const { replaceSection } = require('./compare-table');
 
-const FILE = path.join(__dirname, 'BENCHMARKS.md');
 const START = '<!-- encryption:start -->';
 const END = '<!-- encryption:end -->';
 
@@ -53,12 +51,7 @@ function section(r) {
 }
 
 function writeTable(results) {
-  const text = fs.readFileSync(FILE, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  const next =
-    start >= 0 && end > start ? text.slice(0, start) + section(results) + text.slice(end + END.length) : `${text.trimEnd()}\n\n${section(results)}\n`;
-  fs.writeFileSync(FILE, next);
+  replaceSection(START, END, section(results));
 }
 
 module.exports = { writeTable };
