@@ -1,0 +1,110 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../logging/logger';
+import type { ContentCipher, SealedColumn } from './cipher';
+
+/** One encrypted column: how to find values sealed under a retired data key, and how to replace one. */
+interface ResealColumn {
+  column: SealedColumn;
+  /** Selects `id` (the binding's row id), `v`, `owner_id` and `key_id` of up to ? values under a retired key with id > ?, in id order. */
+  select: string;
+  /** Replaces value `v` of row `id` with the re-sealed one, only if it is still `v`. */
+  update: string;
+  batch: number;
+}
+
+// The data key id a text value names, decoded in SQL from the first 24 base64 characters after
+// U+0001 (version byte and key id); the CASE keeps decode() away from anything else (never an error).
+const textKeyId = (col: string) =>
+  `case when ${col} ~ '^\\x01[A-Za-z0-9+/]{24}' then encode(substring(decode(substring(${col} from 2 for 24), 'base64') from 2 for 16), 'hex')::uuid end`;
+const RETIRED = (keyId: string) => `join user_key k on k.retired_at is not null and k.id = ${keyId}`;
+
+const textColumn = (column: SealedColumn, col: string, from: string, owner: string, batch: number): ResealColumn => ({
+  column,
+  select: `select t.id::text as id, t.${col} as v, ${owner} as owner_id, k.id::text as key_id from ${from} ${RETIRED(textKeyId(`t.${col}`))}
+           where t.id > ?::uuid order by t.id limit ?`,
+  update: `update ${from.split(' ')[0]} set ${col} = ? where id = ?::uuid and ${col} = ? returning 1`,
+  batch,
+});
+
+const COLUMNS: ResealColumn[] = [
+  textColumn('message.content', 'content', 'message t join conversation o on o.id = t.conversation_id', 'o.owner_id', 500),
+  textColumn('conversation.title', 'title', 'conversation t', 't.owner_id', 500),
+  textColumn('conversation.system_prompt', 'system_prompt', 'conversation t', 't.owner_id', 500),
+  textColumn('attachment.filename', 'filename', 'attachment t', 't.owner_id', 200),
+  textColumn('attachment.extracted_text', 'extracted_text', 'attachment t', 't.owner_id', 200),
+  {
+    column: 'attachment_chunk.data',
+    select: `select t.attachment_id || ':' || t.seq as id, t.data as v, o.owner_id, k.id::text as key_id
+             from attachment_chunk t join attachment o on o.id = t.attachment_id
+             ${RETIRED(`case when length(t.data) >= 45 and substring(t.data from 1 for 1) = '\\xe1'::bytea then encode(substring(t.data from 2 for 16), 'hex')::uuid end`)}
+             where (t.attachment_id, t.seq) > (split_part(?, ':', 1)::uuid, split_part(?, ':', 2)::int) order by t.attachment_id, t.seq limit ?`,
+    update: `update attachment_chunk set data = ? where attachment_id = split_part(?, ':', 1)::uuid and seq = split_part(?, ':', 2)::int and data = ? returning 1`,
+    batch: 20,
+  },
+];
+
+const NIL = '00000000-0000-0000-0000-000000000000';
+
+/** What one pass over every encrypted column found and did. */
+export interface ResealPass {
+  /** Values re-sealed under their owner's current data key. */
+  resealed: number;
+  /** Values that did not open (tampered, or their key does not unwrap): left as they are. */
+  failed: number;
+  /** Per retired data key id, how many values naming it this pass found (re-sealed, lost to a concurrent write, or failed). */
+  found: Map<string, number>;
+}
+
+/**
+ * One pass over the six encrypted columns: every value sealed under a retired data key is
+ * opened with that key and sealed again under its owner's current one, in batches, each update
+ * guarded on the old value (a server writing the row meanwhile wins; its value is not under a
+ * retired key once servers' caches have expired, or the next pass takes it).
+ */
+export async function resealRetired(orm: MikroORM, cipher: ContentCipher, maxBatch: number, logger: Logger): Promise<ResealPass> {
+  const pass: ResealPass = { resealed: 0, failed: 0, found: new Map() };
+  for (const c of COLUMNS) {
+    const chunked = c.column === 'attachment_chunk.data';
+    let after = chunked ? `${NIL}:-1` : NIL;
+    for (;;) {
+      const limit = Math.min(c.batch, maxBatch);
+      const rows = await orm.em.getConnection().execute<ResealRow[]>(c.select, chunked ? [after, after, limit] : [after, limit]);
+      if (rows.length === 0) break;
+      for (const r of rows) await resealOne(orm, cipher, c, r, pass, logger);
+      after = rows[rows.length - 1].id;
+      logger.info('re-sealing values under retired data keys', { column: c.column, resealed: pass.resealed });
+    }
+  }
+  return pass;
+}
+
+interface ResealRow {
+  id: string;
+  v: string | Buffer;
+  owner_id: string;
+  key_id: string;
+}
+
+async function resealOne(orm: MikroORM, cipher: ContentCipher, c: ResealColumn, r: ResealRow, pass: ResealPass, logger: Logger): Promise<void> {
+  pass.found.set(r.key_id, (pass.found.get(r.key_id) ?? 0) + 1);
+  let value: string | Buffer;
+  try {
+    value =
+      typeof r.v === 'string'
+        ? await cipher.sealText(r.owner_id, c.column, r.id, await cipher.openText(c.column, r.id, r.v))
+        : await cipher.sealBytes(r.owner_id, c.column, r.id, await cipher.openBytes(c.column, r.id, r.v));
+  } catch (err) {
+    // Names the row and key, never the value; the retired key is kept while this value names it.
+    pass.failed++;
+    logger.error('a stored value did not open with its retired data key; left as it is', {
+      column: c.column,
+      rowId: r.id,
+      keyId: r.key_id,
+      error: (err as Error).message,
+    });
+    return;
+  }
+  const params = c.column === 'attachment_chunk.data' ? [value, r.id, r.id, r.v] : [value, r.id, r.v];
+  const updated = await orm.em.getConnection().execute<unknown[]>(c.update, params);
+  pass.resealed += updated.length;
+}
