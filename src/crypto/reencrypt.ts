@@ -91,11 +91,16 @@ async function cutoffFor(orm: MikroORM, kekId: string): Promise<string> {
  */
 async function replaceKeys(orm: MikroORM, cipher: ContentCipher, cutoff: string, batch: number, logger: Logger): Promise<number> {
   let retired = 0;
+  let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const rows = await orm.em
       .getConnection()
-      .execute<{ id: string }[]>('select id from user_key where retired_at is null and created_at < ?::timestamptz order by id limit ?', [cutoff, batch]);
+      .execute<{ id: string }[]>(
+        'select id::text as id from user_key where retired_at is null and created_at < ?::timestamptz and id > ?::uuid order by id limit ?',
+        [cutoff, after, batch],
+      );
     if (rows.length === 0) return retired;
+    after = rows[rows.length - 1].id;
     await orm.em.fork().transactional(async (tx) => {
       const run = <T>(sql: string, params: unknown[]) => tx.getConnection().execute<T[]>(sql, params, 'all', tx.getTransactionContext());
       const users = await run<{ user_id: string }>(

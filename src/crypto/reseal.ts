@@ -5,41 +5,60 @@ import type { ContentCipher, SealedColumn } from './cipher';
 /** One encrypted column: how to find values sealed under a retired data key, and how to replace one. */
 interface ResealColumn {
   column: SealedColumn;
-  /** Selects `id` (the binding's row id), `v`, `owner_id` and `key_id` of up to ? values under a retired key with id > ?, in id order. */
+  /**
+   * Scans the next window of up to ? rows after cursor ? (so no statement reads more than a
+   * window, whatever the table's size) and returns `last` (the window's last cursor, null past
+   * the end) with, for each value in it under a retired key, `id` (the binding's row id), `v`,
+   * `owner_id` and `key_id`; one row of nulls but `last` when there is none.
+   */
   select: string;
   /** Replaces value `v` of row `id` with the re-sealed one, only if it is still `v`. */
   update: string;
-  batch: number;
+  /** Rows per window at most (attachment chunks are 256 KiB each). */
+  window: number;
 }
 
 // The data key id a text value names, decoded in SQL from the first 24 base64 characters after
 // U+0001 (version byte and key id); the CASE keeps decode() away from anything else (never an error).
 const textKeyId = (col: string) =>
   `case when ${col} ~ '^\\x01[A-Za-z0-9+/]{24}' then encode(substring(decode(substring(${col} from 2 for 24), 'base64') from 2 for 16), 'hex')::uuid end`;
-const RETIRED = (keyId: string) => `join user_key k on k.retired_at is not null and k.id = ${keyId}`;
+const chunkKeyId = (col: string) =>
+  `case when length(${col}) >= 45 and substring(${col} from 1 for 1) = '\\xe1'::bytea then encode(substring(${col} from 2 for 16), 'hex')::uuid end`;
 
-const textColumn = (column: SealedColumn, col: string, from: string, owner: string, batch: number): ResealColumn => ({
+/** The window query around `hits` (a select over `w`, the window's keys). */
+const windowed = (window: string, last: string, hits: string) =>
+  `with w as (${window}) select (${last}) as last, h.* from (select 1) one left join (${hits}) h on true`;
+
+const textColumn = (column: SealedColumn, table: string, col: string, ownerJoin: string, owner: string): ResealColumn => ({
   column,
-  select: `select t.id::text as id, t.${col} as v, ${owner} as owner_id, k.id::text as key_id from ${from} ${RETIRED(textKeyId(`t.${col}`))}
-           where t.id > ?::uuid order by t.id limit ?`,
-  update: `update ${from.split(' ')[0]} set ${col} = ? where id = ?::uuid and ${col} = ? returning 1`,
-  batch,
+  select: windowed(
+    `select id from ${table} where id > ?::uuid order by id limit ?`,
+    'select id::text from w order by id desc limit 1',
+    `select t.id::text as id, t.${col} as v, ${owner} as owner_id, k.id::text as key_id from w join ${table} t on t.id = w.id ${ownerJoin}
+     join user_key k on k.retired_at is not null and k.id = ${textKeyId(`t.${col}`)}`,
+  ),
+  update: `update ${table} set ${col} = ? where id = ?::uuid and ${col} = ? returning 1`,
+  window: 1000,
 });
 
 const COLUMNS: ResealColumn[] = [
-  textColumn('message.content', 'content', 'message t join conversation o on o.id = t.conversation_id', 'o.owner_id', 500),
-  textColumn('conversation.title', 'title', 'conversation t', 't.owner_id', 500),
-  textColumn('conversation.system_prompt', 'system_prompt', 'conversation t', 't.owner_id', 500),
-  textColumn('attachment.filename', 'filename', 'attachment t', 't.owner_id', 200),
-  textColumn('attachment.extracted_text', 'extracted_text', 'attachment t', 't.owner_id', 200),
+  textColumn('message.content', 'message', 'content', 'join conversation o on o.id = t.conversation_id', 'o.owner_id'),
+  textColumn('conversation.title', 'conversation', 'title', '', 't.owner_id'),
+  textColumn('conversation.system_prompt', 'conversation', 'system_prompt', '', 't.owner_id'),
+  textColumn('attachment.filename', 'attachment', 'filename', '', 't.owner_id'),
+  textColumn('attachment.extracted_text', 'attachment', 'extracted_text', '', 't.owner_id'),
   {
     column: 'attachment_chunk.data',
-    select: `select t.attachment_id || ':' || t.seq as id, t.data as v, o.owner_id, k.id::text as key_id
-             from attachment_chunk t join attachment o on o.id = t.attachment_id
-             ${RETIRED(`case when length(t.data) >= 45 and substring(t.data from 1 for 1) = '\\xe1'::bytea then encode(substring(t.data from 2 for 16), 'hex')::uuid end`)}
-             where (t.attachment_id, t.seq) > (split_part(?, ':', 1)::uuid, split_part(?, ':', 2)::int) order by t.attachment_id, t.seq limit ?`,
+    select: windowed(
+      `select attachment_id, seq from attachment_chunk where (attachment_id, seq) > (split_part(?, ':', 1)::uuid, split_part(?, ':', 2)::int)
+       order by attachment_id, seq limit ?`,
+      `select attachment_id || ':' || seq from w order by attachment_id desc, seq desc limit 1`,
+      `select t.attachment_id || ':' || t.seq as id, t.data as v, o.owner_id, k.id::text as key_id
+       from w join attachment_chunk t on t.attachment_id = w.attachment_id and t.seq = w.seq join attachment o on o.id = t.attachment_id
+       join user_key k on k.retired_at is not null and k.id = ${chunkKeyId('t.data')}`,
+    ),
     update: `update attachment_chunk set data = ? where attachment_id = split_part(?, ':', 1)::uuid and seq = split_part(?, ':', 2)::int and data = ? returning 1`,
-    batch: 20,
+    window: 20,
   },
 ];
 
@@ -67,25 +86,29 @@ export async function resealRetired(orm: MikroORM, cipher: ContentCipher, maxBat
     const chunked = c.column === 'attachment_chunk.data';
     let after = chunked ? `${NIL}:-1` : NIL;
     for (;;) {
-      const limit = Math.min(c.batch, maxBatch);
+      const limit = Math.min(c.window, maxBatch);
       const rows = await orm.em.getConnection().execute<ResealRow[]>(c.select, chunked ? [after, after, limit] : [after, limit]);
-      if (rows.length === 0) break;
-      for (const r of rows) await resealOne(orm, cipher, c, r, pass, logger);
-      after = rows[rows.length - 1].id;
-      logger.info('re-sealing values under retired data keys', { column: c.column, resealed: pass.resealed });
+      if (rows[0].last === null) break;
+      for (const r of rows) if (r.id !== null) await resealOne(orm, cipher, c, r, pass, logger);
+      after = rows[0].last;
     }
+    logger.info('re-sealed values under retired data keys', { column: c.column, resealed: pass.resealed });
   }
   return pass;
 }
 
-interface ResealRow {
+/** A value under a retired key. */
+interface Hit {
   id: string;
   v: string | Buffer;
   owner_id: string;
   key_id: string;
 }
 
-async function resealOne(orm: MikroORM, cipher: ContentCipher, c: ResealColumn, r: ResealRow, pass: ResealPass, logger: Logger): Promise<void> {
+/** A row of a window query: its cursor, with a hit or (none in the window) nulls. */
+type ResealRow = { last: string | null } & (Hit | { id: null });
+
+async function resealOne(orm: MikroORM, cipher: ContentCipher, c: ResealColumn, r: Hit, pass: ResealPass, logger: Logger): Promise<void> {
   pass.found.set(r.key_id, (pass.found.get(r.key_id) ?? 0) + 1);
   let value: string | Buffer;
   try {

@@ -122,7 +122,10 @@ export function statusLine(r: RotationReport): string {
   const parts = [`data keys per key-encryption key: ${[...r.perKek.entries()].map(([id, n]) => `${id}=${n}${id === current ? ' (current)' : ''}`).join(', ')}`];
   parts.push(r.rewrapped > 0 ? `re-wrapped ${r.rewrapped} under "${current}"` : `nothing to re-wrap: every data key is under "${current}"`);
   const removable = older.filter((id) => r.perKek.get(id) === 0);
-  if (removable.length > 0) parts.push(`${removable.map((id) => `"${id}"`).join(', ')} wrap no data key and can now be removed from DATA_ENCRYPTION_KEYS`);
+  if (removable.length > 0) {
+    const names = removable.map((id) => `"${id}"`).join(', ');
+    parts.push(`${names} ${removable.length === 1 ? 'wraps' : 'wrap'} no data key any more and can now be removed from DATA_ENCRYPTION_KEYS`);
+  }
   for (const id of unknownKeks(r)) {
     parts.push(
       `ERROR: ${r.perKek.get(id)} data keys are under "${id}", which DATA_ENCRYPTION_KEYS does not hold: add it back (after the current key) and rerun`,

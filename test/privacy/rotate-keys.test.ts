@@ -152,7 +152,7 @@ describe('npm run rotate-keys', () => {
     expect(run.code).toBe(0);
     expect(run.status).toContain('data keys per key-encryption key: b=1 (current), a=0');
     expect(run.status).toContain('re-wrapped 1 under "b"');
-    expect(run.status).toContain('"a" wrap no data key and can now be removed from DATA_ENCRYPTION_KEYS');
+    expect(run.status).toContain('"a" wraps no data key any more and can now be removed from DATA_ENCRYPTION_KEYS');
     expect(run.status).toContain('deleted 1 data keys of deleted users');
     expect(await q('select kek_id, count(*)::int as n from user_key group by kek_id')).toEqual([{ kek_id: 'b', n: 1 }]);
     expect(await q('select 1 from user_key where user_id = $1', [idle.userId])).toHaveLength(0);
@@ -197,6 +197,8 @@ describe('npm run rotate-keys', () => {
     expect(await q('select 1 from user_key where retired_at is not null or id = any($1::uuid[])', [oldKeys])).toHaveLength(0);
     const current = (await q('select id::text from user_key')).map((r) => r.id);
     expect(current).toHaveLength(2);
+    // While the reply still streams, every stored value (its partial text included) names a current key.
+    for (const kid of Object.keys(await keyIdsInUse())) expect(current).toContain(kid);
 
     const streamed = assemble(await reply.done);
     await reply.ws.dispose();
