@@ -56,6 +56,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof UsageError) console.error(`${err.message}\n${USAGE}`);
     else if (err instanceof ConfigError) console.error(err.message);
+    else if ((err as { code?: string }).code === '42P01') console.error('the database is not migrated (no user_key table): run npm run migrate first');
     else console.error(err);
     process.exit(err instanceof UsageError ? 2 : 1);
   },

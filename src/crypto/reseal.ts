@@ -12,8 +12,8 @@ interface ResealColumn {
    * `owner_id` and `key_id`; one row of nulls but `last` when there is none.
    */
   select: string;
-  /** Replaces value `v` of row `id` with the re-sealed one, only if it is still `v`. */
-  update: string;
+  /** Replaces, in one statement, the values of `n` rows (id, new value, old value each), each only if it is still the old one. */
+  update: (n: number) => string;
   /** Rows per window at most (attachment chunks are 256 KiB each). */
   window: number;
 }
@@ -24,6 +24,8 @@ const textKeyId = (col: string) =>
   `case when ${col} ~ '^\\x01[A-Za-z0-9+/]{24}' then encode(substring(decode(substring(${col} from 2 for 24), 'base64') from 2 for 16), 'hex')::uuid end`;
 const chunkKeyId = (col: string) =>
   `case when length(${col}) >= 45 and substring(${col} from 1 for 1) = '\\xe1'::bytea then encode(substring(${col} from 2 for 16), 'hex')::uuid end`;
+
+const tuples = (n: number, tuple: string) => Array.from({ length: n }, () => tuple).join(', ');
 
 /** The window query around `hits` (a select over `w`, the window's keys). */
 const windowed = (window: string, last: string, hits: string) =>
@@ -37,7 +39,8 @@ const textColumn = (column: SealedColumn, table: string, col: string, ownerJoin:
     `select t.id::text as id, t.${col} as v, ${owner} as owner_id, k.id::text as key_id from w join ${table} t on t.id = w.id ${ownerJoin}
      join user_key k on k.retired_at is not null and k.id = ${textKeyId(`t.${col}`)}`,
   ),
-  update: `update ${table} set ${col} = ? where id = ?::uuid and ${col} = ? returning 1`,
+  update: (n) =>
+    `update ${table} t set ${col} = v.nv from (values ${tuples(n, '(?::uuid, ?::text, ?::text)')}) as v(id, nv, ov) where t.id = v.id and t.${col} = v.ov returning 1`,
   window: 1000,
 });
 
@@ -57,7 +60,9 @@ const COLUMNS: ResealColumn[] = [
        from w join attachment_chunk t on t.attachment_id = w.attachment_id and t.seq = w.seq join attachment o on o.id = t.attachment_id
        join user_key k on k.retired_at is not null and k.id = ${chunkKeyId('t.data')}`,
     ),
-    update: `update attachment_chunk set data = ? where attachment_id = split_part(?, ':', 1)::uuid and seq = split_part(?, ':', 2)::int and data = ? returning 1`,
+    update: (n) =>
+      `update attachment_chunk t set data = v.nv from (values ${tuples(n, '(?::text, ?::bytea, ?::bytea)')}) as v(id, nv, ov)
+       where t.attachment_id = split_part(v.id, ':', 1)::uuid and t.seq = split_part(v.id, ':', 2)::int and t.data = v.ov returning 1`,
     window: 20,
   },
 ];
@@ -89,7 +94,14 @@ export async function resealRetired(orm: MikroORM, cipher: ContentCipher, maxBat
       const limit = Math.min(c.window, maxBatch);
       const rows = await orm.em.getConnection().execute<ResealRow[]>(c.select, chunked ? [after, after, limit] : [after, limit]);
       if (rows[0].last === null) break;
-      for (const r of rows) if (r.id !== null) await resealOne(orm, cipher, c, r, pass, logger);
+      const params: unknown[] = [];
+      for (const r of rows) {
+        if (r.id === null) continue;
+        const value = await resealOne(cipher, c, r, pass, logger);
+        if (value !== undefined) params.push(r.id, value, r.v);
+      }
+      // One statement per window: a commit per value would cost a disk flush each.
+      if (params.length > 0) pass.resealed += (await orm.em.getConnection().execute<unknown[]>(c.update(params.length / 3), params)).length;
       after = rows[0].last;
     }
     logger.info('re-sealed values under retired data keys', { column: c.column, resealed: pass.resealed });
@@ -108,14 +120,13 @@ interface Hit {
 /** A row of a window query: its cursor, with a hit or (none in the window) nulls. */
 type ResealRow = { last: string | null } & (Hit | { id: null });
 
-async function resealOne(orm: MikroORM, cipher: ContentCipher, c: ResealColumn, r: Hit, pass: ResealPass, logger: Logger): Promise<void> {
+/** The value opened with its retired key and sealed under its owner's current one; undefined when it does not open. */
+async function resealOne(cipher: ContentCipher, c: ResealColumn, r: Hit, pass: ResealPass, logger: Logger): Promise<string | Buffer | undefined> {
   pass.found.set(r.key_id, (pass.found.get(r.key_id) ?? 0) + 1);
-  let value: string | Buffer;
   try {
-    value =
-      typeof r.v === 'string'
-        ? await cipher.sealText(r.owner_id, c.column, r.id, await cipher.openText(c.column, r.id, r.v))
-        : await cipher.sealBytes(r.owner_id, c.column, r.id, await cipher.openBytes(c.column, r.id, r.v));
+    return typeof r.v === 'string'
+      ? await cipher.sealText(r.owner_id, c.column, r.id, await cipher.openText(c.column, r.id, r.v))
+      : await cipher.sealBytes(r.owner_id, c.column, r.id, await cipher.openBytes(c.column, r.id, r.v));
   } catch (err) {
     // Names the row and key, never the value; the retired key is kept while this value names it.
     pass.failed++;
@@ -125,9 +136,6 @@ async function resealOne(orm: MikroORM, cipher: ContentCipher, c: ResealColumn, 
       keyId: r.key_id,
       error: (err as Error).message,
     });
-    return;
+    return undefined;
   }
-  const params = c.column === 'attachment_chunk.data' ? [value, r.id, r.id, r.v] : [value, r.id, r.v];
-  const updated = await orm.em.getConnection().execute<unknown[]>(c.update, params);
-  pass.resealed += updated.length;
 }

@@ -81,6 +81,7 @@ async function rewrapAll(orm: MikroORM, cipher: ContentCipher, batch: number, lo
       [current.id, after, batch],
     );
     if (rows.length === 0) break;
+    const params: unknown[] = [];
     for (const row of rows.filter((r) => known.has(r.kek_id))) {
       let dataKey: Buffer;
       try {
@@ -91,14 +92,16 @@ async function rewrapAll(orm: MikroORM, cipher: ContentCipher, batch: number, lo
         logger.error('a wrapped data key failed its integrity check; left as it is', { keyId: row.id, kekId: row.kek_id });
         continue;
       }
-      const wrapped = wrapKey(current.key, dataKey, wrapBinding(row.id, row.user_id));
+      params.push(row.id, row.kek_id, wrapKey(current.key, dataKey, wrapBinding(row.id, row.user_id)));
       dataKey.fill(0);
-      const done = await conn.execute<unknown[]>('update user_key set kek_id = ?, wrapped = ? where id = ?::uuid and kek_id = ? returning 1', [
-        current.id,
-        wrapped,
-        row.id,
-        row.kek_id,
-      ]);
+    }
+    // One statement per batch (a commit per key would cost a disk flush each).
+    if (params.length > 0) {
+      const tuples = Array.from({ length: params.length / 3 }, () => '(?::uuid, ?::text, ?::bytea)').join(', ');
+      const done = await conn.execute<unknown[]>(
+        `update user_key k set kek_id = ?, wrapped = v.wrapped from (values ${tuples}) as v(id, old, wrapped) where k.id = v.id and k.kek_id = v.old returning 1`,
+        [current.id, ...params],
+      );
       rewrapped += done.length;
     }
     after = rows[rows.length - 1].id;
