@@ -31,7 +31,8 @@ function parseArgs(argv: string[]): { reencrypt: boolean; wait: boolean; batch: 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel });
+  // stdout carries the status line alone; progress, warnings and errors go to stderr.
+  const logger = createLogger({ level: config.logLevel, stream: process.stderr });
   // Opened like the server (development key, embedded database), but it neither migrates nor seals plain rows: the servers do that.
   const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES, migrate: false });
   try {

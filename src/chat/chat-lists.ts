@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthInfo } from '../graphql/context';
-import { beyondTimeId, keysetPage, orderedTimeIdCursor, withKeyset } from '../graphql/pagination';
+import { beyondTimeId, keysetPage, orderedTimeIdCursor, withKeyset, type Direction, type KeysetCondition } from '../graphql/pagination';
 import { AttachmentFile } from './attachment.entity';
 import type { ConversationConnection, MessageView } from './chat.types';
 import { toView } from './message-view';
@@ -15,21 +15,49 @@ const CONVERSATION_ORDERS = {
   [ConversationOrder.CREATED_AT]: { field: 'createdAt', cursor: orderedTimeIdCursor('c') },
 } as const;
 
-/** `text` as a LIKE pattern matching it literally anywhere (its `\`, `%` and `_` escaped). */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
+/** Conversations read per step while a title filter scans (titles are sealed: the database cannot match them). */
+const TITLE_SCAN_BATCH = 200;
 
-/** The `where` of a conversation filter, for the caller's conversations only. */
+/** The `where` of a conversation filter, for the caller's conversations only (the title is matched after opening it). */
 function conversationWhere(auth: AuthInfo, filter: ConversationFilter | null | undefined): Record<string, unknown> {
   const where: Record<string, unknown> = { owner: auth.userId };
-  const text = filter?.titleContains;
-  if (text !== null && text !== undefined && text !== '') {
-    if (text.length > MAX_TITLE_SEARCH) throw new BadUserInputError(`titleContains is at most ${MAX_TITLE_SEARCH} characters`, { field: 'titleContains' });
-    where.title = { $ilike: containsPattern(text) };
-  }
   if (filter?.archived === true || filter?.archived === false) where.archived = filter.archived;
   return where;
+}
+
+/** The lower-cased text a title must contain, or undefined for no title filter. */
+function titleNeedle(filter: ConversationFilter | null | undefined): string | undefined {
+  const text = filter?.titleContains;
+  if (text === null || text === undefined || text === '') return undefined;
+  if (text.length > MAX_TITLE_SEARCH) throw new BadUserInputError(`titleContains is at most ${MAX_TITLE_SEARCH} characters`, { field: 'titleContains' });
+  return text.toLowerCase();
+}
+
+/**
+ * Up to `limit` of the caller's conversations beyond `keyset` whose title contains `needle`
+ * (case-insensitive, literally): titles are sealed, so they are read in order, a batch at a
+ * time on a fork of its own, opened and matched here. The scan costs one pass over the
+ * caller's own conversations at most.
+ */
+async function matchingTitles(
+  em: EntityManager,
+  where: Record<string, unknown>,
+  needle: string,
+  page: { keyset: KeysetCondition | undefined; limit: number; direction: Direction; field: 'updatedAt' | 'createdAt' },
+): Promise<Conversation[]> {
+  const scan = em.fork();
+  const found: Conversation[] = [];
+  for (let bound = page.keyset; found.length < page.limit;) {
+    const batch = await scan.find(Conversation, withKeyset(where, bound), {
+      orderBy: [{ [page.field]: page.direction }, { id: page.direction }],
+      limit: TITLE_SCAN_BATCH,
+    });
+    found.push(...batch.filter((c) => (c.title ?? '').toLowerCase().includes(needle)));
+    if (batch.length < TITLE_SCAN_BATCH) break;
+    const last = batch[batch.length - 1];
+    bound = beyondTimeId({ createdAt: last[page.field], id: last.id }, page.direction, page.field);
+  }
+  return found.slice(0, page.limit);
 }
 
 /**
@@ -43,6 +71,7 @@ export function listConversations(
 ): Promise<ConversationConnection> {
   const { field, cursor } = CONVERSATION_ORDERS[args.orderBy ?? ConversationOrder.UPDATED_AT];
   const where = conversationWhere(auth, args.filter);
+  const needle = titleNeedle(args.filter);
   return keysetPage({
     first: args.first,
     after: args.after,
@@ -51,7 +80,10 @@ export function listConversations(
     keyOf: (c: Conversation) => ({ createdAt: field === 'updatedAt' ? c.updatedAt : c.createdAt, id: c.id }),
     toNode: (c) => c,
     beyond: (key, direction) => beyondTimeId(key, direction, field),
-    fetch: (keyset, limit, direction) => em.find(Conversation, withKeyset(where, keyset), { orderBy: [{ [field]: direction }, { id: direction }], limit }),
+    fetch: (keyset, limit, direction) =>
+      needle === undefined
+        ? em.find(Conversation, withKeyset(where, keyset), { orderBy: [{ [field]: direction }, { id: direction }], limit })
+        : matchingTitles(em, where, needle, { keyset, limit, direction, field }),
   });
 }
 

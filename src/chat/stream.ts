@@ -120,6 +120,9 @@ export async function* messageEvents(
     if (!Number.isInteger(fromOffset) || fromOffset < 0) throw new BadUserInputError('fromOffset must be a whole number, 0 or more', { field: 'fromOffset' });
     let stored = start ? start.stored : await readStored(em, messageId);
     if (!stored) return;
+    // Text generated here but not saved yet goes out now, not with the next chunk (the upstream may be paused).
+    const here = stored.status === MessageStatus.STREAMING ? textSoFar?.(messageId) : undefined;
+    if (here !== undefined && here.length > stored.content.length) stored = { ...stored, content: here };
     if (stored.status !== MessageStatus.STREAMING && fromOffset > stored.content.length) {
       throw new BadUserInputError('fromOffset is past the end of the message', { field: 'fromOffset' });
     }

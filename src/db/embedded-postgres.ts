@@ -256,6 +256,32 @@ async function waitForReady(child: ChildProcess, logger: Logger): Promise<void> 
   });
 }
 
+/**
+ * The embedded PostgreSQL a running server already serves for `dataDir`, if any: its URL (port
+ * from `postmaster.pid`, credentials from DATA_DIR). Starting a second one would stop that
+ * server's database (see stopStaleServer), so tools that run beside a server (backups) join it.
+ */
+export function runningEmbeddedPostgres(dataDir: string): { url: string; pid: number } | undefined {
+  const link = path.join(path.resolve(dataDir), 'pg');
+  const credsFile = path.join(path.resolve(dataDir), 'embedded-pg.json');
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(path.join(fs.realpathSync(link), 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined; // no cluster, or no server running on it
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0 || !fs.existsSync(credsFile)) return undefined;
+  try {
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')) return undefined;
+  } catch {
+    return undefined; // a pid file left by a server that is gone
+  }
+  const creds = loadCredentials(path.resolve(dataDir));
+  return { url: `postgres://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/postgres`, pid };
+}
+
 /** Initialises (first time) and starts a PostgreSQL cluster for `dataDir`, on a free loopback port. */
 export async function startEmbeddedPostgres(opts: { dataDir: string; logger: Logger; port?: number }): Promise<EmbeddedPostgres> {
   const { logger } = opts;

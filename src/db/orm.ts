@@ -5,7 +5,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../logging/logger';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { runningEmbeddedPostgres, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
 import { installEncryption, type SealedEntities } from '../crypto/install';
 import type { Sql } from '../crypto/data-keys';
@@ -118,9 +118,18 @@ function keyStorePool(config: Config, url: string): { sql: Sql; end(): Promise<v
   };
 }
 
-async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** A single connected `pg` client on `url` with the pool's settings (timeouts, TLS); the caller ends it. */
+export async function connectClient(config: Config, url: string): Promise<pg.Client> {
   const client = new pg.Client(clientConfig(config, url));
+  // A dropped connection also fails the running query, which reports it; without a listener the
+  // client's own 'error' event would crash the process instead.
+  client.on('error', () => undefined);
   await client.connect();
+  return client;
+}
+
+async function withClient<T>(config: Config, url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(config, url);
   try {
     return await fn(client);
   } finally {
@@ -138,13 +147,13 @@ async function ensureDatabase(config: Config, adminUrl: string, name: string): P
   return u.toString();
 }
 
-/** Applies pending migrations, holding an advisory lock so concurrent instances take turns. */
-export async function migrate(config: Config, orm: MikroORM, url: string, logger: Logger): Promise<string[]> {
+/** Applies pending migrations (up to and including `to` when given), holding an advisory lock so concurrent instances take turns. */
+export async function migrate(config: Config, orm: MikroORM, url: string, logger: Logger, to?: string): Promise<string[]> {
   return withClient(config, url, async (c) => {
     await c.query('SET statement_timeout = 0');
     await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
-      const applied = await orm.getMigrator().up();
+      const applied = await orm.getMigrator().up(to === undefined ? undefined : { to });
       const names = applied.map((m) => m.name);
       if (names.length > 0) logger.info('migrations applied', { migrations: names });
       return names;
@@ -154,11 +163,15 @@ export async function migrate(config: Config, orm: MikroORM, url: string, logger
   });
 }
 
-/** Opens DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, then (by default) migrates. */
+/**
+ * Opens DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, then (by default) migrates.
+ * With `joinRunning`, an embedded PostgreSQL a running server already serves for DATA_DIR is used
+ * as it is (and left running on close) instead of being replaced.
+ */
 export async function openDatabase(
   config: Config,
   logger: Logger,
-  opts: { entities: EntityList; sealed: SealedEntities; migrate?: boolean },
+  opts: { entities: EntityList; sealed: SealedEntities; migrate?: boolean; joinRunning?: boolean },
 ): Promise<Database> {
   if (useDevEncryptionKey(config)) {
     logger.warn('DATA_ENCRYPTION_KEYS is not set: using the development key kept in DATA_DIR (never in prod)', {
@@ -167,7 +180,11 @@ export async function openDatabase(
   }
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
-  if (url === undefined) {
+  const running = url === undefined && opts.joinRunning ? runningEmbeddedPostgres(config.dataDir) : undefined;
+  if (running) {
+    url = await ensureDatabase(config, running.url, EMBEDDED_DB_NAME);
+    logger.info('using the embedded PostgreSQL a running server started', { pid: running.pid });
+  } else if (url === undefined) {
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
     url = await ensureDatabase(config, embedded.url, EMBEDDED_DB_NAME).catch(async (err) => {
       await embedded?.stop();

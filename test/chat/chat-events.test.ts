@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { acknowledgedWs, assemble, authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { REDIS_SERVER, describeWith } from '../helpers/prereq';
 import { startTwoInstances } from '../helpers/redis';
-import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
+import { gql, seal, sql, useTestServer, type TestServer } from '../helpers/server';
 import { wsClient } from '../helpers/ws';
 
 const PROBE = 'probe';
@@ -141,11 +142,12 @@ describe('chatEvents for a reply whose process died', () => {
     const events = await subscribed(client, u, t);
     const conv = await createConversation(t.graphqlUrl, u.accessToken);
     // What a killed instance leaves behind: a STREAMING reply whose heartbeat stopped long ago.
+    const orphan = randomUUID();
     const [row] = await sql(
       t,
       `insert into message (id, conversation_id, role, content, status, created_at, instance_id, heartbeat_at)
-       values (gen_random_uuid(), ?, 'ASSISTANT', 'partial', 'STREAMING', now(), 'gone', now() - interval '1 hour') returning id`,
-      [conv],
+       values (?, ?, 'ASSISTANT', ?, 'STREAMING', now(), 'gone', now() - interval '1 hour') returning id`,
+      [orphan, conv, await seal(t, u.userId, 'message.content', orphan, 'partial')],
     );
     const seen = await events.until((e) => e.type === 'MESSAGE_FINISHED');
     expect(seen[seen.length - 1]).toEqual({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
-import { gql, sql, useTestServer, type TestServer } from '../helpers/server';
+import { gql, seal, sql, useTestServer, type TestServer } from '../helpers/server';
 import { wsClient, wsRun } from '../helpers/ws';
 
 const PAGE = `query P($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
@@ -35,12 +35,13 @@ async function storeMessages(t: TestServer, conversationId: string, count: numbe
     ids.sort();
     ids.forEach((id, k) => (rows[g + k].id = id));
   }
+  const [{ owner_id: owner }] = await sql(t, 'select owner_id from conversation where id = ?', [conversationId]);
   for (const r of rows) {
     await sql(t, `insert into message (id, conversation_id, role, content, status, created_at) values (?, ?, ?, ?, 'COMPLETE', ?)`, [
       r.id,
       conversationId,
       r.i % 2 === 0 ? 'USER' : 'ASSISTANT',
-      `m${String(r.i).padStart(2, '0')}`,
+      await seal(t, owner as string, 'message.content', r.id, `m${String(r.i).padStart(2, '0')}`),
       r.at,
     ]);
   }

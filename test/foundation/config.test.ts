@@ -6,6 +6,7 @@ const GOOD_PROD = {
   SECRET_KEY: 'Vq3xN9pL2rT8wZ5mK7cH4jF6bD1sG0aY-eU',
   CORS_ORIGINS: 'https://app.example.com',
   DATABASE_URL: 'postgres://parley:pw@db.example.com:5432/parley',
+  DATA_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -62,7 +63,7 @@ describe('configuration', () => {
   it('lists every problem at once', () => {
     const problems = problemsOf({ APP_ENV: 'prod', PORT: 'abc', LOG_LEVEL: 'loud', DB_POOL_MAX: '0' });
     const text = problems.join('\n');
-    for (const name of ['SECRET_KEY', 'CORS_ORIGINS', 'DATABASE_URL', 'PORT', 'LOG_LEVEL', 'DB_POOL_MAX']) expect(text).toContain(name);
+    for (const name of ['SECRET_KEY', 'CORS_ORIGINS', 'DATABASE_URL', 'DATA_ENCRYPTION_KEYS', 'PORT', 'LOG_LEVEL', 'DB_POOL_MAX']) expect(text).toContain(name);
   });
 
   it('refuses malformed values in any mode', () => {

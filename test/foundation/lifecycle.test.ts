@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { DEV_SECRET_FILE } from '../../src/dev-secret';
-import { me, registerUser } from '../helpers/auth';
+import { DEV_ENCRYPTION_KEY_FILE, DEV_SECRET_FILE } from '../../src/dev-secret';
+import { createConversation } from '../helpers/chat';
+import { gql } from '../helpers/server';
+import { bearer, me, registerUser } from '../helpers/auth';
 import { TEST_DATA } from '../helpers/paths';
 import { useServerProcesses, type ServerProcess } from '../helpers/process';
 
@@ -31,7 +33,8 @@ describe('process lifecycle on the embedded PostgreSQL', () => {
     dirs.push(dataDir);
     expect(fs.existsSync(dataDir)).toBe(false);
 
-    const first = start({ DATA_DIR: dataDir });
+    // No DATA_ENCRYPTION_KEYS either: the development key-encryption key is made once and kept in DATA_DIR.
+    const first = start({ DATA_DIR: dataDir, DATA_ENCRYPTION_KEYS: '' });
     const ready = await first.waitFor((l) => l.message === 'ready');
     expect(ready.embeddedDatabase).toBe(true);
     expect(await readyz(ready.url)).toBe(200);
@@ -42,10 +45,13 @@ describe('process lifecycle on the embedded PostgreSQL', () => {
     // No SECRET_KEY: the generated development key is kept in DATA_DIR, so sessions survive a restart.
     const user = await registerUser(`${ready.url}/graphql`);
     expect(fs.statSync(path.join(dataDir, DEV_SECRET_FILE)).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dataDir, DEV_ENCRYPTION_KEY_FILE)).mode & 0o777).toBe(0o600);
+    expect(first.lines.find((l) => String(l.message).startsWith('DATA_ENCRYPTION_KEYS is not set'))).toBeDefined();
+    const conv = await createConversation(`${ready.url}/graphql`, user.accessToken, { title: 'sealed under the development key' });
     first.child.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
 
-    const second = start({ DATA_DIR: dataDir });
+    const second = start({ DATA_DIR: dataDir, DATA_ENCRYPTION_KEYS: '' });
     const again = await second.waitFor((l) => l.message === 'ready');
     expect(again.installationId).toBe(ready.installationId);
     expect(second.lines.some((l) => l.message === 'migrations applied')).toBe(false);
@@ -55,6 +61,8 @@ describe('process lifecycle on the embedded PostgreSQL', () => {
     await db2.end();
     expect(rows).toEqual([{ value: 'kept' }]);
     expect((await me(`${again.url}/graphql`, user.accessToken)).body.data?.me.id).toBe(user.userId);
+    const title = await gql(`${again.url}/graphql`, 'query C($id: ID!) { conversation(id: $id) { title } }', { id: conv }, bearer(user.accessToken));
+    expect(title.body.data.conversation.title).toBe('sealed under the development key');
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
   });

@@ -8,11 +8,14 @@ export type FakeOpenAI = Awaited<ReturnType<typeof startFakeOpenAI>>;
  * A local stand-in for an OpenAI-compatible Chat Completions endpoint, speaking its real SSE
  * wire format: `data: {chunk}` lines split across TCP writes, a usage chunk, `data: [DONE]`.
  * The requested model picks the behaviour (upstream faults: unauthorized, limited, flaky, broken,
- * silent, stalls, dies, cut, malformed). Every request is recorded (`requests`: body and
+ * silent, stalls, dies, cut, malformed; 'held' waits mid-stream for `release()`). Every request is recorded (`requests`: body and
  * headers), so tests assert exactly what reached the model.
  */
-export async function startFakeOpenAI(): Promise<{ url: string; requests: any[]; close(): Promise<void> }> {
+export async function startFakeOpenAI(): Promise<{ url: string; requests: any[]; release(): void; close(): Promise<void> }> {
   const requests: any[] = [];
+  /** 'held' streams two words, then waits here until the test calls `release()`. */
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
   /** 'flaky' answers 429 to the first request for a given last message, then streams normally. */
   const flakySeen = new Set<string>();
   const chunk = (id: number, content: string | null, usage?: object, finish: string | null = null) =>
@@ -64,6 +67,7 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
           return;
         }
         if (model === 'stalls' && i === 2) return; // goes quiet mid-stream: idle timeout
+        if (model === 'held' && i === 1) await held;
         // 'malformed' sends an event that is not JSON after two good ones; 'cut' closes in the middle of an event.
         if (model === 'malformed' && i === 1) {
           res.write('data: {"id":"chatcmpl-x","choices":[{"delta":{"content":"oops"\n\n');
@@ -89,6 +93,7 @@ export async function startFakeOpenAI(): Promise<{ url: string; requests: any[];
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    release: () => release(),
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();

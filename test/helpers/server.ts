@@ -200,3 +200,8 @@ export async function waitForStatus(url: string, status: number, timeoutMs = 30_
 export function unseal(t: TestServer, column: SealedColumn, rowId: string, stored: string | null): Promise<string | null> {
   return cipherOf(t.db.orm.em).openText(column, rowId, stored);
 }
+
+/** `plain` sealed as the server would store it in `column` of row `rowId` owned by `ownerId` (for tests that write rows directly). */
+export function seal(t: TestServer, ownerId: string, column: SealedColumn, rowId: string, plain: string): Promise<string> {
+  return cipherOf(t.db.orm.em).sealText(ownerId, column, rowId, plain);
+}

@@ -150,6 +150,7 @@ describe('npm run rotate-keys', () => {
     const run = await rotateKeys({ DATABASE_URL: db.url, DATA_ENCRYPTION_KEYS: `${KEK.b},${KEK.a}` });
     expect((await q('select status from message where id = $1', [reply.id]))[0].status).toBe('STREAMING'); // it ran under the stream
     expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n')).toEqual([run.status]); // one line: the status; the log is on stderr
     expect(run.status).toContain('data keys per key-encryption key: b=1 (current), a=0');
     expect(run.status).toContain('re-wrapped 1 under "b"');
     expect(run.status).toContain('"a" wraps no data key any more and can now be removed from DATA_ENCRYPTION_KEYS');

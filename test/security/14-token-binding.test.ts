@@ -63,6 +63,7 @@ describe('attack 14: an old key that never expires', () => {
     SECRET_KEY: randomBytes(32).toString('hex'),
     CORS_ORIGINS: 'https://app.example.com',
     DATABASE_URL: 'postgres://p:pw@db.example.com/p',
+    DATA_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     SECRET_KEY_PREVIOUS: OLD_SECRET,
   };
   const problems = (env: Record<string, string>) => {
