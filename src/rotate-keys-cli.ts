@@ -33,8 +33,9 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   // stdout carries the status line alone; progress, warnings and errors go to stderr.
   const logger = createLogger({ level: config.logLevel, stream: process.stderr });
-  // Opened like the server (development key, embedded database), but it neither migrates nor seals plain rows: the servers do that.
-  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES, migrate: false });
+  // Opened like the server (development key, embedded database: the one a running server serves, if any),
+  // but it neither migrates nor seals plain rows: the servers do that.
+  const db = await openDatabase(config, logger, { entities: ENTITIES, sealed: SEALED_ENTITIES, migrate: false, joinRunning: true });
   try {
     const report = await rotateKeys(
       db.orm,

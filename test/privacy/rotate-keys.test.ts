@@ -5,7 +5,8 @@ import pg from 'pg';
 import type { Client } from 'graphql-ws';
 import { bearer, registerUser, type Registered } from '../helpers/auth';
 import { assemble, authedWs, createConversation, sendMessage, streamReply, type StreamEvent } from '../helpers/chat';
-import { ROOT } from '../helpers/paths';
+import { ROOT, TEST_DATA, TEST_DATA_ENCRYPTION_KEYS } from '../helpers/paths';
+import { useServerProcesses } from '../helpers/process';
 import { createTestDatabase, gql, startTestServer, type TestServer } from '../helpers/server';
 import { until, upload } from '../helpers/uploads';
 
@@ -259,4 +260,23 @@ describe('npm run rotate-keys', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--batch must be a whole number from 1 to 10000');
   }, 60_000);
+});
+
+describe('npm run rotate-keys beside a server on the embedded PostgreSQL', () => {
+  const { start, dirs } = useServerProcesses();
+
+  it('joins the cluster the running server started, and leaves it serving', async () => {
+    const dataDir = path.join(TEST_DATA, `rotate-embedded-${randomBytes(4).toString('hex')}`);
+    dirs.push(dataDir);
+    const server = start({ DATA_DIR: dataDir, SECRET_KEY });
+    const ready = await server.waitFor((l) => l.message === 'ready');
+    const u = await registerUser(`${ready.url}/graphql`);
+    const conv = await createConversation(`${ready.url}/graphql`, u.accessToken, { title: 'on the embedded database' });
+    const run = await rotateKeys({ DATA_DIR: dataDir, DATA_ENCRYPTION_KEYS: TEST_DATA_ENCRYPTION_KEYS }, ['--reencrypt', '--no-wait']);
+    expect(run.code).toBe(0);
+    expect(run.status).toContain('data keys per key-encryption key: test=2 (current)');
+    expect(run.status).toContain('reencrypt: 1 data keys retired, 0 destroyed, 1 values re-sealed');
+    const res = await gql(`${ready.url}/graphql`, 'query C($id: ID!) { conversation(id: $id) { title } }', { id: conv }, bearer(u.accessToken));
+    expect(res.body.data.conversation.title).toBe('on the embedded database'); // its database still serves it, re-sealed
+  }, 120_000);
 });
