@@ -56,8 +56,9 @@ export async function reencrypt(orm: MikroORM, cipher: ContentCipher, opts: Reen
     const left = await retiredKeys(orm);
     if (left.count === 0 || !opts.wait) break;
     const readyAt = left.newest!.getTime() + opts.graceSeconds * 1000;
-    // A pass after every window found only values that do not open: another pass changes nothing.
-    if (started.getTime() > readyAt && found.resealed === 0) break;
+    // A pass after every window that found only values that do not open: another pass changes nothing.
+    const seen = [...found.found.values()].reduce((a, b) => a + b, 0);
+    if (started.getTime() > readyAt && seen === found.failed) break;
     const waitMs = readyAt - (await dbNow(orm)).getTime();
     if (waitMs > 0) {
       logger.info('waiting for servers to drop retired data keys from memory before destroying them', { seconds: Math.ceil(waitMs / 1000) });

@@ -17,8 +17,8 @@ import { until, upload } from '../helpers/uploads';
  */
 const CLI = path.join(ROOT, 'dist', 'src', 'rotate-keys-cli.js');
 const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
-const KEK = { a: `a:${key(0xa1)}`, b: `b:${key(0xb2)}`, c: `c:${key(0xc3)}` };
-const SECRETS = [key(0xa1), key(0xb2), key(0xc3)];
+const KEK = { a: `a:${key(0xa1)}`, b: `b:${key(0xb2)}`, c: `c:${key(0xc3)}`, d: `d:${key(0xd4)}` };
+const SECRETS = [key(0xa1), key(0xb2), key(0xc3), key(0xd4)];
 // Servers and the CLI share these: the CLI's grace before destroying a retired key is the
 // servers' DATA_KEY_CACHE_TTL plus their statement timeout plus 5 s.
 const SHARED_ENV = { DATA_KEY_CACHE_TTL: '1s', DB_STATEMENT_TIMEOUT_MS: '2000' };
@@ -245,6 +245,27 @@ describe('npm run rotate-keys', () => {
     expect(second.status).toContain('reencrypt: 0 data keys retired, 2 destroyed, 0 values re-sealed');
     expect(await q('select 1 from user_key where retired_at is not null')).toHaveLength(0);
     expect(await readAll(await serve(KEK.c))).toEqual(before);
+  }, 120_000);
+
+  it('a value that does not open keeps its retired key and exits 1, naming the row; once repaired, a rerun re-seals it and destroys the key', async () => {
+    await server?.close();
+    server = undefined;
+    const env = { DATABASE_URL: db.url, DATA_ENCRYPTION_KEYS: `${KEK.d},${KEK.c}` };
+    const [{ title }] = await q('select title from conversation where id = $1', [conv]);
+    const flipped = title.slice(0, 40) + (title[40] === 'A' ? 'B' : 'A') + title.slice(41); // inside the ciphertext
+    await q('update conversation set title = $1 where id = $2', [flipped, conv]);
+    const broken = await rotateKeys(env, ['--reencrypt', '--no-wait']);
+    expect(broken.code).toBe(1);
+    expect(broken.status).toContain('ERROR: 1 values did not open with their retired key (see the log) and keep it');
+    expect(broken.stderr).toContain(conv); // the log names the row, never its text
+    expect(broken.stderr).not.toContain('Quarterly plan');
+    expect((await q('select 1 from user_key where retired_at is not null')).length).toBeGreaterThan(0);
+    await q('update conversation set title = $1 where id = $2', [title, conv]);
+    const repaired = await rotateKeys(env, ['--reencrypt']);
+    expect(repaired.code).toBe(0);
+    expect(repaired.status).toContain('reencrypt: 0 data keys retired, 2 destroyed, 1 values re-sealed');
+    expect(await q('select 1 from user_key where retired_at is not null')).toHaveLength(0);
+    expect(await readAll(await serve(KEK.d))).toEqual(before);
   }, 120_000);
 
   it('refuses a missing or malformed DATA_ENCRYPTION_KEYS in prod, naming the setting; a bad argument is a usage error', async () => {
