@@ -52,7 +52,7 @@ export async function reencrypt(orm: MikroORM, cipher: ContentCipher, opts: Reen
     const found = await resealRetired(orm, cipher, opts.batch, logger);
     report.resealed += found.resealed;
     report.failed = found.failed;
-    report.destroyed += await destroyUnused(orm, started, opts.graceSeconds, found.found);
+    report.destroyed += await destroyUnused(orm, started, opts.graceSeconds, found.found, opts.batch);
     const left = await retiredKeys(orm);
     if (left.count === 0 || !opts.wait) break;
     const readyAt = left.newest!.getTime() + opts.graceSeconds * 1000;
@@ -129,20 +129,23 @@ async function retiredKeys(orm: MikroORM): Promise<{ count: number; newest: Date
   return { count: row.count, newest: row.newest === null ? null : new Date(row.newest) };
 }
 
-/** Deletes the retired keys whose window had closed when the pass began and under which the pass found no value. */
-async function destroyUnused(orm: MikroORM, passStarted: Date, graceSeconds: number, found: Map<string, number>): Promise<number> {
-  const conn = orm.em.getConnection();
-  const ready = await conn.execute<{ id: string }[]>(
-    'select id::text as id from user_key where retired_at is not null and retired_at + make_interval(secs => ?) < ?::timestamptz',
-    [graceSeconds, passStarted.toISOString()],
-  );
-  const ids = ready.map((r) => r.id).filter((id) => !found.has(id));
-  if (ids.length === 0) return 0;
-  const gone = await conn.execute<unknown[]>(
-    `delete from user_key where retired_at is not null and id in (${ids.map(() => '?').join(', ')}) returning id`,
-    ids,
-  );
-  return gone.length;
+/**
+ * Deletes, `batch` at a time, the retired keys whose window had closed when the pass began and
+ * under which the pass found no value.
+ */
+async function destroyUnused(orm: MikroORM, passStarted: Date, graceSeconds: number, found: Map<string, number>, batch: number): Promise<number> {
+  let destroyed = 0;
+  for (;;) {
+    const gone = await orm.em.getConnection().execute<unknown[]>(
+      `delete from user_key where id in (
+         select id from user_key where retired_at is not null and retired_at + make_interval(secs => ?) < ?::timestamptz
+           and not (id = any(string_to_array(?, ',')::uuid[])) limit ?)
+       returning id`,
+      [graceSeconds, passStarted.toISOString(), [...found.keys()].join(','), batch],
+    );
+    destroyed += gone.length;
+    if (gone.length < batch) return destroyed;
+  }
 }
 
 async function dbNow(orm: MikroORM): Promise<Date> {
