@@ -13,19 +13,21 @@ const { createLogger } = require('../dist/src/logging/logger');
 const { waitReady } = require('./lib');
 
 const ROOT = path.resolve(__dirname, '..');
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
-/** The embedded PostgreSQL binaries (as tests use them) with one fresh database for this run. */
-async function startDatabase(dataDir) {
+/** The embedded PostgreSQL binaries (as tests use them) with fresh databases for this run (`url` is the first's). */
+async function startDatabase(dataDir, names = ['parley_bench']) {
   const cluster = await startEmbeddedPostgres({ dataDir, logger: createLogger({ level: 'warn', stream: process.stderr }) });
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
-  await admin.query('CREATE DATABASE parley_bench');
+  for (const name of names) await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(cluster.url);
-  url.pathname = '/parley_bench';
-  return { url: url.toString(), stop: () => cluster.stop() };
+  const urls = names.map((name) => {
+    const url = new URL(cluster.url);
+    url.pathname = `/${name}`;
+    return url.toString();
+  });
+  return { url: urls[0], urls, stop: () => cluster.stop() };
 }
 
 /**
@@ -33,8 +35,12 @@ async function startDatabase(dataDir) {
  * `info` to /dev/null (every line still formatted and written). All load comes from one loopback
  * IP, so the per-IP and per-user limits are scaled up: still counted on every request, never tripped.
  */
+/** The benchmark's key-encryption key (Parley's content is sealed under per-user keys it wraps; the peer opens it the same way). */
+const BENCH_DATA_ENCRYPTION_KEYS = `bench:${Buffer.alloc(32, 42).toString('base64')}`;
+
 function prodEnv(databaseUrl, secretKey) {
   return {
+    DATA_ENCRYPTION_KEYS: BENCH_DATA_ENCRYPTION_KEYS,
     APP_ENV: 'prod',
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
@@ -59,14 +65,18 @@ function stopChild(child) {
   });
 }
 
-/** `node dist/src/main.js` in prod mode on a free port (CPU profile into `profileDir` when given); resolves once /readyz answers 200. */
-async function startParley(databaseUrl, secretKey, profileDir) {
+/**
+ * `node dist/src/main.js` in prod mode on a free port (CPU profile into `profileDir` when given);
+ * resolves once /readyz answers 200. `root` is another built Parley directory (bench/encryption.js
+ * runs two builds), `env` what that benchmark adds to prodEnv.
+ */
+async function startParley(databaseUrl, secretKey, profileDir, { root = ROOT, env = {} } = {}) {
   const port = await freePort();
   const out = fs.openSync('/dev/null', 'w');
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
-  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), MAIN], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, ...prodEnv(databaseUrl, secretKey), PORT: String(port) },
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist', 'src', 'main.js')], {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...prodEnv(databaseUrl, secretKey), ...env, PORT: String(port) },
     stdio: ['ignore', out, 'inherit'],
   });
   fs.closeSync(out);
@@ -111,6 +121,21 @@ async function solvedCaptcha(url) {
   return Buffer.from(JSON.stringify(solution)).toString('base64');
 }
 
+/**
+ * Seals message text as Parley stores it, under the user's data key (made when the conversation's
+ * title was sealed), so the inserted rows read like rows Parley wrote.
+ */
+async function contentSealer(db, userId) {
+  const { seal, toText, unwrapKey } = require('../dist/src/crypto/envelope');
+  const { wrapBinding } = require('../dist/src/crypto/data-keys');
+  const { binding } = require('../dist/src/crypto/cipher');
+  const [kekId, kekText] = BENCH_DATA_ENCRYPTION_KEYS.split(':');
+  const { rows } = await db.query('SELECT id, wrapped FROM user_key WHERE user_id = $1 AND retired_at IS NULL AND kek_id = $2', [userId, kekId]);
+  if (!rows[0]) throw new Error('the bench user has no data key');
+  const key = unwrapKey(Buffer.from(kekText, 'base64'), rows[0].wrapped, wrapBinding(rows[0].id, userId));
+  return (messageId, text) => toText(seal(key, rows[0].id, Buffer.from(text), binding('message.content', messageId)));
+}
+
 /** Registers through Parley's API and inserts a 50-message conversation (assistant replies with usage). */
 async function seedUser(parleyUrl, databaseUrl) {
   const reg = await gql(parleyUrl, 'mutation R($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }', {
@@ -123,18 +148,20 @@ async function seedUser(parleyUrl, databaseUrl) {
   const conversationId = conv.data.createConversation.id;
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
+  const sealContent = await contentSealer(db, user.id);
   const start = Date.now() - 3_600_000;
   for (let i = 0; i < 50; i++) {
     const assistant = i % 2 === 1;
+    const id = randomUUID();
     await db.query(
       `INSERT INTO message (id, conversation_id, role, content, status, model, prompt_tokens, completion_tokens, usage_estimated,
          finish_reason, created_at, sender_id, client_message_id)
        VALUES ($1, $2, $3, $4, 'COMPLETE', $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
-        randomUUID(),
+        id,
         conversationId,
         assistant ? 'ASSISTANT' : 'USER',
-        `${assistant ? 'Reply' : 'Question'} ${i}: ${'lorem ipsum dolor sit amet '.repeat(8)}`,
+        sealContent(id, `${assistant ? 'Reply' : 'Question'} ${i}: ${'lorem ipsum dolor sit amet '.repeat(8)}`),
         assistant ? 'gpt-4o-mini' : null,
         assistant ? 120 + i : null,
         assistant ? 80 + i : null,
@@ -171,4 +198,17 @@ const median = (xs) => {
   return s.length ? s[Math.floor(s.length / 2)] : null;
 };
 
-module.exports = { startDatabase, startParley, startPeer, prodEnv, gql, solvedCaptcha, seedUser, worker, eventLoopP99Ms, median, stopChild };
+module.exports = {
+  BENCH_DATA_ENCRYPTION_KEYS,
+  startDatabase,
+  startParley,
+  startPeer,
+  prodEnv,
+  gql,
+  solvedCaptcha,
+  seedUser,
+  worker,
+  eventLoopP99Ms,
+  median,
+  stopChild,
+};

@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, waitReady, stop, removeDataDir } = require('./lib');
-const { startDatabase, startParley, startPeer, gql, seedUser, worker, eventLoopP99Ms, median } = require('./compare-lib');
+const { BENCH_DATA_ENCRYPTION_KEYS, startDatabase, startParley, startPeer, gql, seedUser, worker, eventLoopP99Ms, median } = require('./compare-lib');
 const { writeTable } = require('./compare-table');
 const { freePort } = require('../dist/src/db/embedded-postgres');
 
@@ -127,7 +127,7 @@ async function coldStart() {
 async function queries(results, databaseUrl) {
   const secretKey = randomBytes(32).toString('hex');
   const parley = await startParley(databaseUrl, secretKey, PROFILE_DIR);
-  const peer = await startPeer('apollo-me.js', { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey });
+  const peer = await startPeer('apollo-me.js', { DATABASE_URL: databaseUrl, SECRET_KEY: secretKey, DATA_ENCRYPTION_KEYS: BENCH_DATA_ENCRYPTION_KEYS });
   try {
     const { token, conversationId } = await seedUser(parley.url, databaseUrl);
     if (ONLY.has('me')) results.me = await versus(parley, peer, { query: ME }, token);

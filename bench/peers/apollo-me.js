@@ -1,10 +1,12 @@
 // The server a user would write instead of Parley, for the same two reads: Apollo Server 5
 // standalone, the access token (HS256, Parley's key, issuer and audience) verified in the
 // context with jsonwebtoken, and plain `pg` SELECTs. No shield, limits, auditing or logging.
+// Content is kept encrypted at rest as Parley keeps it, so it opens the same AES-256-GCM
+// envelopes with node:crypto (data keys unwrapped with DATA_ENCRYPTION_KEYS, cached).
 // Standalone: DATABASE_URL=… SECRET_KEY=… PORT=0 node bench/peers/apollo-me.js prints
 // {"url":"http://127.0.0.1:<port>/"} once it listens. It reads the rows Parley wrote.
 'use strict';
-const { createSecretKey, hkdfSync } = require('node:crypto');
+const { createDecipheriv, createSecretKey, hkdfSync } = require('node:crypto');
 const { ApolloServer } = require('@apollo/server');
 const { startStandaloneServer } = require('@apollo/server/standalone');
 const { GraphQLError } = require('graphql');
@@ -14,6 +16,45 @@ const pg = require('pg');
 // Parley signs with an HKDF sub-key of SECRET_KEY (src/auth/tokens.ts); same derivation, so one token works on both.
 const key = createSecretKey(Buffer.from(hkdfSync('sha256', process.env.SECRET_KEY, 'parley', 'jwt', 32)));
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX ?? 10) });
+
+// DATA_ENCRYPTION_KEYS: id:base64key,… (the key-encryption keys that wrap each user's data key).
+const keks = new Map(
+  (process.env.DATA_ENCRYPTION_KEYS ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((e) => [e.split(':')[0], Buffer.from(e.split(':')[1], 'base64')]),
+);
+const dataKeys = new Map();
+
+function gcmOpen(key, nonce, body, tag, aad) {
+  const d = createDecipheriv('aes-256-gcm', key, nonce);
+  d.setAAD(aad);
+  d.setAuthTag(tag);
+  return Buffer.concat([d.update(body), d.final()]);
+}
+
+/** A data key by id: read once, unwrapped with its key-encryption key (bound to its id and owner). */
+async function dataKey(id) {
+  if (!dataKeys.has(id)) {
+    const { rows } = await pool.query('SELECT user_id, kek_id, wrapped FROM user_key WHERE id = $1', [id]);
+    const w = rows[0].wrapped;
+    const aad = Buffer.from(`parley/data-key/v1|${id}|${rows[0].user_id}`);
+    dataKeys.set(id, gcmOpen(keks.get(rows[0].kek_id), w.subarray(0, 12), w.subarray(12, -16), w.subarray(-16), aad));
+  }
+  return dataKeys.get(id);
+}
+
+/** A sealed text column's value: U+0001 + base64 of [0xE1][key id][nonce][ciphertext][tag], bound to column and row. */
+async function openText(column, rowId, stored) {
+  if (!stored) return stored;
+  const v = Buffer.from(stored.slice(1), 'base64');
+  const keyId = v
+    .subarray(1, 17)
+    .toString('hex')
+    .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+  const aad = Buffer.concat([v.subarray(0, 17), Buffer.from(`parley/v1|${column}|${rowId}`)]);
+  return gcmOpen(await dataKey(keyId), v.subarray(17, 29), v.subarray(29, -16), v.subarray(-16), aad).toString('utf8');
+}
 
 const typeDefs = `#graphql
   scalar DateTime
@@ -57,6 +98,10 @@ async function messagePage(conversationId, first) {
   const size = Math.min(Math.max(first ?? 20, 1), 100);
   const { rows } = await pool.query(MESSAGES, [conversationId, size + 1]);
   const page = rows.slice(0, size);
+  for (const m of page) {
+    m.content = await openText('message.content', m.id, m.content);
+    for (const a of m.attachments) a.filename = await openText('attachment.filename', a.id, a.filename);
+  }
   const edges = page.map((m) => {
     const usage =
       m.promptTokens === null || m.completionTokens === null

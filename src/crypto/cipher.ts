@@ -7,7 +7,8 @@ import { fromText, IntegrityError, open, seal, sealedKeyId, toText } from './env
 export type SealedColumn =
   'message.content' | 'conversation.title' | 'conversation.system_prompt' | 'attachment.filename' | 'attachment.extracted_text' | 'attachment_chunk.data';
 
-const binding = (column: SealedColumn, rowId: string): string => `parley/v1|${column}|${rowId}`;
+/** The associated data binding a sealed value to its column and row. */
+export const binding = (column: SealedColumn, rowId: string): string => `parley/v1|${column}|${rowId}`;
 
 /**
  * The codec every path to encrypted columns goes through (the ORM subscriber and the raw-SQL

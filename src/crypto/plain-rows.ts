@@ -52,15 +52,11 @@ const MIGRATED_KEY = 'encryption.plain_rows_sealed_at';
 
 /** True once every plain row was sealed (from then on a value that is not sealed is an error). */
 export async function plainRowsSealed(orm: MikroORM): Promise<boolean> {
+  const conn = orm.em.getConnection();
   // Before the first migration (npm run migrate opens the database first) there is no app_meta yet.
-  const rows = await orm.em
-    .getConnection()
-    .execute(`select 1 from app_meta where key = ? and to_regclass('app_meta') is not null`, [MIGRATED_KEY])
-    .catch((err: { code?: string }) => {
-      if (err.code === '42P01') return [];
-      throw err;
-    });
-  return rows.length > 0;
+  const [{ exists }] = await conn.execute<{ exists: string | null }[]>(`select to_regclass('app_meta')::text as exists`);
+  if (exists === null) return false;
+  return (await conn.execute('select 1 from app_meta where key = ?', [MIGRATED_KEY])).length > 0;
 }
 
 /**

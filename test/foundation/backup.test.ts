@@ -266,6 +266,8 @@ describe('npm run backup / npm run restore', () => {
 
 describe('npm run backup beside a server on the embedded PostgreSQL', () => {
   const { start, dirs } = useServerProcesses();
+  // A server process and two embedded clusters started in turn: slow on a loaded 2-core machine (as lifecycle.test.ts).
+  jest.setTimeout(180_000);
 
   it('joins the cluster the running server started (and leaves it running), or starts its own when none runs', async () => {
     const dataDir = path.join(TEST_DATA, `backup-embedded-${randomBytes(4).toString('hex')}`);

@@ -9,8 +9,8 @@ import jwt from 'jsonwebtoken';
 import { AUDIENCE, ISSUER } from '../../src/auth/tokens';
 import { bearer, registerUser } from '../helpers/auth';
 import { createConversation } from '../helpers/chat';
-import { ROOT } from '../helpers/paths';
-import { gql, sql, useTestServer } from '../helpers/server';
+import { ROOT, TEST_DATA_ENCRYPTION_KEYS } from '../helpers/paths';
+import { gql, seal, sql, useTestServer } from '../helpers/server';
 import { wsClient, wsRun } from '../helpers/ws';
 
 const PEERS = path.join(ROOT, 'bench', 'peers');
@@ -50,7 +50,7 @@ async function seedConversation(t: ReturnType<typeof useTestServer>, userId: str
         id,
         conversationId,
         assistant ? 'ASSISTANT' : 'USER',
-        `message ${i}`,
+        await seal(t, userId, 'message.content', id, `message ${i}`),
         assistant ? 'echo' : null,
         assistant ? 10 + i : null,
         assistant ? 5 + i : null,
@@ -62,10 +62,11 @@ async function seedConversation(t: ReturnType<typeof useTestServer>, userId: str
       ],
     );
   }
+  const attachmentId = randomUUID();
   await sql(
     t,
-    `INSERT INTO attachment (id, owner_id, message_id, filename, mime_type, size, complete, created_at) VALUES (?, ?, ?, 'notes.txt', 'text/plain', 5, true, now())`,
-    [randomUUID(), userId, attachedTo],
+    `INSERT INTO attachment (id, owner_id, message_id, filename, mime_type, size, complete, created_at) VALUES (?, ?, ?, ?, 'text/plain', 5, true, now())`,
+    [attachmentId, userId, attachedTo, await seal(t, userId, 'attachment.filename', attachmentId, 'notes.txt')],
   );
 }
 
@@ -78,7 +79,11 @@ describe('bench peers', () => {
     const user = await registerUser(t.graphqlUrl);
     const conversationId = await createConversation(t.graphqlUrl, user.accessToken);
     await seedConversation(t, user.userId, conversationId);
-    const peerUrl = await startPeer('apollo-me.js', { DATABASE_URL: t.config.databaseUrl!, SECRET_KEY: t.config.secretKey });
+    const peerUrl = await startPeer('apollo-me.js', {
+      DATABASE_URL: t.config.databaseUrl!,
+      SECRET_KEY: t.config.secretKey,
+      DATA_ENCRYPTION_KEYS: TEST_DATA_ENCRYPTION_KEYS,
+    });
 
     for (const [query, variables] of [[DOCUMENTS.me, {}] as const, [DOCUMENTS.messagePage, { id: conversationId }] as const]) {
       const parley = await gql(t.graphqlUrl, query, variables, bearer(user.accessToken));
