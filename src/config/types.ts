@@ -34,7 +34,7 @@ export interface Config {
     keys: EncryptionKey[];
     /** True when DATA_ENCRYPTION_KEYS was unset (never in prod): the development key in DATA_DIR is used. */
     generated: boolean;
-    /** How long unwrapped data keys stay in memory (DATA_KEY_CACHE_TTL); rotate-keys waits this long before destroying retired keys. */
+    /** How long unwrapped data keys stay in memory (DATA_KEY_CACHE_TTL); rotate-keys --reencrypt waits at least this long before destroying retired keys. */
     dataKeyCacheSeconds: number;
   };
   /** True when no SECRET_KEY was given and a random one was made for this process (never in prod). */
