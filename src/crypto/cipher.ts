@@ -43,11 +43,6 @@ export class ContentCipher {
     return seal(key.key, key.id, plain, binding(column, rowId));
   }
 
-  /** Seals with a key already in hand (a batch of one owner's values). */
-  sealTextWith(key: { id: string; key: Buffer }, column: SealedColumn, rowId: string, plain: string): string {
-    return toText(seal(key.key, key.id, Buffer.from(plain, 'utf8'), binding(column, rowId)));
-  }
-
   async openText(column: SealedColumn, rowId: string, stored: string): Promise<string>;
   async openText(column: SealedColumn, rowId: string, stored: string | null): Promise<string | null>;
   async openText(column: SealedColumn, rowId: string, stored: string | null): Promise<string | null> {
@@ -68,10 +63,6 @@ export class ContentCipher {
   async isSealedText(stored: string): Promise<boolean> {
     const sealed = fromText(stored);
     return sealed !== undefined && (await this.isKnown(sealed));
-  }
-
-  async isSealedBytes(stored: Buffer): Promise<boolean> {
-    return this.isKnown(stored);
   }
 
   /**
