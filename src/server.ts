@@ -17,6 +17,7 @@ import { attachWebSocket } from './graphql/ws';
 import { CostBudget, OperationLimit, type RefusalTally } from './graphql/rate-limit';
 import { openAiCompatRoutes } from './chat/openai-compat';
 import { admission } from './http/admission';
+import { devLandingPage } from './http/dev-landing';
 import type { TokenService } from './auth/tokens';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
 import { limitDocument, limitDocumentSize, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
@@ -104,6 +105,7 @@ function mountGraphql(
   },
 ): void {
   const { config, bare, manifest } = deps;
+  if (config.appEnv !== 'prod') app.get('/graphql', devLandingPage());
   app.use(
     '/graphql',
     corsPolicy(config),
