@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../logging/logger';
 import type { ContentCipher } from './cipher';
-import { resealRetired } from './reseal';
+import { resealValues } from './reseal';
 
 /** How `--reencrypt` runs. */
 export interface ReencryptOptions {
@@ -49,7 +49,7 @@ export async function reencrypt(orm: MikroORM, cipher: ContentCipher, opts: Reen
     const before = await retiredKeys(orm);
     if (before.count === 0) break;
     const started = await dbNow(orm);
-    const found = await resealRetired(orm, cipher, opts.batch, logger);
+    const found = await resealValues(orm, cipher, 'retired', opts.batch, logger);
     report.resealed += found.resealed;
     report.failed = found.failed;
     report.destroyed += await destroyUnused(orm, started, opts.graceSeconds, found.found, opts.batch);

@@ -27,38 +27,59 @@ const chunkKeyId = (col: string) =>
 
 const tuples = (n: number, tuple: string) => Array.from({ length: n }, () => tuple).join(', ');
 
+/**
+ * Which values a pass takes: those sealed under a retired data key (`rotate-keys --reencrypt`),
+ * or those stored plain before encryption at rest (sealed once, on the first start after it).
+ */
+export type Which = 'retired' | 'plain';
+
+/** The filter after a hit query's joins, and the key id it reports, for text column `col` of `t`. */
+const textFilter = (which: Which, col: string) =>
+  which === 'retired'
+    ? { filter: `join user_key k on k.retired_at is not null and k.id = ${textKeyId(`t.${col}`)}`, key: 'k.id::text' }
+    : { filter: `where t.${col} is not null and t.${col} <> '' and left(t.${col}, 1) <> E'\\x01'`, key: 'null::text' };
+
+/** The same for chunk bytes: a plain chunk is one not shaped like an envelope naming an existing data key. */
+const chunkFilter = (which: Which) =>
+  which === 'retired'
+    ? { filter: `join user_key k on k.retired_at is not null and k.id = ${chunkKeyId('t.data')}`, key: 'k.id::text' }
+    : {
+        filter: `where not exists (select 1 from user_key u where u.id = ${chunkKeyId('t.data')})`,
+        key: 'null::text',
+      };
+
 /** The window query around `hits` (a select over `w`, the window's keys). */
 const windowed = (window: string, last: string, hits: string) =>
   `with w as (${window}) select (${last}) as last, h.* from (select 1) one left join (${hits}) h on true`;
 
-const textColumn = (column: SealedColumn, table: string, col: string, ownerJoin: string, owner: string): ResealColumn => ({
+const textColumn = (which: Which, column: SealedColumn, table: string, col: string, ownerJoin: string, owner: string): ResealColumn => ({
   column,
   select: windowed(
     `select id from ${table} where id > ?::uuid order by id limit ?`,
     'select id::text from w order by id desc limit 1',
-    `select t.id::text as id, t.${col} as v, ${owner} as owner_id, k.id::text as key_id from w join ${table} t on t.id = w.id ${ownerJoin}
-     join user_key k on k.retired_at is not null and k.id = ${textKeyId(`t.${col}`)}`,
+    `select t.id::text as id, t.${col} as v, ${owner} as owner_id, ${textFilter(which, col).key} as key_id
+     from w join ${table} t on t.id = w.id ${ownerJoin} ${textFilter(which, col).filter}`,
   ),
   update: (n) =>
     `update ${table} t set ${col} = v.nv from (values ${tuples(n, '(?::uuid, ?::text, ?::text)')}) as v(id, nv, ov) where t.id = v.id and t.${col} = v.ov returning 1`,
   window: 1000,
 });
 
-const COLUMNS: ResealColumn[] = [
-  textColumn('message.content', 'message', 'content', 'join conversation o on o.id = t.conversation_id', 'o.owner_id'),
-  textColumn('conversation.title', 'conversation', 'title', '', 't.owner_id'),
-  textColumn('conversation.system_prompt', 'conversation', 'system_prompt', '', 't.owner_id'),
-  textColumn('attachment.filename', 'attachment', 'filename', '', 't.owner_id'),
-  textColumn('attachment.extracted_text', 'attachment', 'extracted_text', '', 't.owner_id'),
+const columns = (which: Which): ResealColumn[] => [
+  textColumn(which, 'message.content', 'message', 'content', 'join conversation o on o.id = t.conversation_id', 'o.owner_id'),
+  textColumn(which, 'conversation.title', 'conversation', 'title', '', 't.owner_id'),
+  textColumn(which, 'conversation.system_prompt', 'conversation', 'system_prompt', '', 't.owner_id'),
+  textColumn(which, 'attachment.filename', 'attachment', 'filename', '', 't.owner_id'),
+  textColumn(which, 'attachment.extracted_text', 'attachment', 'extracted_text', '', 't.owner_id'),
   {
     column: 'attachment_chunk.data',
     select: windowed(
       `select attachment_id, seq from attachment_chunk where (attachment_id, seq) > (split_part(?, ':', 1)::uuid, split_part(?, ':', 2)::int)
        order by attachment_id, seq limit ?`,
       `select attachment_id || ':' || seq from w order by attachment_id desc, seq desc limit 1`,
-      `select t.attachment_id || ':' || t.seq as id, t.data as v, o.owner_id, k.id::text as key_id
+      `select t.attachment_id || ':' || t.seq as id, t.data as v, o.owner_id, ${chunkFilter(which).key} as key_id
        from w join attachment_chunk t on t.attachment_id = w.attachment_id and t.seq = w.seq join attachment o on o.id = t.attachment_id
-       join user_key k on k.retired_at is not null and k.id = ${chunkKeyId('t.data')}`,
+       ${chunkFilter(which).filter}`,
     ),
     update: (n) =>
       `update attachment_chunk t set data = v.nv from (values ${tuples(n, '(?::text, ?::bytea, ?::bytea)')}) as v(id, nv, ov)
@@ -80,14 +101,15 @@ export interface ResealPass {
 }
 
 /**
- * One pass over the six encrypted columns: every value sealed under a retired data key is
- * opened with that key and sealed again under its owner's current one, in batches, each update
- * guarded on the old value (a server writing the row meanwhile wins; its value is not under a
- * retired key once servers' caches have expired, or the next pass takes it).
+ * One pass over the six encrypted columns: every value `which` names (sealed under a retired
+ * data key, or plain) is opened and sealed again under its owner's current data key, in
+ * batches, each update guarded on the old value (a server writing the row meanwhile wins; its
+ * value is not under a retired key once servers' caches have expired, or the next pass takes
+ * it). Only such values are selected, so a stopped pass resumes by running again.
  */
-export async function resealRetired(orm: MikroORM, cipher: ContentCipher, maxBatch: number, logger: Logger): Promise<ResealPass> {
+export async function resealValues(orm: MikroORM, cipher: ContentCipher, which: Which, maxBatch: number, logger: Logger): Promise<ResealPass> {
   const pass: ResealPass = { resealed: 0, failed: 0, found: new Map() };
-  for (const c of COLUMNS) {
+  for (const c of columns(which)) {
     const chunked = c.column === 'attachment_chunk.data';
     let after = chunked ? `${NIL}:-1` : NIL;
     for (;;) {
@@ -104,17 +126,20 @@ export async function resealRetired(orm: MikroORM, cipher: ContentCipher, maxBat
       if (params.length > 0) pass.resealed += (await orm.em.getConnection().execute<unknown[]>(c.update(params.length / 3), params)).length;
       after = rows[0].last;
     }
-    logger.info('re-sealed values under retired data keys', { column: c.column, resealed: pass.resealed });
+    logger.info(which === 'retired' ? 're-sealed values under retired data keys' : 'sealed values stored before encryption at rest', {
+      column: c.column,
+      resealed: pass.resealed,
+    });
   }
   return pass;
 }
 
-/** A value under a retired key. */
+/** A value to seal again: under a retired key (named), or plain (null). */
 interface Hit {
   id: string;
   v: string | Buffer;
   owner_id: string;
-  key_id: string;
+  key_id: string | null;
 }
 
 /** A row of a window query: its cursor, with a hit or (none in the window) nulls. */
@@ -122,7 +147,7 @@ type ResealRow = { last: string | null } & (Hit | { id: null });
 
 /** The value opened with its retired key and sealed under its owner's current one; undefined when it does not open. */
 async function resealOne(cipher: ContentCipher, c: ResealColumn, r: Hit, pass: ResealPass, logger: Logger): Promise<string | Buffer | undefined> {
-  pass.found.set(r.key_id, (pass.found.get(r.key_id) ?? 0) + 1);
+  if (r.key_id !== null) pass.found.set(r.key_id, (pass.found.get(r.key_id) ?? 0) + 1);
   try {
     return typeof r.v === 'string'
       ? await cipher.sealText(r.owner_id, c.column, r.id, await cipher.openText(c.column, r.id, r.v))
