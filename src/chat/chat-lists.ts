@@ -17,6 +17,8 @@ const CONVERSATION_ORDERS = {
 
 /** Conversations read per step while a title filter scans (titles are sealed: the database cannot match them). */
 const TITLE_SCAN_BATCH = 200;
+/** At most this many conversations are opened per page of a title search (bounds one request's work). */
+export const TITLE_SCAN_MAX = 5_000;
 
 /** The `where` of a conversation filter, for the caller's conversations only (the title is matched after opening it). */
 function conversationWhere(auth: AuthInfo, filter: ConversationFilter | null | undefined): Record<string, unknown> {
@@ -36,8 +38,9 @@ function titleNeedle(filter: ConversationFilter | null | undefined): string | un
 /**
  * Up to `limit` of the caller's conversations beyond `keyset` whose title contains `needle`
  * (case-insensitive, literally): titles are sealed, so they are read in order, a batch at a
- * time on a fork of its own, opened and matched here. The scan costs one pass over the
- * caller's own conversations at most.
+ * time on a fork of its own, opened and matched here. One page looks at no more than
+ * TITLE_SCAN_MAX conversations past its cursor, so a caller with very many conversations cannot
+ * make one request open them all.
  */
 async function matchingTitles(
   em: EntityManager,
@@ -47,11 +50,12 @@ async function matchingTitles(
 ): Promise<Conversation[]> {
   const scan = em.fork();
   const found: Conversation[] = [];
-  for (let bound = page.keyset; found.length < page.limit;) {
+  for (let bound = page.keyset, scanned = 0; found.length < page.limit && scanned < TITLE_SCAN_MAX;) {
     const batch = await scan.find(Conversation, withKeyset(where, bound), {
       orderBy: [{ [page.field]: page.direction }, { id: page.direction }],
       limit: TITLE_SCAN_BATCH,
     });
+    scanned += batch.length;
     found.push(...batch.filter((c) => (c.title ?? '').toLowerCase().includes(needle)));
     if (batch.length < TITLE_SCAN_BATCH) break;
     const last = batch[batch.length - 1];
