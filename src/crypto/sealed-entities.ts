@@ -63,22 +63,10 @@ export class SealedEntitySubscriber implements EventSubscriber {
     }
   }
 
-  /**
-   * A new entity the flush found only now (persisted through a relation of another one) was not
-   * in the identity map or persist stack before: seal it here and rebuild its change set.
-   */
-  async onFlush(args: FlushEventArgs): Promise<void> {
-    for (const cs of args.uow.getChangeSets()) {
-      const spec = this.entities[cs.meta.className];
-      if (spec && (await this.sealChanged(args.em, spec, cs.entity as Bag))) args.uow.recomputeSingleChangeSet(cs.entity);
-    }
-  }
-
-  /** Seals every plain value that changed since it was last opened or sealed; true when one did. */
-  private async sealChanged(em: EntityManager, spec: SealedEntity, entity: Bag): Promise<boolean> {
+  /** Seals every plain value that changed since it was last opened or sealed. */
+  private async sealChanged(em: EntityManager, spec: SealedEntity, entity: Bag): Promise<void> {
     const known = this.knownOf(entity);
     let ownerId: string | undefined;
-    let changed = false;
     for (const p of spec.properties) {
       const plain = entity[p.plain];
       if (plain === undefined || (known.has(p.plain) && known.get(p.plain) === plain)) continue;
@@ -91,9 +79,7 @@ export class SealedEntitySubscriber implements EventSubscriber {
           : await this.cipher.sealText(ownerId, p.column, spec.rowId(entity), plain as string);
       }
       known.set(p.plain, plain);
-      changed = true;
     }
-    return changed;
   }
 
   private open(p: SealedProperty, rowId: string, stored: unknown): Promise<unknown> {
