@@ -1,0 +1,81 @@
+import { useApolloClient, useMutation, useSubscription } from '@apollo/client/react';
+import { graphql } from './gql';
+import { useApp, useSession } from './app-context';
+import { AuthPage } from './auth/AuthPage';
+import { AccountPage } from './account/AccountPage';
+import { AdminPage } from './admin/AdminPage';
+import { ChatPage } from './chat/ChatPage';
+import { href, useRoute } from './router';
+
+const LOGOUT = graphql(`
+  mutation Logout {
+    logout
+  }
+`);
+
+export const CHAT_EVENTS = graphql(`
+  subscription ChatEvents {
+    chatEvents {
+      type
+      conversationId
+    }
+  }
+`);
+
+/**
+ * Keeps one socket open while signed in: conversation changes from any device refresh the list,
+ * and when the session is revoked elsewhere the server closes this socket (4403), the refresh
+ * that follows is refused, and the person is signed out at once.
+ */
+function LiveUpdates() {
+  const client = useApolloClient();
+  useSubscription(CHAT_EVENTS, {
+    onData: () => void client.refetchQueries({ include: ['Conversations'] }),
+  });
+  return null;
+}
+
+export function App() {
+  const { session } = useApp();
+  const me = useSession();
+  const route = useRoute();
+  const [logout] = useMutation(LOGOUT);
+  if (!me) return <AuthPage />;
+  const staff = me.user.role === 'ADMIN' || me.user.role === 'AUDITOR';
+  const page = route[0] ?? 'chat';
+
+  async function signOut() {
+    try {
+      await logout();
+    } finally {
+      session.signedOut();
+    }
+  }
+
+  return (
+    <div className="app">
+      <LiveUpdates />
+      <header className="top">
+        <strong>Parley</strong>
+        <nav>
+          <a href={href('chat')} aria-current={page === 'chat' ? 'page' : undefined}>
+            Chat
+          </a>
+          <a href={href('account')} aria-current={page === 'account' ? 'page' : undefined}>
+            Account
+          </a>
+          {staff && (
+            <a href={href('admin')} aria-current={page === 'admin' ? 'page' : undefined}>
+              Admin
+            </a>
+          )}
+        </nav>
+        <span className="who" data-testid="whoami">
+          {me.user.displayName ?? me.user.email} · {me.user.role}
+        </span>
+        <button onClick={signOut}>Sign out</button>
+      </header>
+      {page === 'account' ? <AccountPage /> : page === 'admin' && staff ? <AdminPage /> : <ChatPage conversationId={page === 'chat' ? route[1] : undefined} />}
+    </div>
+  );
+}

@@ -1,0 +1,4 @@
+/** Placeholder: the admin screens are being built. */
+export function AdminPage() {
+  return <main data-testid="admin-page">Admin</main>;
+}

@@ -1,0 +1,4 @@
+/** Placeholder: the chat screens are being built. */
+export function ChatPage({ conversationId }: { conversationId?: string }) {
+  return <main data-testid="chat-page">Chat {conversationId ?? ''}</main>;
+}
