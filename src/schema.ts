@@ -11,6 +11,7 @@ import { AuthResolver } from './auth/auth.resolver';
 import { ChatEventsResolver } from './chat/chat-events.resolver';
 import { ChatResolver, ConversationResolver, MessageStreamEventResolver } from './chat/chat.resolver';
 import { ModelsResolver } from './chat/models.resolver';
+import { UploadLimitsResolver } from './chat/upload-limits';
 import { TokenUsageResolver, UsageResolver } from './chat/usage.resolver';
 import { PrivacyResolver } from './privacy/privacy.resolver';
 import type { Config } from './config';
@@ -35,6 +36,7 @@ export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   ModelsResolver,
   PrivacyResolver,
   TokenUsageResolver,
+  UploadLimitsResolver,
   UsageResolver,
   UserAdminResolver,
 ];

@@ -3,6 +3,10 @@
 const CONTROL_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 const HEAD_BYTES = 16;
 
+/** Every type the sniffer accepts (`TypeSniffer.finish` answers one of these or nothing), as `uploadLimits` lists them. */
+export const ACCEPTED_UPLOAD_TYPES = ['text/plain', 'text/markdown', 'application/pdf', 'image/png', 'image/jpeg', 'image/webp'] as const;
+export type AcceptedUploadType = (typeof ACCEPTED_UPLOAD_TYPES)[number];
+
 /**
  * Decides a file's type from its bytes alone, fed one chunk at a time (so a file is never held
  * whole): PNG, JPEG, WebP and PDF by their signatures in the first bytes; text (markdown by a
@@ -23,7 +27,7 @@ export class TypeSniffer {
   }
 
   /** The sniffed type once every byte was pushed, or undefined (not accepted). */
-  finish(filename: string): string | undefined {
+  finish(filename: string): AcceptedUploadType | undefined {
     const h = this.head;
     const starts = (sig: number[], at = 0) => sig.every((b, i) => h[at + i] === b);
     if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
@@ -47,7 +51,7 @@ export class TypeSniffer {
 }
 
 /** The types accepted, decided from the bytes alone. */
-export function sniffType(bytes: Buffer, filename: string): string | undefined {
+export function sniffType(bytes: Buffer, filename: string): AcceptedUploadType | undefined {
   const s = new TypeSniffer();
   s.push(bytes);
   return s.finish(filename);

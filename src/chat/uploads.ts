@@ -176,7 +176,8 @@ export function uploadsRoute(deps: UploadDeps): RequestHandler {
     let parser: busboy.Busboy;
     try {
       // utf8: browsers send the file name as raw UTF-8 (busboy's default would misread it as latin1).
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: config.maxUploadBytes, fields: 5, parts: 6 } });
+      // fileSize + 1: busboy marks a file truncated once it REACHES the limit, and a file of exactly MAX_UPLOAD_BYTES is allowed.
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: config.maxUploadBytes + 1, fields: 5, parts: 6 } });
     } catch {
       return sendGraphQLError(res, 400, 'BAD_USER_INPUT', 'Malformed multipart request');
     }

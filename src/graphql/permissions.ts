@@ -61,6 +61,7 @@ export const RULES = {
     conversations: isAuthenticated,
     conversation: isAuthenticated,
     myUsage: isAuthenticated,
+    uploadLimits: isAuthenticated,
     myApiKeys: isSessionUser,
     auditEvents: isAdminOrAuditor,
     verifyAuditChain: isAdminOrAuditor,
@@ -122,6 +123,7 @@ export const RULES = {
   IpCount: allow,
   SecuritySummary: allow,
   UsageSummary: allow,
+  UploadLimits: allow,
   ApiKey: allow,
   ApiKeyPayload: allow,
 } satisfies IRules;

@@ -1,6 +1,7 @@
 import { bearer, registerUser } from '../helpers/auth';
 import { createConversation } from '../helpers/chat';
 import { gql, sql, useTestServer } from '../helpers/server';
+import { sniffType } from '../../src/chat/uploads';
 
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 1)]);
 const EXE = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(64, 0)]);
@@ -64,5 +65,34 @@ describe('uploads (POST /attachments)', () => {
     );
     expect(listed.body.data.conversation.messages.edges[0].node.attachments).toEqual([{ id: mine.id }]);
     expect(await sql(t, `select 1 from audit_event where action = 'chat.attachment.create' and resource_id = ?`, [mine.id])).toHaveLength(1);
+  });
+
+  it('uploadLimits tells a signed-in caller the size limit and the accepted types, which are exactly what the upload route enforces; anonymous callers are refused', async () => {
+    const u = await registerUser(t.graphqlUrl);
+    const q = '{ uploadLimits { maxBytes mimeTypes } }';
+    const anon = await gql(t.graphqlUrl, q);
+    expect(anon.body.data).toBeNull();
+    expect(anon.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    const { body } = await gql(t.graphqlUrl, q, undefined, bearer(u.accessToken));
+    expect(body.errors).toBeUndefined();
+    expect(body.data.uploadLimits).toEqual({
+      maxBytes: 2048, // MAX_UPLOAD_BYTES=2kb for this server
+      mimeTypes: ['text/plain', 'text/markdown', 'application/pdf', 'image/png', 'image/jpeg', 'image/webp'],
+    });
+    // The numbers are the route's own: exactly maxBytes is stored, one byte more is 413.
+    const max = body.data.uploadLimits.maxBytes as number;
+    expect((await upload(u.accessToken, Buffer.alloc(max, 0x41), 'fits.txt')).status).toBe(201);
+    expect((await upload(u.accessToken, Buffer.alloc(max + 1, 0x41), 'over.txt')).status).toBe(413);
+    // Every listed type is one the sniffer can answer.
+    const samples: [Buffer, string][] = [
+      [Buffer.from('plain'), 'a.txt'],
+      [Buffer.from('# md'), 'a.md'],
+      [Buffer.from('%PDF-1.7\n'), 'a.pdf'],
+      [PNG, 'a.png'],
+      [Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]), 'a.jpg'],
+      [Buffer.concat([Buffer.from('RIFF'), Buffer.from([4, 0, 0, 0]), Buffer.from('WEBPVP8 ')]), 'a.webp'],
+    ];
+    const sniffed = samples.map(([bytes, name]) => sniffType(bytes, name));
+    expect(sniffed).toEqual(body.data.uploadLimits.mimeTypes);
   });
 });
