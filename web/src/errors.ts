@@ -47,6 +47,8 @@ export function problemOf(error: unknown): Problem {
 export function describeProblem(p: Problem): string {
   const wait = p.retryAfterSeconds !== undefined ? ` Try again in ${formatSeconds(p.retryAfterSeconds)}.` : '';
   if (p.code === 'RATE_LIMITED' && p.reason === 'DAILY_QUOTA') return `Daily quota used up.${wait}`;
+  if (p.code === 'RATE_LIMITED' && p.reason === 'CONCURRENT_STREAMS') return `Too many replies are being written at once; wait for one to finish.${wait}`;
+  if (p.code === 'RATE_LIMITED' && p.reason === 'COST_BUDGET') return `Too much work requested in a short time.${wait}`;
   if (p.code === 'RATE_LIMITED') return `Too many requests.${wait}`;
   if (p.code === 'ACCOUNT_LOCKED') return `This account is locked for now.${wait}`;
   if (p.code === 'NETWORK') return 'The server cannot be reached. Check your connection and try again.';

@@ -128,6 +128,8 @@ export function createApollo(config: AppConfig, session: Session, socket: Client
             users: relayStylePagination(['filter']),
           },
         },
+        // "Load earlier" (`last`/`before`) puts the older page in front of the messages shown.
+        Conversation: { fields: { messages: relayStylePagination() } },
       },
     }),
   });

@@ -1,4 +1,13 @@
-/** Placeholder: the chat screens are being built. */
+import { ConversationList } from './ConversationList';
+import { ConversationView } from './ConversationView';
+import { NewChat } from './NewChat';
+
+/** `#/chat` (a new chat) and `#/chat/<id>` (that conversation), beside the list of conversations. */
 export function ChatPage({ conversationId }: { conversationId?: string }) {
-  return <main data-testid="chat-page">Chat {conversationId ?? ''}</main>;
+  return (
+    <main className="chat" data-testid="chat-page">
+      <ConversationList activeId={conversationId} />
+      <div className="chat-main">{conversationId ? <ConversationView key={conversationId} id={conversationId} /> : <NewChat />}</div>
+    </main>
+  );
 }

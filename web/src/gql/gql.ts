@@ -27,6 +27,16 @@ type Documents = {
     "\n  query CaptchaChallenge {\n    captchaChallenge {\n      provider\n      challenge\n    }\n  }\n": typeof types.CaptchaChallengeDocument,
     "\n  fragment AuthFields on AuthPayload {\n    accessToken\n    accessTokenExpiresAt\n    user {\n      id\n      email\n      displayName\n      role\n    }\n  }\n": typeof types.AuthFieldsFragmentDoc,
     "\n  mutation RefreshSession {\n    refreshSession {\n      ...AuthFields\n    }\n  }\n": typeof types.RefreshSessionDocument,
+    "\n  mutation ChatSendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      userMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      assistantMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      conversation {\n        id\n        title\n        updatedAt\n      }\n    }\n  }\n": typeof types.ChatSendMessageDocument,
+    "\n  query Conversations($first: Int, $after: String, $filter: ConversationFilter) {\n    conversations(first: $first, after: $after, filter: $filter) {\n      edges {\n        cursor\n        node {\n          id\n          title\n          updatedAt\n          lastMessage {\n            id\n            createdAt\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.ConversationsDocument,
+    "\n  mutation ChatDeleteConversation($id: ID!) {\n    deleteConversation(id: $id)\n  }\n": typeof types.ChatDeleteConversationDocument,
+    "\n  query ChatConversation($id: ID!, $last: Int, $before: String) {\n    conversation(id: $id) {\n      id\n      title\n      model\n      systemPrompt\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ChatMessageFields\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n      }\n    }\n  }\n": typeof types.ChatConversationDocument,
+    "\n  mutation ChatCancelGeneration($messageId: ID!) {\n    cancelGeneration(messageId: $messageId) {\n      ...ChatMessageFields\n    }\n  }\n": typeof types.ChatCancelGenerationDocument,
+    "\n  query ChatModels {\n    models {\n      id\n      provider\n      default\n      development\n    }\n  }\n": typeof types.ChatModelsDocument,
+    "\n  mutation ChatCreateConversation($input: CreateConversationInput!) {\n    createConversation(input: $input) {\n      id\n      title\n      model\n      systemPrompt\n      updatedAt\n    }\n  }\n": typeof types.ChatCreateConversationDocument,
+    "\n  query ChatUploadLimits {\n    uploadLimits {\n      maxBytes\n      mimeTypes\n    }\n  }\n": typeof types.ChatUploadLimitsDocument,
+    "\n  fragment ChatMessageFields on Message {\n    id\n    conversationId\n    role\n    content\n    status\n    model\n    error\n    errorCode\n    finishReason\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n      totalTokens\n    }\n    attachments {\n      id\n      filename\n      mimeType\n      size\n    }\n  }\n": typeof types.ChatMessageFieldsFragmentDoc,
+    "\n  subscription ChatMessageStream($messageId: ID!, $fromOffset: Int) {\n    messageStream(messageId: $messageId, fromOffset: $fromOffset) {\n      messageId\n      offset\n      delta\n      done\n      status\n      message {\n        ...ChatMessageFields\n      }\n    }\n  }\n": typeof types.ChatMessageStreamDocument,
 };
 const documents: Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
@@ -42,6 +52,16 @@ const documents: Documents = {
     "\n  query CaptchaChallenge {\n    captchaChallenge {\n      provider\n      challenge\n    }\n  }\n": types.CaptchaChallengeDocument,
     "\n  fragment AuthFields on AuthPayload {\n    accessToken\n    accessTokenExpiresAt\n    user {\n      id\n      email\n      displayName\n      role\n    }\n  }\n": types.AuthFieldsFragmentDoc,
     "\n  mutation RefreshSession {\n    refreshSession {\n      ...AuthFields\n    }\n  }\n": types.RefreshSessionDocument,
+    "\n  mutation ChatSendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      userMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      assistantMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      conversation {\n        id\n        title\n        updatedAt\n      }\n    }\n  }\n": types.ChatSendMessageDocument,
+    "\n  query Conversations($first: Int, $after: String, $filter: ConversationFilter) {\n    conversations(first: $first, after: $after, filter: $filter) {\n      edges {\n        cursor\n        node {\n          id\n          title\n          updatedAt\n          lastMessage {\n            id\n            createdAt\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.ConversationsDocument,
+    "\n  mutation ChatDeleteConversation($id: ID!) {\n    deleteConversation(id: $id)\n  }\n": types.ChatDeleteConversationDocument,
+    "\n  query ChatConversation($id: ID!, $last: Int, $before: String) {\n    conversation(id: $id) {\n      id\n      title\n      model\n      systemPrompt\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ChatMessageFields\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n      }\n    }\n  }\n": types.ChatConversationDocument,
+    "\n  mutation ChatCancelGeneration($messageId: ID!) {\n    cancelGeneration(messageId: $messageId) {\n      ...ChatMessageFields\n    }\n  }\n": types.ChatCancelGenerationDocument,
+    "\n  query ChatModels {\n    models {\n      id\n      provider\n      default\n      development\n    }\n  }\n": types.ChatModelsDocument,
+    "\n  mutation ChatCreateConversation($input: CreateConversationInput!) {\n    createConversation(input: $input) {\n      id\n      title\n      model\n      systemPrompt\n      updatedAt\n    }\n  }\n": types.ChatCreateConversationDocument,
+    "\n  query ChatUploadLimits {\n    uploadLimits {\n      maxBytes\n      mimeTypes\n    }\n  }\n": types.ChatUploadLimitsDocument,
+    "\n  fragment ChatMessageFields on Message {\n    id\n    conversationId\n    role\n    content\n    status\n    model\n    error\n    errorCode\n    finishReason\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n      totalTokens\n    }\n    attachments {\n      id\n      filename\n      mimeType\n      size\n    }\n  }\n": types.ChatMessageFieldsFragmentDoc,
+    "\n  subscription ChatMessageStream($messageId: ID!, $fromOffset: Int) {\n    messageStream(messageId: $messageId, fromOffset: $fromOffset) {\n      messageId\n      offset\n      delta\n      done\n      status\n      message {\n        ...ChatMessageFields\n      }\n    }\n  }\n": types.ChatMessageStreamDocument,
 };
 
 /**
@@ -110,6 +130,46 @@ export function graphql(source: "\n  fragment AuthFields on AuthPayload {\n    a
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RefreshSession {\n    refreshSession {\n      ...AuthFields\n    }\n  }\n"): (typeof documents)["\n  mutation RefreshSession {\n    refreshSession {\n      ...AuthFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChatSendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      userMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      assistantMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      conversation {\n        id\n        title\n        updatedAt\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ChatSendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      userMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      assistantMessageEdge {\n        cursor\n        node {\n          ...ChatMessageFields\n        }\n      }\n      conversation {\n        id\n        title\n        updatedAt\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Conversations($first: Int, $after: String, $filter: ConversationFilter) {\n    conversations(first: $first, after: $after, filter: $filter) {\n      edges {\n        cursor\n        node {\n          id\n          title\n          updatedAt\n          lastMessage {\n            id\n            createdAt\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query Conversations($first: Int, $after: String, $filter: ConversationFilter) {\n    conversations(first: $first, after: $after, filter: $filter) {\n      edges {\n        cursor\n        node {\n          id\n          title\n          updatedAt\n          lastMessage {\n            id\n            createdAt\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChatDeleteConversation($id: ID!) {\n    deleteConversation(id: $id)\n  }\n"): (typeof documents)["\n  mutation ChatDeleteConversation($id: ID!) {\n    deleteConversation(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ChatConversation($id: ID!, $last: Int, $before: String) {\n    conversation(id: $id) {\n      id\n      title\n      model\n      systemPrompt\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ChatMessageFields\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ChatConversation($id: ID!, $last: Int, $before: String) {\n    conversation(id: $id) {\n      id\n      title\n      model\n      systemPrompt\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ChatMessageFields\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChatCancelGeneration($messageId: ID!) {\n    cancelGeneration(messageId: $messageId) {\n      ...ChatMessageFields\n    }\n  }\n"): (typeof documents)["\n  mutation ChatCancelGeneration($messageId: ID!) {\n    cancelGeneration(messageId: $messageId) {\n      ...ChatMessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ChatModels {\n    models {\n      id\n      provider\n      default\n      development\n    }\n  }\n"): (typeof documents)["\n  query ChatModels {\n    models {\n      id\n      provider\n      default\n      development\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChatCreateConversation($input: CreateConversationInput!) {\n    createConversation(input: $input) {\n      id\n      title\n      model\n      systemPrompt\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ChatCreateConversation($input: CreateConversationInput!) {\n    createConversation(input: $input) {\n      id\n      title\n      model\n      systemPrompt\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ChatUploadLimits {\n    uploadLimits {\n      maxBytes\n      mimeTypes\n    }\n  }\n"): (typeof documents)["\n  query ChatUploadLimits {\n    uploadLimits {\n      maxBytes\n      mimeTypes\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ChatMessageFields on Message {\n    id\n    conversationId\n    role\n    content\n    status\n    model\n    error\n    errorCode\n    finishReason\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n      totalTokens\n    }\n    attachments {\n      id\n      filename\n      mimeType\n      size\n    }\n  }\n"): (typeof documents)["\n  fragment ChatMessageFields on Message {\n    id\n    conversationId\n    role\n    content\n    status\n    model\n    error\n    errorCode\n    finishReason\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n      totalTokens\n    }\n    attachments {\n      id\n      filename\n      mimeType\n      size\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ChatMessageStream($messageId: ID!, $fromOffset: Int) {\n    messageStream(messageId: $messageId, fromOffset: $fromOffset) {\n      messageId\n      offset\n      delta\n      done\n      status\n      message {\n        ...ChatMessageFields\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription ChatMessageStream($messageId: ID!, $fromOffset: Int) {\n    messageStream(messageId: $messageId, fromOffset: $fromOffset) {\n      messageId\n      offset\n      delta\n      done\n      status\n      message {\n        ...ChatMessageFields\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
