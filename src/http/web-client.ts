@@ -4,8 +4,9 @@ import { pipeline } from 'node:stream';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /**
- * The Content-Security-Policy of the app's page (index.html only; assets and the API keep the
- * strict `default-src 'none'`): the bundle's own scripts, styles, fonts and images, `data:`/`blob:`
+ * The Content-Security-Policy of the app's page and its assets (the API keeps the strict
+ * `default-src 'none'`; a worker built into `assets/` runs under its own response's policy, so
+ * the assets carry the page's): the bundle's own scripts, styles, fonts and images, `data:`/`blob:`
  * images (rendered attachments), workers from `blob:` (the captcha solver), and same-origin
  * `fetch` and WebSocket (Chrome's `'self'` includes same-host ws:/wss:). No inline script, no
  * eval, no other origin: a reply that smuggled markup into the DOM still could not run script.
@@ -104,7 +105,7 @@ async function serve(req: Request, res: Response, webDir: string): Promise<boole
   const name = p.slice('/assets/'.length);
   const type = assetType(name);
   if (!type) return false;
-  return sendFile(req, res, path.join(webDir, 'assets', name), { 'Content-Type': type, 'Cache-Control': IMMUTABLE });
+  return sendFile(req, res, path.join(webDir, 'assets', name), { 'Content-Type': type, 'Cache-Control': IMMUTABLE, 'Content-Security-Policy': APP_PAGE_CSP });
 }
 
 /**

@@ -73,13 +73,13 @@ describe('the built web client outside prod', () => {
     }
   });
 
-  it('serves an asset with its type and a year of immutable caching, under the API strict CSP', async () => {
+  it('serves an asset with its type, a year of immutable caching and the app CSP (a worker script runs under it)', async () => {
     const res = await raw(t!.url, '/assets/app-abc123.js');
     expect(res.status).toBe(200);
     expect(res.body).toBe(APP_JS);
     expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['content-security-policy']).toBe(APP_PAGE_CSP);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     const icon = await raw(t!.url, '/favicon.svg');
     expect(icon.status).toBe(200);
