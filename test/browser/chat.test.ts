@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { bearer, login } from '../helpers/auth';
 import { launchBrowser, newContext, pageErrors, shot, startWebServer, type PageErrors } from '../helpers/browser';
 import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { CHROMIUM, WEB_BUILD, describeWith } from '../helpers/prereq';
 import { gql, type TestServer } from '../helpers/server';
 import { openApp, registerInUi, STRONG_PASSWORD, uniqueEmail } from './web-ui';
@@ -101,6 +102,50 @@ async function newChat(page: Page, title?: string): Promise<string> {
   return page.evaluate(() => location.hash.split('/')[2]);
 }
 
+/** Installed before the app's scripts: keeps every WebSocket the page opens, so a test can drop one as a network would. */
+const RECORD_SOCKETS = `(() => {
+  const Native = window.WebSocket;
+  window.__parleySockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); window.__parleySockets.push(this); }
+  };
+})();`;
+
+/** Records the `fromOffset` of every ChatMessageStream subscription the page sends over its sockets, from now on. */
+async function streamSubscriptions(page: Page): Promise<number[]> {
+  const offsets: number[] = [];
+  const cdp = await page.createCDPSession();
+  await cdp.send('Network.enable');
+  cdp.on('Network.webSocketFrameSent', ({ response }) => {
+    const frame = JSON.parse(response.payloadData) as { type: string; payload?: { operationName?: string; variables?: { fromOffset?: number } } };
+    if (frame.type === 'subscribe' && frame.payload?.operationName === 'ChatMessageStream') offsets.push(frame.payload.variables?.fromOffset ?? 0);
+  });
+  return offsets;
+}
+
+/**
+ * Records every text the newest reply shows while it streams (a MutationObserver on the message
+ * list), so a test can assert that no intermediate state was wrong, not just the final one.
+ */
+async function watchReply(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(`(() => {
+    window.__parleyReplyLog = [];
+    const list = document.querySelector('[data-testid=messages]');
+    const record = () => {
+      const els = list.querySelectorAll('[data-testid=message][data-role=ASSISTANT]');
+      const el = els[els.length - 1];
+      if (el && el.getAttribute('data-status') === 'STREAMING') window.__parleyReplyLog.push(el.querySelector('[data-testid=message-content]').textContent);
+    };
+    new MutationObserver(record).observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
+  })()`);
+  return () => page.evaluate('window.__parleyReplyLog') as Promise<string[]>;
+}
+
+/** Every text in `seen` is the start of `full`: nothing shown twice or out of place. */
+function allPrefixes(seen: string[], full: string): string[] {
+  return seen.filter((text) => !full.startsWith(text));
+}
+
 /** The errors a page may show on purpose: Chrome logs the status of a refused request as a console error. */
 function unexpected(errors: PageErrors, allowed: RegExp[] = []): string[] {
   return errors.all().filter((line) => !allowed.some((re) => re.test(line)));
@@ -138,11 +183,12 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
   });
 
   /** A tab signed in as the file's person, its errors collected from the start. */
-  async function signedInPage(hash = '#/chat'): Promise<{ page: Page; errors: PageErrors }> {
+  async function signedInPage(hash = '#/chat', opts: { recordSockets?: boolean } = {}): Promise<{ page: Page; errors: PageErrors }> {
     const page = await context.newPage();
     pages.push(page);
     await page.setViewport({ width: 1200, height: 900 });
     const errors = await pageErrors(page);
+    if (opts.recordSockets) await page.evaluateOnNewDocument(RECORD_SOCKETS);
     await page.goto(`${t.url}/${hash}`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('[data-testid=chat-page]', { timeout: 30_000 });
     return { page, errors };
@@ -162,6 +208,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     const id = await newChat(page, 'Streaming demo');
     const message = words(40);
     const full = `Echo: ${message}`;
+    const shown = await watchReply(page);
     await send(page, message);
     expect(await page.$eval('#composer-text', (el) => (el as unknown as FormField).value)).toBe(''); // sent: the box is cleared
     const users = await page.$$eval('[data-testid=message][data-role=USER] [data-testid=message-content]', (els) => els.map((e) => e.textContent));
@@ -172,6 +219,9 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     expect(await page.$('[data-testid=message][data-status=STREAMING] button.stop')).not.toBeNull();
     await shot(page, 'chat-streaming');
     expect(await replyWhen(page, 'COMPLETE')).toBe(full);
+    const seen = await shown();
+    expect(seen.length).toBeGreaterThan(10); // rendered word by word, as it arrived
+    expect(allPrefixes(seen, full)).toEqual([]);
     expect(await page.$('[data-testid=message][data-role=ASSISTANT] [data-testid=message-status]')).toBeNull(); // complete: no status line
     await shot(page, 'chat-finished');
     // The list shows it, titled, linking to it.
@@ -212,20 +262,68 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     await send(page, message);
     await midStream(page, full, 20);
     // Count the stream subscriptions the reloaded page starts, and the offset each asks for.
-    const subscriptions: number[] = [];
-    const cdp = await page.createCDPSession();
-    await cdp.send('Network.enable');
-    cdp.on('Network.webSocketFrameSent', ({ response }) => {
-      const frame = JSON.parse(response.payloadData) as { type: string; payload?: { operationName?: string; variables?: { fromOffset?: number } } };
-      if (frame.type === 'subscribe' && frame.payload?.operationName === 'ChatMessageStream') subscriptions.push(frame.payload.variables?.fromOffset ?? 0);
-    });
+    const subscriptions = await streamSubscriptions(page);
     await page.reload({ waitUntil: 'domcontentloaded' });
     // After the reload the page loads the reply as far as it got (still STREAMING) and follows it from there.
+    await page.waitForSelector('[data-testid=messages]');
+    const shown = await watchReply(page);
     const loaded = await midStream(page, full, 0);
     expect(full.startsWith(loaded.trimEnd())).toBe(true);
     expect(await replyWhen(page, 'COMPLETE')).toBe(full); // exactly once: nothing duplicated, nothing lost
     expect(subscriptions.length).toBeGreaterThanOrEqual(1);
     expect(subscriptions[0]).toBeGreaterThan(0); // resumed from the loaded length, not from the start
+    const seen = await shown();
+    expect(seen.length).toBeGreaterThan(5);
+    expect(allPrefixes(seen, full)).toEqual([]);
+    expect(errors.all()).toEqual([]);
+  });
+
+  it('a dropped socket mid-reply: graphql-ws resubscribes with the same offset, the replayed deltas overwrite by offset, nothing is doubled', async () => {
+    const { page, errors } = await signedInPage('#/chat', { recordSockets: true });
+    await newChat(page);
+    const message = words(50);
+    const full = `Echo: ${message}`;
+    const subscriptions = await streamSubscriptions(page);
+    const shown = await watchReply(page);
+    await send(page, message);
+    const before = await midStream(page, full, 20);
+    // The connection drops (closed under the app, as a network failure would): graphql-ws reconnects and resubscribes.
+    const dropped = await page.evaluate(`(() => {
+      const open = window.__parleySockets.filter((s) => s.readyState === 1);
+      open.forEach((s) => s.close(4321, 'test: the connection dropped'));
+      return open.length;
+    })()`);
+    expect(dropped).toBe(1);
+    expect(await replyWhen(page, 'COMPLETE')).toBe(full);
+    // Two subscriptions with the same variables: the first, and graphql-ws's own resubscription, which replayed
+    // the reply from the same offset over the text already shown (a plain append would have shown it twice).
+    expect(subscriptions).toEqual([0, 0]);
+    expect(before.length).toBeGreaterThan(20);
+    const seen = await shown();
+    expect(seen.length).toBeGreaterThan(5);
+    expect(allPrefixes(seen, full)).toEqual([]); // at no moment did the reply show a word twice
+    expect(errors.all()).toEqual([]);
+  });
+
+  it('shows why a reply ended short: cut at the output limit', async () => {
+    const id = await createConversation(t.graphqlUrl, token, { title: 'Short one' });
+    const sent = await gql(
+      t.graphqlUrl,
+      'mutation S($i: SendMessageInput!) { sendMessage(input: $i) { assistantMessage { id } } }',
+      { i: { conversationId: id, content: 'a rather long message to cut', parameters: { maxOutputTokens: 3 } } },
+      bearer(token),
+    );
+    const ws = authedWs(t.wsUrl, token);
+    try {
+      await streamReply(ws, sent.body.data.sendMessage.assistantMessage.id);
+    } finally {
+      await ws.dispose();
+    }
+    const { page, errors } = await signedInPage(`#/chat/${id}`);
+    expect(await replyWhen(page, 'COMPLETE')).toBe('Echo: a rath'); // 3 tokens of about 4 characters
+    expect(await page.$eval('[data-testid=message][data-role=ASSISTANT] [data-testid=message-status]', (e) => e.textContent)).toBe(
+      'Cut short: the reply reached its output limit.',
+    );
     expect(errors.all()).toEqual([]);
   });
 
@@ -459,5 +557,43 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     expect(whole).toEqual(Array.from({ length: 26 }, (_, i) => [`m${i}`, `Echo: m${i}`]).flat());
     expect(await page.$$('xpath/.//button[normalize-space()="Load earlier"]')).toHaveLength(0);
     expect(errors.all()).toEqual([]);
+  });
+});
+
+describeWith([CHROMIUM, WEB_BUILD], 'web client: chat with an OpenAI-compatible provider that fails', () => {
+  let fake: FakeOpenAI;
+  let t: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    t = await startWebServer({ env: { AI_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key', AI_MODELS: 'paced,dies' } });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await fake?.close();
+  });
+
+  it('lists the real models (no development label) and shows FAILED with the error, keeping the partial reply', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const errors = await pageErrors(page);
+    await openApp(page, t.url);
+    await registerInUi(page, uniqueEmail('chatfail'));
+    await page.waitForSelector('select[name=model] option');
+    const options = await page.$$eval('select[name=model] option', (els) => els.map((e) => e.textContent));
+    expect(options).toEqual(['paced (default) · openai', 'dies · openai']);
+    await page.select('select[name=model]', 'dies');
+    await page.click('form[aria-label="New chat"] button[type=submit]');
+    await page.waitForSelector('[data-testid=conversation]');
+    await send(page, 'hello');
+    const kept = await replyWhen(page, 'FAILED');
+    expect(kept).toMatch(/^Hello from the/); // what arrived before the upstream died stays
+    const status = await page.$eval('[data-testid=message][data-role=ASSISTANT] [data-testid=message-status]', (e) => e.textContent);
+    expect(status).toMatch(/^Failed: .+\(UPSTREAM_[A-Z_]+\)\.$/);
+    await shot(page, 'chat-failed');
+    expect(errors.all()).toEqual([]);
+    await context.close();
   });
 });
