@@ -7,7 +7,7 @@ import { launchBrowser, newContext, pageErrors, shot, startWebServer, type PageE
 import { authedWs, createConversation, sendMessage, streamReply } from '../helpers/chat';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { CHROMIUM, WEB_BUILD, describeWith } from '../helpers/prereq';
-import { gql, type TestServer } from '../helpers/server';
+import { gql, sql, type TestServer } from '../helpers/server';
 import { openApp, registerInUi, STRONG_PASSWORD, uniqueEmail } from './web-ui';
 
 /**
@@ -305,7 +305,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     expect(errors.all()).toEqual([]);
   });
 
-  it('shows why a reply ended short: cut at the output limit', async () => {
+  it('shows why a reply ended short: cut at the output limit, or interrupted by a restart', async () => {
     const id = await createConversation(t.graphqlUrl, token, { title: 'Short one' });
     const sent = await gql(
       t.graphqlUrl,
@@ -323,6 +323,15 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     expect(await replyWhen(page, 'COMPLETE')).toBe('Echo: a rath'); // 3 tokens of about 4 characters
     expect(await page.$eval('[data-testid=message][data-role=ASSISTANT] [data-testid=message-status]', (e) => e.textContent)).toBe(
       'Cut short: the reply reached its output limit.',
+    );
+    // A reply whose process died is INTERRUPTED after a restart (set here directly, as the server's sweeper would).
+    await sql(t, `update message set status = 'INTERRUPTED', finish_reason = 'INTERRUPTED', error_code = 'INTERRUPTED' where id = ?`, [
+      sent.body.data.sendMessage.assistantMessage.id,
+    ]);
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await replyWhen(page, 'INTERRUPTED');
+    expect(await page.$eval('[data-testid=message][data-role=ASSISTANT] [data-testid=message-status]', (e) => e.textContent)).toBe(
+      'Interrupted: the server restarted while writing this reply.',
     );
     expect(errors.all()).toEqual([]);
   });
