@@ -498,6 +498,42 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     expect(unexpected(errors, [/status of 429/])).toEqual([]);
   });
 
+  it('a send whose answer was lost is resent with the same clientMessageId: the message is stored once', async () => {
+    const { page, errors } = await signedInPage();
+    const id = await newChat(page);
+    // The first sendMessage reaches the server (forwarded from here) but the page never gets the answer.
+    let forwarded = 0;
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      if (req.isInterceptResolutionHandled()) return;
+      const body = req.postData() ?? '';
+      if (forwarded === 0 && req.method() === 'POST' && body.includes('"operationName":"ChatSendMessage"')) {
+        forwarded += 1;
+        void fetch(req.url(), { method: 'POST', headers: req.headers(), body }).then(() => req.abort('connectionreset'));
+        return;
+      }
+      void req.continue();
+    });
+    await page.type('#composer-text', 'only once please');
+    await page.keyboard.press('Enter');
+    const alert = await page.waitForSelector('[data-testid=composer-error]');
+    expect(await alert!.evaluate((e) => e.textContent)).toBe('The server cannot be reached. Check your connection and try again.');
+    expect(await page.$eval('#composer-text', (el) => (el as unknown as FormField).value)).toBe('only once please');
+    // Send again: the server recognizes the id and answers with the first call's messages.
+    await page.keyboard.press('Enter');
+    expect(await replyWhen(page, 'COMPLETE')).toBe('Echo: only once please');
+    expect(await page.$$('[data-testid=message]')).toHaveLength(2);
+    const stored = await gql(
+      t.graphqlUrl,
+      'query C($id: ID!) { conversation(id: $id) { messages(first: 10) { edges { node { role content } } } } }',
+      { id },
+      bearer(token),
+    );
+    expect(stored.body.data.conversation.messages.edges.map((e: { node: { role: string } }) => e.node.role)).toEqual(['USER', 'ASSISTANT']);
+    expect(forwarded).toBe(1);
+    expect(unexpected(errors, [/ERR_CONNECTION_RESET/])).toEqual([]);
+  });
+
   it('lists conversations newest first, 20 at a time with "Load more", hides archived ones, and deletes one after confirming', async () => {
     const created: string[] = [];
     for (let i = 0; i < 21; i++) created.push(await createConversation(t.graphqlUrl, token, { title: `Bulk ${String(i).padStart(2, '0')}` }));
