@@ -111,14 +111,17 @@ const RECORD_SOCKETS = `(() => {
   };
 })();`;
 
-/** Records the `fromOffset` of every ChatMessageStream subscription the page sends over its sockets, from now on. */
-async function streamSubscriptions(page: Page): Promise<number[]> {
-  const offsets: number[] = [];
+/** Records the `fromOffset` of every ChatMessageStream subscription the page sends over its sockets, from now on (`ids`: their operation ids). */
+async function streamSubscriptions(page: Page): Promise<number[] & { ids: string[] }> {
+  const offsets = Object.assign([] as number[], { ids: [] as string[] });
   const cdp = await page.createCDPSession();
   await cdp.send('Network.enable');
   cdp.on('Network.webSocketFrameSent', ({ response }) => {
-    const frame = JSON.parse(response.payloadData) as { type: string; payload?: { operationName?: string; variables?: { fromOffset?: number } } };
-    if (frame.type === 'subscribe' && frame.payload?.operationName === 'ChatMessageStream') offsets.push(frame.payload.variables?.fromOffset ?? 0);
+    const frame = JSON.parse(response.payloadData) as { type: string; id?: string; payload?: { operationName?: string; variables?: { fromOffset?: number } } };
+    if (frame.type === 'subscribe' && frame.payload?.operationName === 'ChatMessageStream') {
+      offsets.push(frame.payload.variables?.fromOffset ?? 0);
+      offsets.ids.push(frame.id ?? '');
+    }
   });
   return offsets;
 }
@@ -297,11 +300,42 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     expect(await replyWhen(page, 'COMPLETE')).toBe(full);
     // Two subscriptions with the same variables: the first, and graphql-ws's own resubscription, which replayed
     // the reply from the same offset over the text already shown (a plain append would have shown it twice).
-    expect(subscriptions).toEqual([0, 0]);
+    expect([...subscriptions]).toEqual([0, 0]);
     expect(before.length).toBeGreaterThan(20);
     const seen = await shown();
     expect(seen.length).toBeGreaterThan(5);
     expect(allPrefixes(seen, full)).toEqual([]); // at no moment did the reply show a word twice
+    expect(errors.all()).toEqual([]);
+  });
+
+  it('after SLOW_CONSUMER (the server ending the stream of a reader that fell behind) it resubscribes from the text it has and finishes exactly', async () => {
+    const { page, errors } = await signedInPage('#/chat', { recordSockets: true });
+    await newChat(page);
+    const message = words(50);
+    const full = `Echo: ${message}`;
+    const subscriptions = await streamSubscriptions(page);
+    const shown = await watchReply(page);
+    await send(page, message);
+    await midStream(page, full, 20);
+    // The server's error frame for that operation, exactly as the wire carries it, delivered on the app's socket.
+    const error = JSON.stringify({
+      type: 'error',
+      id: subscriptions.ids[0],
+      payload: [{ message: 'The reader fell behind; resubscribe with fromOffset', extensions: { code: 'SLOW_CONSUMER' } }],
+    });
+    const delivered = await page.evaluate(`(() => {
+      const open = window.__parleySockets.filter((s) => s.readyState === 1);
+      open.forEach((s) => s.dispatchEvent(new MessageEvent('message', { data: ${JSON.stringify(error)} })));
+      return open.length;
+    })()`);
+    expect(delivered).toBe(1);
+    expect(await replyWhen(page, 'COMPLETE')).toBe(full);
+    expect(subscriptions).toHaveLength(2);
+    expect(subscriptions[0]).toBe(0);
+    expect(subscriptions[1]).toBeGreaterThan(20); // from the length already shown, not from the start
+    expect(subscriptions[1]).toBeLessThan(full.length);
+    expect(allPrefixes(await shown(), full)).toEqual([]);
+    expect(await page.$('[data-testid=message] [role=alert]')).toBeNull(); // handled, not shown as a problem
     expect(errors.all()).toEqual([]);
   });
 
