@@ -1,7 +1,6 @@
 /**
- * Where the API is. Same origin by default (the dev server serves this app at `/`); a host
- * that serves the app elsewhere puts `parley-config.json` beside index.html:
- * `{ "apiUrl": "https://api.example.com/graphql" }`.
+ * Where the API is: the same origin by default (the dev server serves this app at `/`). A build
+ * for hosting elsewhere names it: `VITE_PARLEY_API_URL=https://api.example.com/graphql npm run build`.
  */
 export interface AppConfig {
   apiUrl: string;
@@ -9,22 +8,10 @@ export interface AppConfig {
   uploadUrl: string;
 }
 
-function derive(apiUrl: string): AppConfig {
-  const api = new URL(apiUrl, window.location.href);
+export function loadConfig(): AppConfig {
+  const configured = import.meta.env.VITE_PARLEY_API_URL as string | undefined;
+  const api = new URL(configured || '/graphql', window.location.href);
   const ws = new URL(api.href);
   ws.protocol = api.protocol === 'https:' ? 'wss:' : 'ws:';
   return { apiUrl: api.href, wsUrl: ws.href, uploadUrl: new URL('/attachments', api).href };
-}
-
-export async function loadConfig(): Promise<AppConfig> {
-  try {
-    const res = await fetch('/parley-config.json', { cache: 'no-store' });
-    if (res.ok) {
-      const body = (await res.json()) as { apiUrl?: unknown };
-      if (typeof body.apiUrl === 'string') return derive(body.apiUrl);
-    }
-  } catch {
-    // No config file: same origin.
-  }
-  return derive('/graphql');
 }

@@ -9,7 +9,7 @@ import { App } from './App';
 import './styles.css';
 
 async function start(): Promise<void> {
-  const config = await loadConfig();
+  const config = loadConfig();
   const session = new Session(config);
   const socket = createSocket(config, session);
   const apollo = createApollo(config, session, socket.client);
