@@ -45,7 +45,17 @@ export function AuditTable({ events, testId, caption }: { events: readonly Audit
       </thead>
       <tbody>
         {events.map((e) => (
-          <tr key={e.seq} data-testid="audit-row" data-seq={e.seq} data-action={e.action} data-outcome={e.outcome} data-actor-id={e.actorId ?? ''}>
+          <tr
+            key={e.seq}
+            data-testid="audit-row"
+            data-seq={e.seq}
+            data-action={e.action}
+            data-outcome={e.outcome}
+            data-actor-id={e.actorId ?? ''}
+            data-resource-type={e.resourceType ?? ''}
+            data-resource-id={e.resourceId ?? ''}
+            data-ip={e.ip ?? ''}
+          >
             <td className="num">{e.seq}</td>
             <td title={e.at}>{formatTime(e.at)}</td>
             <td>

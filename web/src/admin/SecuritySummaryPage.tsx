@@ -66,7 +66,7 @@ export function SecuritySummaryPage() {
       )}
       {loading && !s && <p className="muted">Loading…</p>}
       {s && (
-        <figure className="summary" data-testid="summary" data-since={since}>
+        <figure className="summary" data-testid="summary" data-since={since} aria-busy={loading}>
           <BarChart
             testId="summary-chart"
             title={`Security events since ${new Date(since).toLocaleString()}`}
