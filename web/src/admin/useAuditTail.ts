@@ -21,6 +21,8 @@ export interface AuditTail {
   problem: string | null;
   /** How many times the tail resumed (after SLOW_CONSUMER or a reconnect). */
   resumes: number;
+  /** The newest seq received: where the tail resumes from. */
+  newestSeq: number | null;
 }
 
 /** Newest first, one row per seq, at most TAIL_LIMIT. */
@@ -102,5 +104,5 @@ export function useAuditTail(enabled: boolean, startAfter: number | null): Audit
     };
   }, [enabled, client, socket]);
 
-  return { events, problem, resumes };
+  return { events, problem, resumes, newestSeq: events[0]?.seq ?? null };
 }
