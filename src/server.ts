@@ -18,6 +18,7 @@ import { CostBudget, OperationLimit, type RefusalTally } from './graphql/rate-li
 import { openAiCompatRoutes } from './chat/openai-compat';
 import { admission } from './http/admission';
 import { devLandingPage } from './http/dev-landing';
+import { webClient } from './http/web-client';
 import type { TokenService } from './auth/tokens';
 import { httpErrorHandler, sendGraphQLError } from './http/errors';
 import { limitDocument, limitDocumentSize, requireJsonPost, trustedDocumentsOnly } from './http/graphql-guards';
@@ -144,6 +145,8 @@ function baseApp(deps: {
   app.use(requestLog(logger, metrics));
   app.use(securityHeaders(config));
   app.use(opsRoutes({ config, orm: deps.db.orm, metrics, isShuttingDown: deps.isShuttingDown }));
+  // The reference client's page and files, for development; prod serves no pages at all.
+  if (config.appEnv !== 'prod') app.use(webClient(config.webDir));
   app.options('/attachments', corsPolicy(config));
   app.post('/attachments', corsPolicy(config), uploadsRoute({ config, logger, em, audit: services.audit, authenticator, redis: deps.redis }));
   app.options('/attachments/:id', corsPolicy(config));

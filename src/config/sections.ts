@@ -17,9 +17,10 @@ export function readDatabase(r: ConfigReader): Pick<Config, 'databaseUrl' | 'dat
   };
 }
 
-type ServerSettings = 'port' | 'host' | 'corsOrigins' | 'bodyLimitBytes' | 'logLevel' | 'metricsToken' | 'trustProxy' | 'shutdownTimeoutMs' | 'redisUrl' | 'ws';
+type ServerSettings =
+  'port' | 'host' | 'corsOrigins' | 'bodyLimitBytes' | 'logLevel' | 'metricsToken' | 'trustProxy' | 'shutdownTimeoutMs' | 'redisUrl' | 'ws' | 'webDir';
 
-/** The listening server: address, CORS, body limit, logs, metrics, proxy trust, shutdown, Redis and sockets. */
+/** The listening server: address, CORS, body limit, logs, metrics, proxy trust, shutdown, Redis, sockets and the built web client. */
 export function readServer(r: ConfigReader): Pick<Config, ServerSettings> {
   const metricsToken = r.str('METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 16) r.problem('METRICS_TOKEN must be at least 16 characters');
@@ -38,6 +39,7 @@ export function readServer(r: ConfigReader): Pick<Config, ServerSettings> {
       maxSubscriptionsPerConnection: r.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 25, 1, 10_000),
       expiredGraceSeconds: r.int('WS_EXPIRED_GRACE_SECONDS', 300, 1, 86_400),
     },
+    webDir: path.resolve(r.str('WEB_DIR') ?? 'web/dist'),
   };
 }
 

@@ -40,6 +40,8 @@ export interface Config {
   /** True when no SECRET_KEY was given and a random one was made for this process (never in prod). */
   secretKeyGenerated: boolean;
   corsOrigins: string[];
+  /** The built reference client (`index.html`, `assets/`), served at `/` outside prod only. */
+  webDir: string;
   bodyLimitBytes: number;
   maxUploadBytes: number;
   uploads: {

@@ -14,6 +14,7 @@ not page loads, which is why a browser gets this page instead of an error.</p>
 <p>Where to read on: <code>README.md</code> (setting up, configuration, using the API with examples),
 <code>schema.graphql</code> (exactly what is served), <code>SECURITY.md</code> (what each control does).
 Signing up needs a solved captcha: <code>captchaChallenge</code> gives the challenge.</p>
+<p>When the web client is built (<code>npm run web</code>), it is at <a href="/">/</a>.</p>
 <p>This page is served outside <code>APP_ENV=prod</code> only.</p>
 </body>
 </html>

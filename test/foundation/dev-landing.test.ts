@@ -17,6 +17,7 @@ describe('a browser opening /graphql outside prod', () => {
     const page = await res.text();
     expect(page).toContain('<h1>Parley GraphQL API</h1>');
     expect(page).toContain('README.md');
+    expect(page).toContain('<a href="/">/</a>'); // where the built web client is
     expect(page).not.toMatch(/<script/i);
   });
 

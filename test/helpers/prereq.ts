@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { API_MD } from '../foundation/contract';
+import { ROOT } from './paths';
 
 /**
  * Tests that need something outside the repository are skipped with a one-line reason when it is
@@ -36,6 +38,22 @@ export const REDIS_SERVER: Prerequisite = {
 /** The public contract, ../shared/API.md beside the clone. */
 export const CONTRACT_FILE: Prerequisite = {
   missing: () => (fs.existsSync(API_MD) ? undefined : `the contract file ${API_MD} is not beside the clone`),
+};
+
+/** The browser the browser tests drive: PARLEY_CHROMIUM, or Debian's `chromium` package. */
+export const CHROMIUM_PATH = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
+
+/** A Chromium to run headless (test/helpers/browser.ts). */
+export const CHROMIUM: Prerequisite = {
+  missing: () => (fs.existsSync(CHROMIUM_PATH) ? undefined : 'no chromium browser (apt-get install chromium)'),
+};
+
+/** The built reference client, `web/dist` (what `npm run web:build` writes and .ci/run builds). */
+export const WEB_DIST = path.join(ROOT, 'web', 'dist');
+
+/** The reference client built, for browser tests of the real app. */
+export const WEB_BUILD: Prerequisite = {
+  missing: () => (fs.existsSync(path.join(WEB_DIST, 'index.html')) ? undefined : 'the web client is not built (npm run web:build)'),
 };
 
 /** `describe` when every prerequisite is there; otherwise skipped with its reason, or failed under PARLEY_TEST_REQUIRE_ALL=1. */
