@@ -13,6 +13,23 @@ import { gql, type TestServer } from '../helpers/server';
  * security summary, whose chart is checked against the API.
  */
 
+// The page-side callbacks below run in the browser. The root tsconfig has no DOM lib (its globals
+// clash with Node's), so these module-local declarations give them the few shapes they use.
+interface DomNode {
+  readonly dataset: Record<string, string | undefined>;
+  readonly textContent: string | null;
+  value: string;
+  querySelector(selector: string): DomNode | null;
+  getAttribute(name: string): string | null;
+  dispatchEvent(event: Event): boolean;
+}
+declare const document: {
+  querySelector(selector: string): DomNode | null;
+  querySelectorAll(selector: string): Iterable<DomNode> & { readonly length: number; readonly [index: number]: DomNode };
+};
+declare const window: { notReloaded?: boolean };
+declare const HTMLInputElement: { prototype: object };
+
 const ADMIN = { email: 'admin@example.com', password: 'Correct-Horse-Battery-9' };
 const USER_PASSWORD = 'Another-Strong-Pass-77';
 
@@ -30,7 +47,7 @@ interface RowData {
 function rows(page: Page, table: 'audit-table' | 'tail-table'): Promise<RowData[]> {
   return page.$$eval(`[data-testid=${table}] [data-testid=audit-row]`, (trs) =>
     trs.map((tr) => {
-      const d = (tr as HTMLElement).dataset;
+      const d = (tr as DomNode).dataset;
       return {
         seq: Number(d.seq),
         action: d.action ?? '',
@@ -49,7 +66,7 @@ async function setValue(page: Page, selector: string, value: string): Promise<vo
   await page.$eval(
     selector,
     (el, v) => {
-      const input = el as HTMLInputElement;
+      const input = el as DomNode;
       Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, v);
       input.dispatchEvent(new Event('input', { bubbles: true }));
     },
@@ -155,7 +172,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     expect(await signedIn(admin)).toContain('ADMIN');
     await admin.click('a[href="#/admin"]');
     await admin.waitForSelector('[data-testid=audit-page] [data-testid=audit-row]');
-    await admin.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await admin.evaluate(() => (window.notReloaded = true));
     await admin.click('input[name=liveTail]');
     await admin.waitForSelector('[data-testid=live-tail][data-live=true] [data-testid=tail-status]');
 
@@ -176,7 +193,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     expect(tail.map((r) => r.seq)).toEqual([...new Set(tail.map((r) => r.seq))].sort((a, b) => b - a));
     const logNewest = Math.max(...(await rows(admin, 'audit-table')).map((r) => r.seq));
     expect(Math.min(...tail.map((r) => r.seq))).toBeGreaterThan(logNewest);
-    expect(await admin.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await admin.evaluate(() => window.notReloaded)).toBe(true);
     await shot(admin, 'admin-audit-live-tail');
   });
 
@@ -192,7 +209,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     await admin.select('[data-testid=audit-filter] select[name=outcome]', 'FAILURE');
     await admin.click('[data-testid=audit-filter] button[type=submit]');
     await admin.waitForFunction(() => {
-      const trs = [...document.querySelectorAll<HTMLElement>('[data-testid=audit-table] [data-testid=audit-row]')];
+      const trs = [...document.querySelectorAll('[data-testid=audit-table] [data-testid=audit-row]')];
       return trs.length > 0 && trs.every((tr) => tr.dataset.action === 'auth.login' && tr.dataset.outcome === 'FAILURE');
     });
     const failed = await rows(admin, 'audit-table');
@@ -211,10 +228,9 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
   it('every filter field and the order reach the server, narrowing the log to exactly one event', async () => {
     await admin.click('[data-testid=audit-filter] button::-p-text(Clear)');
     // The person's last successful sign-in, whose every field the form will ask for.
-    const data = await api(
-      'query($f: AuditFilter) { auditEvents(filter: $f, first: 1) { edges { node { seq actorId resourceType resourceId ip } } } }',
-      { f: { action: 'auth.login', outcome: 'SUCCESS', actorId: personId } },
-    );
+    const data = await api('query($f: AuditFilter) { auditEvents(filter: $f, first: 1) { edges { node { seq actorId resourceType resourceId ip } } } }', {
+      f: { action: 'auth.login', outcome: 'SUCCESS', actorId: personId },
+    });
     const ev = data.auditEvents.edges[0].node as { seq: number; actorId: string; resourceType: string; resourceId: string; ip: string };
     const span = await admin.evaluate(() => {
       const local = (d: Date) => {
@@ -241,7 +257,8 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     const sent = new Promise<Record<string, unknown>>((resolve) => {
       onRequest = (req) => {
         const body = req.postData();
-        if (req.url().endsWith('/graphql') && body?.includes('"AdminAuditEvents"')) resolve((JSON.parse(body) as { variables: Record<string, unknown> }).variables);
+        if (req.url().endsWith('/graphql') && body?.includes('"AdminAuditEvents"'))
+          resolve((JSON.parse(body) as { variables: Record<string, unknown> }).variables);
       };
     });
     admin.on('request', onRequest);
@@ -266,7 +283,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     });
     await admin.waitForFunction(
       (seq) => {
-        const trs = document.querySelectorAll<HTMLElement>('[data-testid=audit-table] [data-testid=audit-row]');
+        const trs = document.querySelectorAll('[data-testid=audit-table] [data-testid=audit-row]');
         return trs.length === 1 && trs[0].dataset.seq === String(seq);
       },
       {},
@@ -280,7 +297,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
   it('chain verification shows the chain valid, also against a pasted head, and broken against a wrong one', async () => {
     await admin.click('[data-testid=chain-check] button[type=submit]');
     await admin.waitForSelector('[data-testid=chain-result]');
-    expect(await admin.$eval('[data-testid=chain-result]', (el) => (el as HTMLElement).dataset.valid)).toBe('true');
+    expect(await admin.$eval('[data-testid=chain-result]', (el) => (el as DomNode).dataset.valid)).toBe('true');
     expect(await admin.$eval('[data-testid=chain-valid]', (el) => el.textContent)).toBe('yes');
     expect(Number(await admin.$eval('[data-testid=chain-checked]', (el) => el.textContent))).toBeGreaterThan(5);
     expect(await admin.$eval('[data-testid=chain-first-broken]', (el) => el.textContent)).toBe('—');
@@ -359,7 +376,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     const row = await openUserRow(admin, t.url, ADMIN.email);
     await admin.select(`${row} select[name=role]`, 'USER');
     expect(await rowResult(admin, row, /own role/)).toBe('You cannot change your own role');
-    expect(await admin.$eval(`${row} select[name=role]`, (el) => (el as HTMLSelectElement).value)).toBe('ADMIN');
+    expect(await admin.$eval(`${row} select[name=role]`, (el) => (el as DomNode).value)).toBe('ADMIN');
     await admin.locator(`${row} input[name=lockReason]`).fill('oops');
     await admin.click(`${row} form button[type=submit]`);
     expect(await rowResult(admin, row, /lock yourself/)).toBe('You cannot lock yourself');
@@ -369,7 +386,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     const row = await openUserRow(admin, t.url, email);
     await admin.select(`${row} select[name=role]`, 'AUDITOR');
     await rowResult(admin, row, /^Role set to AUDITOR/);
-    await admin.waitForFunction((sel) => (document.querySelector(`${sel} select[name=role]`) as HTMLSelectElement).value === 'AUDITOR', {}, row);
+    await admin.waitForFunction((sel) => (document.querySelector(`${sel} select[name=role]`) as DomNode).value === 'AUDITOR', {}, row);
 
     await person.goto(`${t.url}/`);
     await submitAuth(person, email, USER_PASSWORD);
@@ -394,7 +411,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
       // The chart of the newly picked period, once its numbers have arrived.
       const since = await admin.waitForFunction(
         (before) => {
-          const fig = document.querySelector<HTMLElement>('[data-testid=summary][aria-busy=false]');
+          const fig = document.querySelector('[data-testid=summary][aria-busy=false]');
           return fig && fig.dataset.since !== before ? fig.dataset.since : null;
         },
         {},
@@ -403,14 +420,17 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
       const sinceIso = (await since.jsonValue()) as string;
       prev = sinceIso;
       const expected = (
-        await api('query($s: DateTime!) { securitySummary(since: $s) { failedLogins lockedAccounts rateLimited reusedRefreshTokens topFailingIps { ip count } } }', {
-          s: sinceIso,
-        })
+        await api(
+          'query($s: DateTime!) { securitySummary(since: $s) { failedLogins lockedAccounts rateLimited reusedRefreshTokens topFailingIps { ip count } } }',
+          {
+            s: sinceIso,
+          },
+        )
       ).securitySummary;
       const bars = await admin.$$eval('[data-testid=summary-chart] g[data-testid^=bar-]', (gs) =>
         gs.map((g) => ({
-          key: (g as HTMLElement).dataset.testid!.slice(4),
-          value: Number((g as HTMLElement).dataset.value),
+          key: (g as DomNode).dataset.testid!.slice(4),
+          value: Number((g as DomNode).dataset.value),
           text: g.querySelector('.bar-value')?.textContent,
           height: Number(g.querySelector('rect')?.getAttribute('height')),
         })),
@@ -426,7 +446,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
       expect(expected.failedLogins).toBeGreaterThanOrEqual(1);
       expect(expected.lockedAccounts).toBeGreaterThanOrEqual(1);
       const ips = await admin.$$eval('[data-testid=top-failing-ips] tbody tr[data-ip]', (trs) =>
-        trs.map((tr) => ({ ip: (tr as HTMLElement).dataset.ip, count: Number((tr as HTMLElement).dataset.count) })),
+        trs.map((tr) => ({ ip: (tr as DomNode).dataset.ip, count: Number((tr as DomNode).dataset.count) })),
       );
       expect(ips).toEqual(expected.topFailingIps);
     }
@@ -455,7 +475,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
       const msg = JSON.parse(e.response.payloadData) as { type: string; payload?: { operationName?: string; variables?: { afterSeq: number | null } } };
       if (msg.type === 'subscribe' && msg.payload?.operationName === 'AdminAuditEventAdded') subscribes.push({ afterSeq: msg.payload.variables!.afterSeq });
     });
-    const newestBefore = Number(await admin.$eval('[data-testid=live-tail]', (el) => (el as HTMLElement).dataset.newestSeq));
+    const newestBefore = Number(await admin.$eval('[data-testid=live-tail]', (el) => (el as DomNode).dataset.newestSeq));
 
     for (const socket of sockets) socket.destroy(); // graphql-ws waits at least 1.3 s before it reconnects
     await api(unlock, { id: personId }); // written while the browser is cut off
@@ -478,14 +498,14 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
   });
 
   it('the tail keeps only the newest 500 events, and "Load more" appends the next page of the log', async () => {
-    const before = Number(await admin.$eval('[data-testid=live-tail]', (el) => (el as HTMLElement).dataset.newestSeq));
+    const before = Number(await admin.$eval('[data-testid=live-tail]', (el) => (el as DomNode).dataset.newestSeq));
     for (let i = 0; i < 520; i++) await api('{ users(first: 1) { edges { cursor } } }'); // one data.read event each (group-committed)
     const newest = (await api('{ auditEvents(first: 1) { edges { node { seq } } } }')).auditEvents.edges[0].node.seq as number;
     expect(newest - before).toBeGreaterThan(500);
-    await admin.waitForFunction((n) => Number(document.querySelector<HTMLElement>('[data-testid=live-tail]')!.dataset.newestSeq) >= n, { timeout: 60_000 }, newest);
+    await admin.waitForFunction((n) => Number(document.querySelector('[data-testid=live-tail]')!.dataset.newestSeq) >= n, { timeout: 60_000 }, newest);
     await admin.click('input[name=liveTail]'); // off: the tail stops moving
-    const kept = Number(await admin.$eval('[data-testid=live-tail]', (el) => (el as HTMLElement).dataset.newestSeq));
-    expect(await admin.$eval('[data-testid=live-tail]', (el) => (el as HTMLElement).dataset.kept)).toBe('500');
+    const kept = Number(await admin.$eval('[data-testid=live-tail]', (el) => (el as DomNode).dataset.newestSeq));
+    expect(await admin.$eval('[data-testid=live-tail]', (el) => (el as DomNode).dataset.kept)).toBe('500');
     const tail = (await rows(admin, 'tail-table')).map((r) => r.seq);
     expect(tail).toEqual(Array.from({ length: 500 }, (_, i) => kept - i)); // the newest 500, none missing, none twice
 
@@ -512,7 +532,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     await admin.waitForFunction(() => document.querySelectorAll('tr[data-testid=user-row]').length === 20);
     await admin.click('button::-p-text(Load more)');
     await admin.waitForFunction(() => document.querySelectorAll('tr[data-testid=user-row]').length === 21);
-    const ids = await admin.$$eval('tr[data-testid=user-row]', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.userId));
+    const ids = await admin.$$eval('tr[data-testid=user-row]', (trs) => trs.map((tr) => (tr as DomNode).dataset.userId));
     expect([...ids].sort()).toEqual([...made].sort());
     expect(await admin.$('button::-p-text(Load more)')).toBeNull();
 
@@ -521,7 +541,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     await admin.click('form[aria-label="Filter users"] button[type=submit]');
     await admin.waitForFunction(
       (id) => {
-        const trs = [...document.querySelectorAll<HTMLElement>('tr[data-testid=user-row]')];
+        const trs = [...document.querySelectorAll('tr[data-testid=user-row]')];
         return trs.length === 1 && trs[0].dataset.userId === id;
       },
       {},
@@ -534,7 +554,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     await admin.click('form[aria-label="Filter users"] button[type=submit]');
     await admin.waitForFunction(
       (id) => {
-        const trs = [...document.querySelectorAll<HTMLElement>('tr[data-testid=user-row]')];
+        const trs = [...document.querySelectorAll('tr[data-testid=user-row]')];
         return trs.length === 1 && trs[0].dataset.userId === id && trs[0].dataset.locked === 'true';
       },
       {},
@@ -543,7 +563,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'admin and auditor screens in a real browser
     await admin.select('form[aria-label="Filter users"] select[name=locked]', 'false');
     await admin.click('form[aria-label="Filter users"] button[type=submit]');
     await admin.waitForFunction(() => {
-      const trs = [...document.querySelectorAll<HTMLElement>('tr[data-testid=user-row]')];
+      const trs = [...document.querySelectorAll('tr[data-testid=user-row]')];
       return trs.length === 20 && trs.every((tr) => tr.dataset.locked === 'false');
     });
     expect(await admin.$(`tr[data-user-id="${made[3]}"]`)).toBeNull();

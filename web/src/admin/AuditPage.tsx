@@ -34,7 +34,14 @@ function LiveTail({ startAfter, filter }: { startAfter: number | null; filter: A
   const tail = useAuditTail(on, startAfter);
   const shown = tail.events.filter((e) => matchesFilter(e, filter));
   return (
-    <section aria-labelledby="tail-h" className="tail" data-testid="live-tail" data-live={on} data-kept={tail.events.length} data-newest-seq={tail.newestSeq ?? ''}>
+    <section
+      aria-labelledby="tail-h"
+      className="tail"
+      data-testid="live-tail"
+      data-live={on}
+      data-kept={tail.events.length}
+      data-newest-seq={tail.newestSeq ?? ''}
+    >
       <div className="tail-head">
         <h3 id="tail-h">Live tail</h3>
         <label className="check">
