@@ -70,7 +70,7 @@ export function AuditTable({ events, testId, caption }: { events: readonly Audit
             <td>
               <span className={`outcome outcome-${e.outcome.toLowerCase()}`}>{e.outcome}</span>
             </td>
-            <td className="mono">{e.ip ?? '—'}</td>
+            <td className="mono nowrap">{e.ip ?? '—'}</td>
             <td className="mono">{e.requestId ?? '—'}</td>
             <td>
               <pre className="metadata">{jsonText(e.metadata)}</pre>
