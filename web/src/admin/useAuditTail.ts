@@ -51,7 +51,9 @@ export function useAuditTail(enabled: boolean, startAfter: number | null): Audit
   const [resumes, setResumes] = useState(0);
   const newest = useRef<number | null>(null);
   const startRef = useRef(startAfter);
-  startRef.current = startAfter;
+  useEffect(() => {
+    startRef.current = startAfter; // read when the tail is switched on, not a reason to restart it
+  }, [startAfter]);
 
   useEffect(() => {
     if (!enabled) return undefined;
@@ -61,9 +63,11 @@ export function useAuditTail(enabled: boolean, startAfter: number | null): Audit
     newest.current = baseline;
     setProblem(null);
     let current: { unsubscribe(): void } | null = null;
+    let stopped = false;
 
     const start = () => {
       current?.unsubscribe();
+      if (stopped) return;
       current = client
         .subscribe({ query: AUDIT_EVENT_ADDED, variables: { afterSeq: newest.current }, fetchPolicy: 'no-cache', context: { queryDeduplication: false } })
         .subscribe({
@@ -97,6 +101,7 @@ export function useAuditTail(enabled: boolean, startAfter: number | null): Audit
       start();
     });
     return () => {
+      stopped = true;
       offClosed();
       offConnected();
       current?.unsubscribe();
