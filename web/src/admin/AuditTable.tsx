@@ -62,7 +62,7 @@ export function AuditTable({ events, testId, caption }: { events: readonly Audit
               <span className="mono">{e.actorId ?? '—'}</span>
               {e.actorRole && <div className="muted">{e.actorRole}</div>}
             </td>
-            <td className="mono">{e.action}</td>
+            <td className="mono nowrap">{e.action}</td>
             <td>
               {e.resourceType ?? '—'}
               {e.resourceId && <div className="mono muted">{e.resourceId}</div>}
