@@ -6,14 +6,14 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 /**
  * The Content-Security-Policy of the app's page and its assets (the API keeps the strict
  * `default-src 'none'`; a worker built into `assets/` runs under its own response's policy, so
- * the assets carry the page's): the bundle's own scripts, styles, fonts and images, `data:`/`blob:`
- * images (rendered attachments), workers from `blob:` (the captcha solver), and same-origin
+ * the assets carry the page's): the bundle's own scripts, styles, fonts and images, `data:`
+ * images (the captcha widget's icons), workers from its own files (the captcha solver), and same-origin
  * `fetch` and WebSocket (Chrome's `'self'` includes same-host ws:/wss:). No inline script, no
  * eval, no other origin: a reply that smuggled markup into the DOM still could not run script.
  */
 export const APP_PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; " +
-  "worker-src 'self' blob:; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
+  "worker-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /** The only types served from `assets/`; anything else is a 404, so nothing is guessed or sniffed. */
 const ASSET_TYPES: Record<string, string> = {

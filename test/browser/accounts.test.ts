@@ -5,7 +5,17 @@ import type { Browser, BrowserContext, HTTPResponse, Page } from 'puppeteer-core
 import { launchBrowser, newContext, pageErrors, shot, startWebServer } from '../helpers/browser';
 import { CHROMIUM, WEB_BUILD, describeWith } from '../helpers/prereq';
 import type { TestServer } from '../helpers/server';
-import { openApp, registerInUi, signInInUi, signInRefused, STRONG_PASSWORD, text, uniqueEmail } from './web-ui';
+import { clearInput, openApp, registerInUi, signInInUi, signInRefused, STRONG_PASSWORD, text, uniqueEmail } from './web-ui';
+
+/** The name of the first finished download in `dir` (Chrome writes `.crdownload` until done). */
+async function downloaded(dir: string): Promise<string> {
+  for (let waited = 0; waited < 20_000; waited += 100) {
+    const done = fs.readdirSync(dir).find((f) => !f.endsWith('.crdownload'));
+    if (done) return done;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no download finished in ${dir}`);
+}
 
 /** True for a response to the app's cookie refresh. */
 function isRefresh(res: HTTPResponse): boolean {
@@ -39,7 +49,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: accounts in a real browser', ()
     await registerInUi(page, email);
     expect(await text(page, '[data-testid=whoami]')).toContain(email);
     // Nothing a script could read holds a token: not storage, not a readable cookie.
-    const readable = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+    const readable = await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie');
     expect(readable).not.toMatch(/eyJ|parley_refresh/);
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.waitForSelector('[data-testid=whoami]');
@@ -64,7 +74,7 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: accounts in a real browser', ()
     await page.click('header button');
     const alert = await signInRefused(page, email, 'not-the-password-at-all');
     expect(alert).toMatch(/invalid|incorrect/i);
-    await page.$eval('input[name=password]', (el) => ((el as HTMLInputElement).value = ''));
+    await clearInput(page, 'input[name=password]');
     await signInInUi(page, email);
     expect(errors.pageErrors).toEqual([]);
     expect(errors.cspViolations).toEqual([]);
@@ -79,19 +89,22 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: accounts in a real browser', ()
     await openApp(second, t.url);
     await signInInUi(second, email);
     await second.goto(`${t.url}/#/account`);
-    await second.waitForFunction(() => document.querySelectorAll('[data-testid=sessions] tbody tr').length === 2);
+    await second.waitForFunction("document.querySelectorAll('[data-testid=sessions] tbody tr').length === 2");
     await second.click('[data-testid=sessions] tbody tr[data-current=false] button');
     // The server closes the first browser's socket (4403); its refresh is refused; it signs out.
     await first.waitForSelector('[data-testid=signed-out-notice]', { timeout: 30_000 });
     expect(await text(first, '[data-testid=signed-out-notice]')).toMatch(/session/i);
-    await second.waitForFunction(() => document.querySelectorAll('[data-testid=sessions] tbody tr').length === 1);
+    await second.waitForFunction("document.querySelectorAll('[data-testid=sessions] tbody tr').length === 1");
     await first.reload({ waitUntil: 'domcontentloaded' });
     await first.waitForSelector('form[aria-label="Sign in"]'); // its refresh cookie is dead too
     await shot(first, 'signed-out-by-revocation');
   });
 
   it('changes the password, downloads the data export, and deletes the account', async () => {
-    const page = await freshPage();
+    const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-dl-'));
+    const context = await browser.createBrowserContext({ downloadBehavior: { policy: 'allow', downloadPath: downloads } });
+    contexts.push(context);
+    const page = await context.newPage();
     const errors = await pageErrors(page);
     const email = uniqueEmail('data');
     await openApp(page, t.url);
@@ -103,13 +116,8 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: accounts in a real browser', ()
     await page.click('form[aria-label="Change password"] button[type=submit]');
     await page.waitForSelector('form[aria-label="Change password"] .ok');
 
-    const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-dl-'));
-    const cdp = await page.createCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads, eventsEnabled: true });
-    const done = new Promise<void>((resolve) => cdp.on('Browser.downloadProgress', (e) => e.state === 'completed' && resolve()));
     await page.click('::-p-text(Download my data)');
-    await done;
-    const [file] = fs.readdirSync(downloads);
+    const file = await downloaded(downloads);
     expect(file).toMatch(/^parley-export-\d{4}-\d{2}-\d{2}\.json$/);
     expect(fs.readFileSync(path.join(downloads, file), 'utf8')).toContain(email);
 

@@ -15,7 +15,8 @@ import { openApp, registerInUi, text, uniqueEmail } from './web-ui';
 const WEB = path.join(ROOT, 'web');
 /** Vite, to build the client for another origin (installed by `npm run web:build`). */
 const WEB_TOOLCHAIN: Prerequisite = {
-  missing: () => (fs.existsSync(path.join(WEB, 'node_modules', '.bin', 'vite')) ? undefined : "the web client's packages are not installed (npm run web:build)"),
+  missing: () =>
+    fs.existsSync(path.join(WEB, 'node_modules', '.bin', 'vite')) ? undefined : "the web client's packages are not installed (npm run web:build)",
 };
 
 /**

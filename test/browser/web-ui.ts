@@ -12,9 +12,15 @@ export function uniqueEmail(tag: string): string {
   return `${tag}-${process.pid}-${Date.now()}-${counter}@example.com`;
 }
 
+/** Empties a (React-controlled) input the way a person does: select all, delete. */
+export async function clearInput(page: Page, selector: string): Promise<void> {
+  await page.click(selector, { count: 3 });
+  await page.keyboard.press('Backspace');
+}
+
 async function fillAuthForm(page: Page, email: string, password: string): Promise<void> {
   await page.waitForSelector('input[name=email]');
-  await page.$eval('input[name=email]', (el) => ((el as HTMLInputElement).value = ''));
+  await clearInput(page, 'input[name=email]');
   await page.type('input[name=email]', email);
   await page.type('input[name=password]', password);
   // The submit button is enabled once the widget has solved this attempt's challenge.
@@ -36,11 +42,13 @@ export async function registerInUi(page: Page, email: string, password = STRONG_
   await page.waitForSelector('[data-testid=whoami]', { timeout: 30_000 });
 }
 
-/** Signs in and waits until signed in. */
+/** Signs in and waits until signed in; a refusal fails with the message the page shows. */
 export async function signInInUi(page: Page, email: string, password = STRONG_PASSWORD): Promise<void> {
   await page.waitForSelector('form[aria-label="Sign in"]');
   await fillAuthForm(page, email, password);
-  await page.waitForSelector('[data-testid=whoami]', { timeout: 30_000 });
+  const outcome = await page.waitForSelector('[data-testid=whoami], form [role=alert]', { timeout: 30_000 });
+  const refused = await outcome!.evaluate((el) => (el.getAttribute('role') === 'alert' ? el.textContent : null));
+  if (refused !== null) throw new Error(`sign-in refused: ${refused}`);
 }
 
 /** Signs in expecting a refusal; returns the alert's text. */

@@ -1,9 +1,11 @@
 import { useMutation } from '@apollo/client/react';
-import { useCallback, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useState, type FormEvent } from 'react';
 import { graphql } from '../gql';
 import { useApp } from '../app-context';
 import { describeProblem, problemOf } from '../errors';
-import { Captcha } from './Captcha';
+
+// The widget and its solver load only when someone signs in or registers, not for a signed-in reload.
+const Captcha = lazy(() => import('./Captcha').then((m) => ({ default: m.Captcha })));
 
 const LOGIN = graphql(`
   mutation Login($input: LoginInput!) {
@@ -94,7 +96,9 @@ export function AuthPage() {
             <input name="displayName" value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
           </label>
         )}
-        <Captcha key={`${mode}-${attempt}`} onSolved={onSolved} />
+        <Suspense fallback={<p className="muted">Loading the captcha…</p>}>
+          <Captcha key={`${mode}-${attempt}`} onSolved={onSolved} />
+        </Suspense>
         {error && (
           <p className="error" role="alert">
             {error}
