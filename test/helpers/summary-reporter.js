@@ -30,7 +30,7 @@ class SummaryReporter {
       suites: results.numTotalTestSuites,
       skipReasons: Object.fromEntries(reasons),
     };
-    // `npm run test:resilience` writes its own file, so .ci/run can add the two runs up.
+    // `npm run test:browser` and `npm run test:resilience` write their own files, so .ci/run can add the runs up.
     const file = process.env.PARLEY_TEST_RESULTS || 'test-results.json';
     fs.writeFileSync(path.join(__dirname, '..', '..', file), `${JSON.stringify(summary)}\n`);
     const named = [...reasons].map(([reason, n]) => `${n} skipped: ${reason}`).join('; ');

@@ -1,11 +1,14 @@
 import { useApolloClient, useMutation, useSubscription } from '@apollo/client/react';
+import { lazy, Suspense } from 'react';
 import { graphql } from './gql';
 import { useApp, useSession } from './app-context';
 import { AuthPage } from './auth/AuthPage';
 import { AccountPage } from './account/AccountPage';
-import { AdminPage } from './admin/AdminPage';
 import { ChatPage } from './chat/ChatPage';
 import { href, useRoute } from './router';
+
+// Only administrators and auditors ever load the admin screens.
+const AdminPage = lazy(() => import('./admin/AdminPage').then((m) => ({ default: m.AdminPage })));
 
 const LOGOUT = graphql(`
   mutation Logout {
@@ -75,7 +78,15 @@ export function App() {
         </span>
         <button onClick={signOut}>Sign out</button>
       </header>
-      {page === 'account' ? <AccountPage /> : page === 'admin' && staff ? <AdminPage /> : <ChatPage conversationId={page === 'chat' ? route[1] : undefined} />}
+      <Suspense fallback={<main className="muted">Loading…</main>}>
+        {page === 'account' ? (
+          <AccountPage />
+        ) : page === 'admin' && staff ? (
+          <AdminPage />
+        ) : (
+          <ChatPage conversationId={page === 'chat' ? route[1] : undefined} />
+        )}
+      </Suspense>
     </div>
   );
 }

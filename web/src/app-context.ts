@@ -1,10 +1,13 @@
 import { createContext, useContext, useSyncExternalStore } from 'react';
+import type { Client } from 'graphql-ws';
 import type { AppConfig } from './config';
 import type { Session, SessionState } from './auth/session';
 
 export interface AppServices {
   config: AppConfig;
   session: Session;
+  /** The app's one graphql-ws client (screens that resume a live feed after a reconnect listen to it). */
+  socket: Client;
 }
 
 export const AppContext = createContext<AppServices | null>(null);

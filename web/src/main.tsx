@@ -26,7 +26,7 @@ async function start(): Promise<void> {
   lastUser = session.current()?.user.id ?? null;
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
-      <AppContext.Provider value={{ config, session }}>
+      <AppContext.Provider value={{ config, session, socket: socket.client }}>
         <ApolloProvider client={apollo}>
           <App />
         </ApolloProvider>

@@ -22,6 +22,17 @@ type Documents = {
     "\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword)\n  }\n": typeof types.ChangePasswordDocument,
     "\n  mutation ExportMyData {\n    exportMyData\n  }\n": typeof types.ExportMyDataDocument,
     "\n  mutation DeleteMyAccount($password: String!) {\n    deleteMyAccount(password: $password)\n  }\n": typeof types.DeleteMyAccountDocument,
+    "\n  query AdminAuditEvents($filter: AuditFilter, $first: Int, $after: String, $order: SortOrder) {\n    auditEvents(filter: $filter, first: $first, after: $after, order: $order) {\n      edges {\n        cursor\n        node {\n          ...AdminAuditEventFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AdminAuditEventsDocument,
+    "\n  fragment AdminAuditEventFields on AuditEvent {\n    id\n    seq\n    at\n    actorId\n    actorRole\n    action\n    resourceType\n    resourceId\n    outcome\n    ip\n    requestId\n    metadata\n  }\n": typeof types.AdminAuditEventFieldsFragmentDoc,
+    "\n  query AdminVerifyAuditChain($expectedHead: AuditHeadInput) {\n    verifyAuditChain(expectedHead: $expectedHead) {\n      valid\n      checked\n      firstBrokenSeq\n      reason\n    }\n  }\n": typeof types.AdminVerifyAuditChainDocument,
+    "\n  query AdminSecuritySummary($since: DateTime!) {\n    securitySummary(since: $since) {\n      failedLogins\n      lockedAccounts\n      rateLimited\n      reusedRefreshTokens\n      topFailingIps {\n        ip\n        count\n      }\n    }\n  }\n": typeof types.AdminSecuritySummaryDocument,
+    "\n  fragment AdminUserFields on User {\n    id\n    email\n    displayName\n    role\n    createdAt\n    lockedUntil\n  }\n": typeof types.AdminUserFieldsFragmentDoc,
+    "\n  query AdminUsers($filter: UserFilter, $first: Int, $after: String) {\n    users(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...AdminUserFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AdminUsersDocument,
+    "\n  mutation AdminSetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...AdminUserFields\n    }\n  }\n": typeof types.AdminSetUserRoleDocument,
+    "\n  mutation AdminLockUser($userId: ID!, $minutes: Int!, $reason: String!) {\n    lockUser(userId: $userId, minutes: $minutes, reason: $reason) {\n      ...AdminUserFields\n    }\n  }\n": typeof types.AdminLockUserDocument,
+    "\n  mutation AdminUnlockUser($userId: ID!) {\n    unlockUser(userId: $userId) {\n      ...AdminUserFields\n    }\n  }\n": typeof types.AdminUnlockUserDocument,
+    "\n  mutation AdminRevokeUserSessions($userId: ID!) {\n    revokeUserSessions(userId: $userId)\n  }\n": typeof types.AdminRevokeUserSessionsDocument,
+    "\n  subscription AdminAuditEventAdded($afterSeq: Int) {\n    auditEventAdded(afterSeq: $afterSeq) {\n      ...AdminAuditEventFields\n    }\n  }\n": typeof types.AdminAuditEventAddedDocument,
     "\n  mutation Login($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthFields\n    }\n  }\n": typeof types.LoginDocument,
     "\n  mutation Register($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthFields\n    }\n  }\n": typeof types.RegisterDocument,
     "\n  query CaptchaChallenge {\n    captchaChallenge {\n      provider\n      challenge\n    }\n  }\n": typeof types.CaptchaChallengeDocument,
@@ -47,6 +58,17 @@ const documents: Documents = {
     "\n  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {\n    changePassword(currentPassword: $currentPassword, newPassword: $newPassword)\n  }\n": types.ChangePasswordDocument,
     "\n  mutation ExportMyData {\n    exportMyData\n  }\n": types.ExportMyDataDocument,
     "\n  mutation DeleteMyAccount($password: String!) {\n    deleteMyAccount(password: $password)\n  }\n": types.DeleteMyAccountDocument,
+    "\n  query AdminAuditEvents($filter: AuditFilter, $first: Int, $after: String, $order: SortOrder) {\n    auditEvents(filter: $filter, first: $first, after: $after, order: $order) {\n      edges {\n        cursor\n        node {\n          ...AdminAuditEventFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AdminAuditEventsDocument,
+    "\n  fragment AdminAuditEventFields on AuditEvent {\n    id\n    seq\n    at\n    actorId\n    actorRole\n    action\n    resourceType\n    resourceId\n    outcome\n    ip\n    requestId\n    metadata\n  }\n": types.AdminAuditEventFieldsFragmentDoc,
+    "\n  query AdminVerifyAuditChain($expectedHead: AuditHeadInput) {\n    verifyAuditChain(expectedHead: $expectedHead) {\n      valid\n      checked\n      firstBrokenSeq\n      reason\n    }\n  }\n": types.AdminVerifyAuditChainDocument,
+    "\n  query AdminSecuritySummary($since: DateTime!) {\n    securitySummary(since: $since) {\n      failedLogins\n      lockedAccounts\n      rateLimited\n      reusedRefreshTokens\n      topFailingIps {\n        ip\n        count\n      }\n    }\n  }\n": types.AdminSecuritySummaryDocument,
+    "\n  fragment AdminUserFields on User {\n    id\n    email\n    displayName\n    role\n    createdAt\n    lockedUntil\n  }\n": types.AdminUserFieldsFragmentDoc,
+    "\n  query AdminUsers($filter: UserFilter, $first: Int, $after: String) {\n    users(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...AdminUserFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AdminUsersDocument,
+    "\n  mutation AdminSetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...AdminUserFields\n    }\n  }\n": types.AdminSetUserRoleDocument,
+    "\n  mutation AdminLockUser($userId: ID!, $minutes: Int!, $reason: String!) {\n    lockUser(userId: $userId, minutes: $minutes, reason: $reason) {\n      ...AdminUserFields\n    }\n  }\n": types.AdminLockUserDocument,
+    "\n  mutation AdminUnlockUser($userId: ID!) {\n    unlockUser(userId: $userId) {\n      ...AdminUserFields\n    }\n  }\n": types.AdminUnlockUserDocument,
+    "\n  mutation AdminRevokeUserSessions($userId: ID!) {\n    revokeUserSessions(userId: $userId)\n  }\n": types.AdminRevokeUserSessionsDocument,
+    "\n  subscription AdminAuditEventAdded($afterSeq: Int) {\n    auditEventAdded(afterSeq: $afterSeq) {\n      ...AdminAuditEventFields\n    }\n  }\n": types.AdminAuditEventAddedDocument,
     "\n  mutation Login($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthFields\n    }\n  }\n": types.LoginDocument,
     "\n  mutation Register($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthFields\n    }\n  }\n": types.RegisterDocument,
     "\n  query CaptchaChallenge {\n    captchaChallenge {\n      provider\n      challenge\n    }\n  }\n": types.CaptchaChallengeDocument,
@@ -110,6 +132,50 @@ export function graphql(source: "\n  mutation ExportMyData {\n    exportMyData\n
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation DeleteMyAccount($password: String!) {\n    deleteMyAccount(password: $password)\n  }\n"): (typeof documents)["\n  mutation DeleteMyAccount($password: String!) {\n    deleteMyAccount(password: $password)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminAuditEvents($filter: AuditFilter, $first: Int, $after: String, $order: SortOrder) {\n    auditEvents(filter: $filter, first: $first, after: $after, order: $order) {\n      edges {\n        cursor\n        node {\n          ...AdminAuditEventFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query AdminAuditEvents($filter: AuditFilter, $first: Int, $after: String, $order: SortOrder) {\n    auditEvents(filter: $filter, first: $first, after: $after, order: $order) {\n      edges {\n        cursor\n        node {\n          ...AdminAuditEventFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AdminAuditEventFields on AuditEvent {\n    id\n    seq\n    at\n    actorId\n    actorRole\n    action\n    resourceType\n    resourceId\n    outcome\n    ip\n    requestId\n    metadata\n  }\n"): (typeof documents)["\n  fragment AdminAuditEventFields on AuditEvent {\n    id\n    seq\n    at\n    actorId\n    actorRole\n    action\n    resourceType\n    resourceId\n    outcome\n    ip\n    requestId\n    metadata\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminVerifyAuditChain($expectedHead: AuditHeadInput) {\n    verifyAuditChain(expectedHead: $expectedHead) {\n      valid\n      checked\n      firstBrokenSeq\n      reason\n    }\n  }\n"): (typeof documents)["\n  query AdminVerifyAuditChain($expectedHead: AuditHeadInput) {\n    verifyAuditChain(expectedHead: $expectedHead) {\n      valid\n      checked\n      firstBrokenSeq\n      reason\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminSecuritySummary($since: DateTime!) {\n    securitySummary(since: $since) {\n      failedLogins\n      lockedAccounts\n      rateLimited\n      reusedRefreshTokens\n      topFailingIps {\n        ip\n        count\n      }\n    }\n  }\n"): (typeof documents)["\n  query AdminSecuritySummary($since: DateTime!) {\n    securitySummary(since: $since) {\n      failedLogins\n      lockedAccounts\n      rateLimited\n      reusedRefreshTokens\n      topFailingIps {\n        ip\n        count\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AdminUserFields on User {\n    id\n    email\n    displayName\n    role\n    createdAt\n    lockedUntil\n  }\n"): (typeof documents)["\n  fragment AdminUserFields on User {\n    id\n    email\n    displayName\n    role\n    createdAt\n    lockedUntil\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdminUsers($filter: UserFilter, $first: Int, $after: String) {\n    users(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...AdminUserFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query AdminUsers($filter: UserFilter, $first: Int, $after: String) {\n    users(filter: $filter, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...AdminUserFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AdminSetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...AdminUserFields\n    }\n  }\n"): (typeof documents)["\n  mutation AdminSetUserRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...AdminUserFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AdminLockUser($userId: ID!, $minutes: Int!, $reason: String!) {\n    lockUser(userId: $userId, minutes: $minutes, reason: $reason) {\n      ...AdminUserFields\n    }\n  }\n"): (typeof documents)["\n  mutation AdminLockUser($userId: ID!, $minutes: Int!, $reason: String!) {\n    lockUser(userId: $userId, minutes: $minutes, reason: $reason) {\n      ...AdminUserFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AdminUnlockUser($userId: ID!) {\n    unlockUser(userId: $userId) {\n      ...AdminUserFields\n    }\n  }\n"): (typeof documents)["\n  mutation AdminUnlockUser($userId: ID!) {\n    unlockUser(userId: $userId) {\n      ...AdminUserFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AdminRevokeUserSessions($userId: ID!) {\n    revokeUserSessions(userId: $userId)\n  }\n"): (typeof documents)["\n  mutation AdminRevokeUserSessions($userId: ID!) {\n    revokeUserSessions(userId: $userId)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AdminAuditEventAdded($afterSeq: Int) {\n    auditEventAdded(afterSeq: $afterSeq) {\n      ...AdminAuditEventFields\n    }\n  }\n"): (typeof documents)["\n  subscription AdminAuditEventAdded($afterSeq: Int) {\n    auditEventAdded(afterSeq: $afterSeq) {\n      ...AdminAuditEventFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
