@@ -69,7 +69,7 @@ describeWith([CHROMIUM, WEB_BUILD, WEB_TOOLCHAIN], 'web client against a prod se
     expect(res.body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
   });
 
-  it('registers, reloads into the same session through the cross-origin refresh cookie, and lists its sessions', async () => {
+  it('registers, reloads into the same session through the cross-origin refresh cookie, lists its sessions and chats', async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
     const errors = await pageErrors(page);
@@ -82,6 +82,16 @@ describeWith([CHROMIUM, WEB_BUILD, WEB_TOOLCHAIN], 'web client against a prod se
     await page.goto(`${host.origin}/#/account`);
     await page.waitForSelector('[data-testid=sessions] tbody tr');
     await shot(page, 'prod-trusted-account');
+    // A chat: the conversation and the send over HTTP, the reply streamed over the API's socket.
+    await page.goto(`${host.origin}/#/chat`);
+    await page.waitForSelector('form[aria-label="New chat"] select[name=model] option');
+    await page.click('form[aria-label="New chat"] button[type=submit]');
+    await page.waitForSelector('#composer-text');
+    await page.type('#composer-text', 'hello from another origin');
+    await page.keyboard.press('Enter');
+    const last = `[...document.querySelectorAll('[data-testid=message][data-role=ASSISTANT]')].pop()`;
+    await page.waitForFunction(`${last}?.getAttribute('data-status') === 'COMPLETE'`, { timeout: 30_000 });
+    expect(await page.evaluate(`${last}.querySelector('[data-testid=message-content]').textContent`)).toBe('Echo: hello from another origin');
     expect(errors.all()).toEqual([]);
     expect(t.logs.raw.join('\n')).not.toContain('PERSISTED_QUERY_NOT_FOUND');
     await context.close();
