@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { APP_PAGE_CSP } from '../../src/http/web-client';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai';
 import { launchBrowser, pageErrors, shot } from '../helpers/browser';
 import { ROOT } from '../helpers/paths';
 import { CHROMIUM, WEB_BUILD, describeWith, type Prerequisite } from '../helpers/prereq';
@@ -30,8 +31,10 @@ describeWith([CHROMIUM, WEB_BUILD, WEB_TOOLCHAIN], 'web client against a prod se
   let browser: Browser;
   let dist = '';
   let csp = APP_PAGE_CSP;
+  let fake: FakeOpenAI;
 
   beforeAll(async () => {
+    fake = await startFakeOpenAI();
     host = await startStaticHost(
       () => dist,
       () => csp,
@@ -43,7 +46,10 @@ describeWith([CHROMIUM, WEB_BUILD, WEB_TOOLCHAIN], 'web client against a prod se
         CORS_ORIGINS: host.origin,
         PERSISTED_QUERIES_ONLY: 'true',
         PERSISTED_QUERIES_FILE: path.join(ROOT, 'persisted-queries.json'),
-        ECHO_TOKEN_DELAY_MS: '5',
+        AI_PROVIDER: 'openai', // prod has no development echo: a local server speaking OpenAI's wire format
+        OPENAI_BASE_URL: fake.url,
+        OPENAI_API_KEY: 'sk-test-key',
+        AI_MODELS: 'paced',
       },
     });
     const api = new URL(t.url);
@@ -61,6 +67,7 @@ describeWith([CHROMIUM, WEB_BUILD, WEB_TOOLCHAIN], 'web client against a prod se
     await browser?.close();
     await t?.close();
     await host?.close();
+    await fake?.close();
     if (dist) fs.rmSync(dist, { recursive: true, force: true });
   });
 
@@ -91,7 +98,7 @@ describeWith([CHROMIUM, WEB_BUILD, WEB_TOOLCHAIN], 'web client against a prod se
     await page.keyboard.press('Enter');
     const last = `[...document.querySelectorAll('[data-testid=message][data-role=ASSISTANT]')].pop()`;
     await page.waitForFunction(`${last}?.getAttribute('data-status') === 'COMPLETE'`, { timeout: 30_000 });
-    expect(await page.evaluate(`${last}.querySelector('[data-testid=message-content]').textContent`)).toBe('Echo: hello from another origin');
+    expect(await page.evaluate(`${last}.querySelector('[data-testid=message-content]').textContent`)).toBe('Hello from the fake model, streaming nicely.');
     expect(errors.all()).toEqual([]);
     expect(t.logs.raw.join('\n')).not.toContain('PERSISTED_QUERY_NOT_FOUND');
     await context.close();
