@@ -1,4 +1,4 @@
-import { Fragment, type ReactNode } from 'react';
+import { Fragment, memo, type ReactNode } from 'react';
 
 /**
  * A small markdown renderer for model replies that produces React elements only.
@@ -14,9 +14,9 @@ import { Fragment, type ReactNode } from 'react';
  * Supported: paragraphs, line breaks, `#` headings, fenced code blocks, inline code, **bold**,
  * *italic* / _italic_, `-`/`*`/`+` bullet and `1.` numbered lists, `[text](https://…)` links.
  */
-export function Markdown({ text }: { text: string }) {
-  return <>{blocks(text)}</>;
-}
+export const Markdown = memo(function Markdown({ text }: { text: string }) {
+  return <>{blocks(text)}</>; // memo: only the message whose text changed is parsed again
+});
 
 /** Only absolute http(s) URLs become links; `javascript:`, `data:`, relative paths and the rest stay text. */
 export function safeHref(raw: string): string | null {
@@ -111,7 +111,11 @@ function blocks(text: string): ReactNode[] {
 }
 
 /** The inline spans, earliest first: `code`, [text](url), **bold**, *italic* or _italic_. */
-const INLINE = /`([^`\n]+)`|\[([^\]\n]+)\]\(([^()\s]+)\)|\*\*(.+?)\*\*|\*([^*\s](?:[^*]*[^*\s])?)\*|(?<![\w])_([^_\s](?:[^_]*[^_\s])?)_(?![\w])/;
+// Every repetition is bounded: a model can be made to write a long line of `[` or `**` with no
+// closing mark, and unbounded scans would re-read the rest of the line from each of them
+// (quadratic, freezing the tab); bounded, each position costs at most a few thousand steps.
+const INLINE =
+  /`([^`\n]{1,2000})`|\[([^\]\n]{1,500})\]\(([^()\s]{1,2000})\)|\*\*(.{1,2000}?)\*\*|\*([^*\s](?:[^*]{0,2000}[^*\s])?)\*|(?<![\w])_([^_\s](?:[^_]{0,2000}[^_\s])?)_(?![\w])/;
 
 function inline(text: string): ReactNode[] {
   const out: ReactNode[] = [];
