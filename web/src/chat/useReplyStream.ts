@@ -22,6 +22,9 @@ export const CHAT_MESSAGE_STREAM = graphql(`
 /** Applies one stream event: its `delta` belongs at `offset`, so a replayed event overwrites, never duplicates. */
 export function applyDelta(text: string, offset: number, delta: string): string | null {
   if (offset > text.length) return null; // a gap: the caller resubscribes from what it has
+  // A replayed event inside the text shown changes nothing (the content only ever grows), so a
+  // resubscription from an earlier offset never makes the reply shrink and grow back on screen.
+  if (offset + delta.length <= text.length) return text;
   return text.slice(0, offset) + delta;
 }
 
