@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { graphql } from '../gql';
 import type { AuditFilter, SortOrder } from '../gql/graphql';
 import { describeProblem, problemOf } from '../errors';
+import { useLoadMore } from '../ui/load-more';
 import { matchesFilter } from './audit-filter';
 import { AuditFilterForm } from './AuditFilterForm';
 import { AuditTable, type AuditRow } from './AuditTable';
@@ -74,20 +75,12 @@ export function AuditPage() {
     fetchPolicy: 'cache-and-network',
     nextFetchPolicy: 'cache-first',
   });
-  const [moreProblem, setMoreProblem] = useState<string | null>(null);
   const page = data?.auditEvents;
   const rows: AuditRow[] = page?.edges.map((e) => e.node) ?? [];
   const newestShown = rows.reduce<number | null>((max, r) => (max === null || r.seq > max ? r.seq : max), null);
 
-  async function loadMore() {
-    if (!page?.pageInfo.endCursor) return;
-    setMoreProblem(null);
-    try {
-      await fetchMore({ variables: { after: page.pageInfo.endCursor } });
-    } catch (err) {
-      setMoreProblem(describeProblem(problemOf(err)));
-    }
-  }
+  const after = page?.pageInfo.endCursor;
+  const more = useLoadMore(after ? () => fetchMore({ variables: { after } }) : null);
 
   return (
     <div data-testid="audit-page">
@@ -112,9 +105,9 @@ export function AuditPage() {
         <AuditTable events={rows} testId="audit-table" caption={order === 'DESC' ? 'Events, newest first' : 'Events, oldest first'} />
         {page && rows.length === 0 && <p className="muted">No event matches.</p>}
         {loading && !page && <p className="muted">Loading…</p>}
-        {moreProblem && <p className="error">{moreProblem}</p>}
+        {more.problem && <p className="error">{more.problem}</p>}
         {page?.pageInfo.hasNextPage && (
-          <button onClick={() => void loadMore()} disabled={loading}>
+          <button onClick={() => void more.loadMore()} disabled={loading || more.loading}>
             Load more
           </button>
         )}

@@ -4,6 +4,7 @@ import { graphql } from '../gql';
 import type { AdminUserFieldsFragment, Role, UserFilter } from '../gql/graphql';
 import { useSession } from '../app-context';
 import { describeProblem, problemOf } from '../errors';
+import { useLoadMore } from '../ui/load-more';
 import { formatTime } from './format';
 
 /** What the users table shows; the mutations answer with it so the cache updates the row. */
@@ -234,18 +235,10 @@ export function UsersPage() {
     fetchPolicy: 'cache-and-network',
     nextFetchPolicy: 'cache-first',
   });
-  const [moreProblem, setMoreProblem] = useState<string | null>(null);
   const page = data?.users;
 
-  async function loadMore() {
-    if (!page?.pageInfo.endCursor) return;
-    setMoreProblem(null);
-    try {
-      await fetchMore({ variables: { after: page.pageInfo.endCursor } });
-    } catch (err) {
-      setMoreProblem(describeProblem(problemOf(err)));
-    }
-  }
+  const after = page?.pageInfo.endCursor;
+  const more = useLoadMore(after ? () => fetchMore({ variables: { after } }) : null);
 
   return (
     <section aria-labelledby="users-h" data-testid="users-page">
@@ -275,9 +268,9 @@ export function UsersPage() {
       </table>
       {page && page.edges.length === 0 && <p className="muted">No user matches.</p>}
       {loading && !page && <p className="muted">Loading…</p>}
-      {moreProblem && <p className="error">{moreProblem}</p>}
+      {more.problem && <p className="error">{more.problem}</p>}
       {page?.pageInfo.hasNextPage && (
-        <button onClick={() => void loadMore()} disabled={loading}>
+        <button onClick={() => void more.loadMore()} disabled={loading || more.loading}>
           Load more
         </button>
       )}

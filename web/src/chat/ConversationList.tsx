@@ -2,6 +2,7 @@ import { useMutation, useQuery } from '@apollo/client/react';
 import { useState } from 'react';
 import { graphql } from '../gql';
 import { describeProblem, problemOf } from '../errors';
+import { useLoadMore } from '../ui/load-more';
 import { href, navigate } from '../router';
 
 /** Named `Conversations`: App's LiveUpdates refetches it by that name whenever a chat event arrives. */
@@ -47,20 +48,9 @@ export function ConversationList({ activeId }: { activeId?: string }) {
   const { data, error, fetchMore, loading } = useQuery(CONVERSATIONS, { variables: CONVERSATION_LIST_VARIABLES });
   const [remove] = useMutation(DELETE_CONVERSATION);
   const [problem, setProblem] = useState<string | null>(null);
-  const [more, setMore] = useState(false);
   const page = data?.conversations;
-
-  async function loadMore() {
-    if (!page?.pageInfo.endCursor) return;
-    setMore(true);
-    try {
-      await fetchMore({ variables: { after: page.pageInfo.endCursor } });
-    } catch (err) {
-      setProblem(describeProblem(problemOf(err)));
-    } finally {
-      setMore(false);
-    }
-  }
+  const after = page?.pageInfo.endCursor;
+  const more = useLoadMore(after ? () => fetchMore({ variables: { after } }) : null);
 
   async function deleteOne(id: string, title: string) {
     if (!window.confirm(`Delete “${title}” and all its messages? This cannot be undone.`)) return;
@@ -85,6 +75,7 @@ export function ConversationList({ activeId }: { activeId?: string }) {
         + New chat
       </a>
       {error && <p className="error">{describeProblem(problemOf(error))}</p>}
+      {more.problem && <p className="error">{more.problem}</p>}
       {problem && (
         <p className="error" role="alert">
           {problem}
@@ -108,8 +99,8 @@ export function ConversationList({ activeId }: { activeId?: string }) {
       {page && page.edges.length === 0 && <p className="muted">No conversations yet.</p>}
       {loading && !page && <p className="muted">Loading…</p>}
       {page?.pageInfo.hasNextPage && (
-        <button onClick={() => void loadMore()} disabled={more}>
-          {more ? 'Loading…' : 'Load more'}
+        <button onClick={() => void more.loadMore()} disabled={more.loading}>
+          {more.loading ? 'Loading…' : 'Load more'}
         </button>
       )}
     </nav>
