@@ -600,6 +600,16 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: chat in a real browser', () => 
     expect(await listed()).not.toContain(archived);
     expect(await page.$$('xpath/.//nav[@aria-label="Conversations"]//button[normalize-space()="Load more"]')).toHaveLength(0);
 
+    // A conversation started on another device arrives through chatEvents: it tops the list, and
+    // the pages "Load more" added stay (a refetch of the first page alone would cut the list to 20).
+    const elsewhere = await createConversation(t.graphqlUrl, token, { title: 'From the phone' });
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid=conversation-list] [data-conversation-id]').length === n,
+      {},
+      expected.length + 1,
+    );
+    expect(await listed()).toEqual([elsewhere, ...expected]);
+
     // Delete: a confirmation first, then gone from the list (and from the server).
     const victim = created[20];
     const dialogs: string[] = [];

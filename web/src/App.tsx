@@ -1,10 +1,11 @@
 import { useApolloClient, useMutation, useSubscription } from '@apollo/client/react';
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useEffect, useRef } from 'react';
 import { graphql } from './gql';
 import { useApp, useSession } from './app-context';
 import { AuthPage } from './auth/AuthPage';
 import { AccountPage } from './account/AccountPage';
 import { ChatPage } from './chat/ChatPage';
+import { CONVERSATION_LIST_VARIABLES, CONVERSATIONS } from './chat/ConversationList';
 import { href, useRoute } from './router';
 
 // Only administrators and auditors ever load the admin screens.
@@ -28,12 +29,27 @@ export const CHAT_EVENTS = graphql(`
 /**
  * Keeps one socket open while signed in: conversation changes from any device refresh the list,
  * and when the session is revoked elsewhere the server closes this socket (4403), the refresh
- * that follows is refused, and the person is signed out at once.
+ * that follows is refused, and the person is signed out at once. The list is fetched again as
+ * long as it is now plus the conversations created meanwhile (the pages "Load more" added stay;
+ * one request per burst of events).
  */
 function LiveUpdates() {
   const client = useApolloClient();
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const created = useRef(0);
+  useEffect(() => () => clearTimeout(timer.current), []);
   useSubscription(CHAT_EVENTS, {
-    onData: () => void client.refetchQueries({ include: ['Conversations'] }),
+    onData: ({ data }) => {
+      if (data.data?.chatEvents.type === 'CONVERSATION_CREATED') created.current += 1;
+      clearTimeout(timer.current);
+      timer.current = setTimeout(() => {
+        const shown = client.readQuery({ query: CONVERSATIONS, variables: CONVERSATION_LIST_VARIABLES })?.conversations.edges.length ?? 0;
+        const first = Math.min(100, Math.max(CONVERSATION_LIST_VARIABLES.first, shown + created.current));
+        created.current = 0;
+        // Same cache field (its key ignores `first`), so the list on screen takes the new page whole.
+        void client.query({ query: CONVERSATIONS, variables: { ...CONVERSATION_LIST_VARIABLES, first }, fetchPolicy: 'network-only' }).catch(() => undefined);
+      }, 250);
+    },
   });
   return null;
 }
