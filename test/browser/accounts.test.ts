@@ -44,8 +44,13 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: accounts in a real browser', ()
     const page = await freshPage();
     const errors = await pageErrors(page);
     const email = uniqueEmail('acct');
+    const refreshes: string[] = [];
+    page.on('request', (req) => {
+      if ((req.postData() ?? '').includes('"operationName":"RefreshSession"')) refreshes.push(req.url());
+    });
     await openApp(page, t.url);
     await shot(page, 'sign-in');
+    expect(refreshes).toEqual([]); // a browser that never signed in does not try the cookie
     await registerInUi(page, email);
     expect(await text(page, '[data-testid=whoami]')).toContain(email);
     // Nothing a script could read holds a token: not storage, not a readable cookie.
@@ -54,10 +59,12 @@ describeWith([CHROMIUM, WEB_BUILD], 'web client: accounts in a real browser', ()
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.waitForSelector('[data-testid=whoami]');
     expect(await text(page, '[data-testid=whoami]')).toContain(email);
+    expect(refreshes).toHaveLength(1); // the reload signed back in through the cookie
     await page.click('header button');
     await page.waitForSelector('form[aria-label="Sign in"]');
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.waitForSelector('form[aria-label="Sign in"]'); // the cookie went with the sign-out
+    expect(refreshes).toHaveLength(1); // and, signed out, a reload no longer tries it
     await signInInUi(page, email);
     await page.goto(`${t.url}/#/account`);
     await page.waitForSelector('[data-testid=sessions] tbody tr');

@@ -64,11 +64,7 @@ export function App() {
   const page = route[0] ?? 'chat';
 
   async function signOut() {
-    try {
-      await logout();
-    } finally {
-      session.signedOut();
-    }
+    await session.ending(() => logout(), null, true).catch(() => undefined); // signed out here even if the server was unreachable
   }
 
   return (

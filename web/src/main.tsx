@@ -22,7 +22,7 @@ async function start(): Promise<void> {
     socket.restart();
     void apollo.clearStore();
   });
-  await session.refresh(); // a reload signs back in from the HttpOnly refresh cookie
+  await session.restore(); // a reload signs back in from the HttpOnly refresh cookie
   lastUser = session.current()?.user.id ?? null;
   createRoot(document.getElementById('root')!).render(
     <StrictMode>

@@ -55,17 +55,18 @@ function Sessions() {
 
   async function revokeOne(id: string, current: boolean) {
     try {
-      await revoke({ variables: { id } });
-      if (current) session.signedOut('You signed this session out.');
-      else await refetch();
+      if (current) await session.ending(() => revoke({ variables: { id } }), 'You signed this session out.');
+      else {
+        await revoke({ variables: { id } });
+        await refetch();
+      }
     } catch (err) {
       setProblem(describeProblem(problemOf(err)));
     }
   }
   async function everywhere() {
     try {
-      await logoutAll();
-      session.signedOut('You signed out everywhere.');
+      await session.ending(() => logoutAll(), 'You signed out everywhere.');
     } catch (err) {
       setProblem(describeProblem(problemOf(err)));
     }
@@ -168,8 +169,7 @@ function ExportAndDelete() {
     event.preventDefault();
     if (!window.confirm('Delete your account and everything in it? This cannot be undone.')) return;
     try {
-      await deleteAccount({ variables: { password } });
-      session.signedOut('Your account and its data were deleted.');
+      await session.ending(() => deleteAccount({ variables: { password } }), 'Your account and its data were deleted.');
     } catch (err) {
       setProblem(describeProblem(problemOf(err)));
     }

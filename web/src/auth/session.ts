@@ -37,6 +37,13 @@ export interface SessionState {
   user: SessionUser;
 }
 
+/**
+ * A hint, not a secret: "this browser signed in and has not signed out". Without it a page load
+ * does not try the cookie, so an anonymous visitor costs the server no refresh request (and
+ * draws nothing from the per-IP refresh limit that signed-in people behind the same address share).
+ */
+const SIGNED_IN_HINT = 'parley.signedIn';
+
 /** Refresh this long before the access token expires. */
 const REFRESH_AHEAD_MS = 60_000;
 
@@ -48,6 +55,8 @@ export class Session {
   private readonly listeners = new Set<Listener>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inflight: Promise<boolean> | null = null;
+  /** An operation that ends this session is under way (see `ending`). */
+  private leaving = false;
 
   constructor(private readonly config: AppConfig) {}
 
@@ -70,16 +79,43 @@ export class Session {
   signedIn(payload: AuthFieldsFragment): void {
     this.notice = null;
     this.state = { accessToken: payload.accessToken, expiresAt: Date.parse(payload.accessTokenExpiresAt), user: payload.user };
+    hint(true);
     this.schedule();
     this.emit();
   }
 
   signedOut(notice: string | null = null): void {
     clearTimeout(this.timer);
+    hint(false);
     this.notice = notice;
     if (this.state === null && notice === null) return;
     this.state = null;
     this.emit();
+  }
+
+  /**
+   * Runs an operation that ends this session (sign out, revoking it, deleting the account) and
+   * then signs out with `notice`. While it runs nothing refreshes: the server revokes the session
+   * before it answers and closes this page's socket (4403), which must not send a refresh of a
+   * session being ended. A failed operation keeps the session unless `always`.
+   */
+  async ending<T>(operation: () => Promise<T>, notice: string | null, always = false): Promise<T> {
+    this.leaving = true;
+    try {
+      const result = await operation();
+      this.signedOut(notice);
+      return result;
+    } catch (err) {
+      if (always) this.signedOut(notice);
+      throw err;
+    } finally {
+      this.leaving = false;
+    }
+  }
+
+  /** On page load: sign back in from the refresh cookie, when this browser was signed in. */
+  async restore(): Promise<boolean> {
+    return hinted() ? this.refresh() : false;
   }
 
   /** A token good for at least half a minute more, refreshing first when needed. */
@@ -95,6 +131,7 @@ export class Session {
    * next request or timer tries again).
    */
   refresh(): Promise<boolean> {
+    if (this.leaving) return Promise.resolve(false);
     this.inflight ??= this.lockedRefresh().finally(() => {
       this.inflight = null;
     });
@@ -148,5 +185,22 @@ export class Session {
 
   private emit(): void {
     for (const fn of this.listeners) fn();
+  }
+}
+
+function hinted(): boolean {
+  try {
+    return localStorage.getItem(SIGNED_IN_HINT) === '1';
+  } catch {
+    return true; // storage blocked: try the cookie, as before the hint existed
+  }
+}
+
+function hint(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(SIGNED_IN_HINT, '1');
+    else localStorage.removeItem(SIGNED_IN_HINT);
+  } catch {
+    // storage blocked: every page load tries the cookie
   }
 }
