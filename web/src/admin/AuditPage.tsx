@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { graphql } from '../gql';
 import type { AuditFilter, SortOrder } from '../gql/graphql';
 import { describeProblem, problemOf } from '../errors';
-import { useLoadMore } from '../ui/load-more';
+import { LoadMore, useLoadMore } from '../ui/load-more';
 import { matchesFilter } from './audit-filter';
 import { AuditFilterForm } from './AuditFilterForm';
 import { AuditTable, type AuditRow } from './AuditTable';
@@ -105,12 +105,7 @@ export function AuditPage() {
         <AuditTable events={rows} testId="audit-table" caption={order === 'DESC' ? 'Events, newest first' : 'Events, oldest first'} />
         {page && rows.length === 0 && <p className="muted">No event matches.</p>}
         {loading && !page && <p className="muted">Loading…</p>}
-        {more.problem && <p className="error">{more.problem}</p>}
-        {page?.pageInfo.hasNextPage && (
-          <button onClick={() => void more.loadMore()} disabled={loading || more.loading}>
-            Load more
-          </button>
-        )}
+        <LoadMore more={more} hasNextPage={page?.pageInfo.hasNextPage} busy={loading} />
       </section>
     </div>
   );

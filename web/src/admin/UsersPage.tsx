@@ -4,7 +4,7 @@ import { graphql } from '../gql';
 import type { AdminUserFieldsFragment, Role, UserFilter } from '../gql/graphql';
 import { useSession } from '../app-context';
 import { describeProblem, problemOf } from '../errors';
-import { useLoadMore } from '../ui/load-more';
+import { LoadMore, useLoadMore } from '../ui/load-more';
 import { formatTime } from './format';
 
 /** What the users table shows; the mutations answer with it so the cache updates the row. */
@@ -67,6 +67,15 @@ const REVOKE_USER_SESSIONS = graphql(`
 `);
 
 const ROLES: Role[] = ['USER', 'AUDITOR', 'ADMIN'];
+
+/** One `<option>` per role, for the filter and for each user's role picker. */
+function RoleOptions() {
+  return ROLES.map((r) => (
+    <option key={r} value={r}>
+      {r}
+    </option>
+  ));
+}
 const PAGE = 20;
 
 type Outcome = { ok: boolean; text: string } | null;
@@ -98,11 +107,7 @@ function UserFilterForm({ onApply }: { onApply: (filter: UserFilter) => void }) 
         Role
         <select name="role" value={role} onChange={(e) => setRole(e.target.value as Role | '')}>
           <option value="">any</option>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
       </label>
       <label>
@@ -195,11 +200,7 @@ function UserRow({ user, isMe }: { user: AdminUserFieldsFragment; isMe: boolean 
         <label className="compact">
           <span className="sr-only">Role of {user.email}</span>
           <select name="role" value={user.role} disabled={roleState.loading} onChange={(e) => void changeRole(e.target.value as Role)}>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
+            <RoleOptions />
           </select>
         </label>
       </td>
@@ -268,12 +269,7 @@ export function UsersPage() {
       </table>
       {page && page.edges.length === 0 && <p className="muted">No user matches.</p>}
       {loading && !page && <p className="muted">Loading…</p>}
-      {more.problem && <p className="error">{more.problem}</p>}
-      {page?.pageInfo.hasNextPage && (
-        <button onClick={() => void more.loadMore()} disabled={loading || more.loading}>
-          Load more
-        </button>
-      )}
+      <LoadMore more={more} hasNextPage={page?.pageInfo.hasNextPage} busy={loading} />
     </section>
   );
 }

@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@apollo/client/react';
 import { useState } from 'react';
 import { graphql } from '../gql';
 import { describeProblem, problemOf } from '../errors';
-import { useLoadMore } from '../ui/load-more';
+import { LoadMore, useLoadMore } from '../ui/load-more';
 import { href, navigate } from '../router';
 
 /** Named `Conversations`: App's LiveUpdates refetches it by that name whenever a chat event arrives. */
@@ -75,7 +75,6 @@ export function ConversationList({ activeId }: { activeId?: string }) {
         + New chat
       </a>
       {error && <p className="error">{describeProblem(problemOf(error))}</p>}
-      {more.problem && <p className="error">{more.problem}</p>}
       {problem && (
         <p className="error" role="alert">
           {problem}
@@ -98,11 +97,7 @@ export function ConversationList({ activeId }: { activeId?: string }) {
       </ul>
       {page && page.edges.length === 0 && <p className="muted">No conversations yet.</p>}
       {loading && !page && <p className="muted">Loading…</p>}
-      {page?.pageInfo.hasNextPage && (
-        <button onClick={() => void more.loadMore()} disabled={more.loading}>
-          {more.loading ? 'Loading…' : 'Load more'}
-        </button>
-      )}
+      <LoadMore more={more} hasNextPage={page?.pageInfo.hasNextPage} />
     </nav>
   );
 }

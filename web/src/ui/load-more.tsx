@@ -22,3 +22,17 @@ export function useLoadMore(next: (() => Promise<unknown>) | null): { loadMore()
   }
   return { loadMore, loading, problem };
 }
+
+/** The button under a list (only while there is a next page) and why the last attempt failed. */
+export function LoadMore({ more, hasNextPage, busy = false }: { more: ReturnType<typeof useLoadMore>; hasNextPage: boolean | undefined; busy?: boolean }) {
+  return (
+    <>
+      {more.problem && <p className="error">{more.problem}</p>}
+      {hasNextPage && (
+        <button onClick={() => void more.loadMore()} disabled={busy || more.loading}>
+          {more.loading ? 'Loading…' : 'Load more'}
+        </button>
+      )}
+    </>
+  );
+}
